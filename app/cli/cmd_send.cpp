@@ -1,0 +1,132 @@
+#include "app/cli/commands.h"
+#include "app/cli/output.h"
+#include "core/chain.h"
+#include "core/error.h"
+#include "core/send_job.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+namespace cli {
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+void onInterrupt(int) { interrupted = true; }
+
+std::string progressText(const sc::SendEvent& event) {
+    const sc::TransferProgress& p = event.progress;
+    std::string text = "block " + std::to_string(event.height) + " (" + std::to_string(event.step) + "/" +
+                       std::to_string(event.steps) + ")  " + sc::formatBytes(p.bytesDone);
+    if (p.bytesTotal)
+        text += " / " + sc::formatBytes(p.bytesTotal) + " (" +
+                std::to_string(std::min<std::uint64_t>(100, p.bytesDone * 100 / p.bytesTotal)) + "%)";
+    text += "  " + sc::formatRate(p.rate) + "  ETA " + sc::formatDuration(p.etaSeconds);
+    return text;
+}
+
+nlohmann::json eventJson(const sc::SendEvent& event) {
+    static const char* names[] = {"planned", "block_started", "progress", "block_done", "target_failed", "finished"};
+    nlohmann::json j = {{"event", names[static_cast<int>(event.kind)]},
+                        {"bytes_done", event.progress.bytesDone},
+                        {"bytes_total", event.progress.bytesTotal},
+                        {"rate", event.progress.rate},
+                        {"eta_seconds", event.progress.etaSeconds},
+                        {"wire_bytes", event.wireBytes}};
+    if (event.kind != sc::SendEvent::Kind::Planned && event.kind != sc::SendEvent::Kind::Finished &&
+        event.kind != sc::SendEvent::Kind::TargetFailed) {
+        j["height"] = event.height;
+        j["step"] = event.step;
+        j["steps"] = event.steps;
+    }
+    if (event.kind == sc::SendEvent::Kind::Planned)
+        j["steps"] = event.steps;
+    if (event.parent)
+        j["parent"] = *event.parent;
+    if (!event.targets.empty())
+        j["targets"] = event.targets;
+    if (!event.error.empty())
+        j["error"] = event.error;
+    return j;
+}
+
+} // namespace
+
+void addSendCommand(CLI::App& app, Handler& run) {
+    auto* cmd = app.add_subcommand(
+        "send", "Bring each target up to date, block by block: incremental from the newest block both sides hold\n"
+                "(matched by btrfs UUID) unless --full. Several --to targets share one send (fan-out).\n"
+                "Exit 0 if every target is up to date, 5 if some failed, 1 if all failed.");
+    struct Options {
+        std::string chain, compress = "none";
+        std::vector<std::string> targets;
+        bool full = false, json = false;
+        std::int64_t upto = -1;
+        int threads = 0;
+        unsigned protocol = 1;
+    };
+    auto options = std::make_shared<Options>();
+    cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
+    cmd->add_option("--to", options->targets, "Target: local:/path or /path on btrfs (repeatable)")->required();
+    cmd->add_flag("--full", options->full, "Send full streams, never incremental");
+    cmd->add_option("--compress", options->compress, "none, zstd or zstd:LEVEL (1-19); compressed once for all");
+    cmd->add_option("--threads", options->threads, "zstd worker threads (0 = single-threaded in the caller)");
+    cmd->add_option("--upto", options->upto, "Send blocks up to this height (default: the tip)");
+    cmd->add_option("--protocol", options->protocol, "btrfs send protocol version (1 or 2)")
+        ->check(CLI::Range(1, 2));
+    cmd->add_flag("--json", options->json, "JSON events on stdout instead of a progress line");
+    cmd->callback([&run, options] {
+        run = [options] {
+            sc::SendRequest request;
+            request.targets = options->targets;
+            request.full = options->full;
+            request.compression = sc::parseCompressionSpec(options->compress);
+            request.compression.threads = options->threads;
+            if (options->upto >= 0)
+                request.upto = static_cast<std::uint64_t>(options->upto);
+            request.protocol = options->protocol;
+            sc::Chain chain = sc::Chain::open(options->chain);
+
+            std::signal(SIGINT, onInterrupt);
+            std::signal(SIGTERM, onInterrupt);
+            StatusLine status;
+            auto onEvent = [&](const sc::SendEvent& event) {
+                if (options->json) {
+                    printJson(eventJson(event));
+                    return;
+                }
+                using K = sc::SendEvent::Kind;
+                switch (event.kind) {
+                case K::Progress:
+                case K::BlockStarted:
+                    status.show(progressText(event));
+                    break;
+                case K::TargetFailed:
+                    status.clear();
+                    std::fprintf(stderr, "streamchain: target failed: %s\n", event.error.c_str());
+                    break;
+                default:
+                    break;
+                }
+            };
+            sc::SendReport report = sc::sendBlocks(chain, request, onEvent, &interrupted);
+            status.clear();
+            if (!options->json) {
+                for (const auto& target : report.targets)
+                    std::printf("%-40s %s\n", target.target.c_str(),
+                                target.ok ? (std::to_string(target.blocksReceived) + " block(s) received, up to date")
+                                                .c_str()
+                                          : ("FAILED: " + target.error).c_str());
+                std::printf("%zu stream(s), %s raw, %s on the wire, %.2f s\n", report.steps,
+                            sc::formatBytes(report.rawBytes).c_str(), sc::formatBytes(report.wireBytes).c_str(),
+                            report.seconds);
+            }
+            if (report.allOk())
+                return 0;
+            return static_cast<int>(report.anyOk() ? sc::ExitCode::PartialFailure : sc::ExitCode::Failure);
+        };
+    });
+}
+
+} // namespace cli

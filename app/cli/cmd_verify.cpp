@@ -1,0 +1,113 @@
+#include "app/cli/commands.h"
+#include "app/cli/output.h"
+#include "core/chain.h"
+#include "core/chain_verify.h"
+#include "core/error.h"
+#include "core/replica_verify.h"
+
+#include <cstdio>
+
+namespace cli {
+
+namespace {
+
+int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
+    StatusLine status;
+    sc::ChainVerifyReport report = sc::verifyChain(chain, deep, [&](std::uint64_t height) {
+        status.show("verifying block " + std::to_string(height) + (deep ? " (deep)" : ""));
+    });
+    status.clear();
+    if (json) {
+        nlohmann::json findings = nlohmann::json::array();
+        for (const auto& f : report.findings) {
+            nlohmann::json paths = nlohmann::json::array();
+            for (const auto& p : f.paths)
+                paths.push_back(showPath(p));
+            findings.push_back({{"height", f.height}, {"problem", f.problem}, {"paths", paths}});
+        }
+        printJson({{"chain", chain.paths().root},
+                   {"ok", report.ok()},
+                   {"deep", deep},
+                   {"blocks", report.blocksChecked},
+                   {"bytes_hashed", report.bytesHashed},
+                   {"findings", findings}});
+    } else {
+        for (const auto& f : report.findings) {
+            std::printf("BAD block %llu: %s\n", static_cast<unsigned long long>(f.height), f.problem.c_str());
+            for (const auto& p : f.paths)
+                std::printf("    %s\n", showPath(p).c_str());
+        }
+        std::printf("%s: %llu blocks, %s%s\n", chain.label().c_str(),
+                    static_cast<unsigned long long>(report.blocksChecked),
+                    report.ok() ? "all links, heights and signatures valid" : "VERIFICATION FAILED",
+                    report.ok() && deep ? ", contents match their footprints" : "");
+    }
+    return report.ok() ? 0 : static_cast<int>(sc::ExitCode::VerifyFailed);
+}
+
+int verifyReplicaCommand(const sc::Chain& chain, const std::string& target, bool json) {
+    StatusLine status;
+    sc::ReplicaVerifyReport report = sc::verifyReplica(chain, target, [&](const sc::ReplicaBlockVerdict& verdict) {
+        status.clear();
+        if (json) {
+            nlohmann::json paths = nlohmann::json::array();
+            for (const auto& p : verdict.paths)
+                paths.push_back(showPath(p));
+            printJson({{"replica", target},
+                       {"height", verdict.height},
+                       {"state", sc::replicaBlockStateName(verdict.state)},
+                       {"detail", verdict.detail},
+                       {"paths", paths}});
+            return;
+        }
+        std::printf("%6llu  %-8s %s\n", static_cast<unsigned long long>(verdict.height),
+                    sc::replicaBlockStateName(verdict.state), verdict.detail.c_str());
+        for (const auto& p : verdict.paths)
+            std::printf("          %s\n", showPath(p).c_str());
+        std::fflush(stdout);
+    });
+    using S = sc::ReplicaBlockState;
+    std::string summary = std::to_string(report.count(S::Match)) + " match, " +
+                          std::to_string(report.count(S::Mismatch)) + " mismatch, " +
+                          std::to_string(report.count(S::Missing)) + " missing, " +
+                          std::to_string(report.count(S::Foreign)) + " foreign";
+    if (json)
+        printJson({{"replica", target}, {"ok", report.allMatch()}, {"summary", summary}});
+    else
+        std::printf("replica %s: %s\n", target.c_str(), summary.c_str());
+    return report.allMatch() ? 0 : static_cast<int>(sc::ExitCode::VerifyFailed);
+}
+
+} // namespace
+
+void addVerifyCommand(CLI::App& app, Handler& run) {
+    auto* cmd = app.add_subcommand(
+        "verify", "Check every link, height and signature of the chain; --deep re-hashes every block's contents;\n"
+                  "--replica checks each block on a replica: MATCH, MISMATCH (with paths), MISSING or FOREIGN.\n"
+                  "Exit 0 only if everything holds (4 otherwise).");
+    struct Options {
+        std::string chain;
+        std::vector<std::string> replicas;
+        bool deep = false, json = false;
+    };
+    auto options = std::make_shared<Options>();
+    cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
+    cmd->add_flag("--deep", options->deep, "Also re-hash every block's contents against its signed footprint");
+    cmd->add_option("--replica", options->replicas, "Verify this replica (local:/path or /path; repeatable)");
+    cmd->add_flag("--json", options->json, "JSON lines instead of text");
+    cmd->callback([&run, options] {
+        run = [options] {
+            sc::Chain chain = sc::Chain::open(options->chain);
+            if (options->replicas.empty())
+                return verifyChainCommand(chain, options->deep, options->json);
+            int worst = 0;
+            for (const auto& replica : options->replicas) {
+                int code = verifyReplicaCommand(chain, replica, options->json);
+                worst = code != 0 ? code : worst;
+            }
+            return worst;
+        };
+    });
+}
+
+} // namespace cli

@@ -1,0 +1,16 @@
+#pragma once
+// Each CLI command registers its options and a handler that returns the exit code.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace cli {
+
+using Handler = std::function<int()>;
+
+void addInitCommand(CLI::App& app, Handler& run);
+void addCommitCommand(CLI::App& app, Handler& run);
+void addLogCommands(CLI::App& app, Handler& run); // log, show, history
+void addVerifyCommand(CLI::App& app, Handler& run);
+void addSendCommand(CLI::App& app, Handler& run);
+
+} // namespace cli

@@ -1,0 +1,141 @@
+#include "core/btrfs.h"
+
+#include "core/error.h"
+
+#include <btrfsutil.h>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+
+namespace sc::btrfs {
+
+static void check(btrfs_util_error error, const std::string& what) {
+    if (error == BTRFS_UTIL_OK)
+        return;
+    // libbtrfsutil leaves errno set by the failing call; its own string names the step.
+    int savedErrno = errno;
+    std::string message = what + ": " + btrfs_util_strerror(error);
+    if (savedErrno != 0)
+        message += std::string(" (") + std::strerror(savedErrno) + ")";
+    throw Error(message);
+}
+
+bool isNullUuid(const Uuid& uuid) {
+    for (auto b : uuid)
+        if (b != 0)
+            return false;
+    return true;
+}
+
+std::string uuidString(const Uuid& uuid) {
+    char out[37];
+    std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
+                  uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+                  uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+    return out;
+}
+
+Uuid parseUuid(const std::string& text) {
+    Uuid uuid{};
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '-')
+            continue;
+        if (byte >= 32 || !std::isxdigit(static_cast<unsigned char>(text[i])))
+            throw Error("malformed UUID '" + text + "'");
+        int value = std::isdigit(static_cast<unsigned char>(text[i])) ? text[i] - '0'
+                                                                      : (std::tolower(text[i]) - 'a' + 10);
+        uuid[byte / 2] = static_cast<std::uint8_t>(uuid[byte / 2] | (byte % 2 == 0 ? value << 4 : value));
+        ++byte;
+    }
+    if (byte != 32)
+        throw Error("malformed UUID '" + text + "'");
+    return uuid;
+}
+
+bool isOnBtrfs(const std::string& path) {
+    std::filesystem::path probe = std::filesystem::absolute(path);
+    while (!probe.empty() && !std::filesystem::exists(probe) && probe != probe.root_path())
+        probe = probe.parent_path();
+    struct statfs fs {};
+    if (statfs(probe.c_str(), &fs) != 0)
+        return false;
+    return fs.f_type == BTRFS_SUPER_MAGIC;
+}
+
+bool isSubvolume(const std::string& path) {
+    return btrfs_util_is_subvolume(path.c_str()) == BTRFS_UTIL_OK;
+}
+
+SubvolumeInfo subvolumeInfo(const std::string& path) {
+    struct btrfs_util_subvolume_info raw {};
+    errno = 0;
+    check(btrfs_util_subvolume_info(path.c_str(), 0, &raw), "cannot read subvolume info of " + path);
+    SubvolumeInfo info;
+    info.id = raw.id;
+    info.generation = raw.generation;
+    std::memcpy(info.uuid.data(), raw.uuid, 16);
+    std::memcpy(info.parentUuid.data(), raw.parent_uuid, 16);
+    std::memcpy(info.receivedUuid.data(), raw.received_uuid, 16);
+    check(btrfs_util_get_subvolume_read_only(path.c_str(), &info.readOnly),
+          "cannot read the read-only flag of " + path);
+    return info;
+}
+
+void createSubvolume(const std::string& path) {
+    errno = 0;
+    check(btrfs_util_create_subvolume(path.c_str(), 0, nullptr, nullptr), "cannot create subvolume " + path);
+}
+
+void snapshot(const std::string& source, const std::string& destination, bool readOnly) {
+    errno = 0;
+    int flags = readOnly ? BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY : 0;
+    check(btrfs_util_create_snapshot(source.c_str(), destination.c_str(), flags, nullptr, nullptr),
+          "cannot snapshot " + source + " to " + destination);
+}
+
+void deleteSubvolume(const std::string& path) {
+    errno = 0;
+    bool readOnly = false;
+    if (btrfs_util_get_subvolume_read_only(path.c_str(), &readOnly) == BTRFS_UTIL_OK && readOnly)
+        setReadOnly(path, false);
+    errno = 0;
+    check(btrfs_util_delete_subvolume(path.c_str(), 0), "cannot delete subvolume " + path);
+}
+
+void setReadOnly(const std::string& path, bool readOnly) {
+    errno = 0;
+    check(btrfs_util_set_subvolume_read_only(path.c_str(), readOnly),
+          std::string("cannot make ") + path + (readOnly ? " read-only" : " writable"));
+}
+
+void removeTree(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path)))
+        return;
+    if (isSubvolume(path)) {
+        deleteSubvolume(path);
+        return;
+    }
+    if (std::filesystem::is_directory(std::filesystem::symlink_status(path))) {
+        for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+            removeTree(entry.path().string());
+    }
+    std::filesystem::remove_all(path, ec);
+    if (ec)
+        throw Error("cannot remove " + path + ": " + ec.message());
+}
+
+std::uint64_t availableBytes(const std::string& path) {
+    struct statvfs fs {};
+    if (statvfs(path.c_str(), &fs) != 0)
+        throwSystemError("cannot stat filesystem of " + path, errno);
+    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+} // namespace sc::btrfs

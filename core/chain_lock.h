@@ -1,0 +1,19 @@
+#pragma once
+// An exclusive lock on a chain (or a replica target) for operations that change it.
+#include <string>
+
+namespace sc {
+
+class ChainLock {
+public:
+    // Waits up to `waitSeconds` for the lock, then throws sc::Error (ExitCode::Busy).
+    ChainLock(const std::string& lockFile, const std::string& what, double waitSeconds = 30.0);
+    ~ChainLock();
+    ChainLock(const ChainLock&) = delete;
+    ChainLock& operator=(const ChainLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+} // namespace sc

@@ -1,0 +1,183 @@
+#include "core/commit.h"
+
+#include "core/block_diff.h"
+#include "core/btrfs.h"
+#include "core/chain.h"
+#include "core/chain_lock.h"
+#include "core/error.h"
+#include "core/fault_injection.h"
+#include "core/footprint.h"
+#include "core/signing_key.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <filesystem>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace sc {
+
+static bool validUtf8(const std::string& text) {
+    try {
+        (void)nlohmann::json(text).dump();
+        return true;
+    } catch (const nlohmann::json::exception&) {
+        return false;
+    }
+}
+
+void validateCommitRequest(const CommitRequest& request) {
+    if (!validUtf8(request.message))
+        throw Error("commit message is not valid UTF-8", ExitCode::Usage);
+    if (!request.operations.is_array())
+        throw Error("operations must be a JSON array", ExitCode::Usage);
+    for (std::size_t i = 0; i < request.operations.size(); ++i) {
+        const auto& op = request.operations[i];
+        if (!op.is_object())
+            throw Error("operation " + std::to_string(i + 1) + " is not a JSON object", ExitCode::Usage);
+        if (op.contains("element") && (!op["element"].is_string() || op["element"].get<std::string>().empty()))
+            throw Error("operation " + std::to_string(i + 1) + " has an element that is not a non-empty string",
+                        ExitCode::Usage);
+    }
+    for (const auto& element : request.elements)
+        if (element.empty() || !validUtf8(element))
+            throw Error("element ids must be non-empty UTF-8 strings", ExitCode::Usage);
+}
+
+namespace {
+
+std::vector<std::string> elementsOf(const CommitRequest& request) {
+    std::set<std::string> elements(request.elements.begin(), request.elements.end());
+    for (const auto& op : request.operations)
+        if (op.contains("element"))
+            elements.insert(op["element"].get<std::string>());
+    return {elements.begin(), elements.end()};
+}
+
+// The header goes into the snapshot after the footprint was taken. Creating
+// .streamchain/ would move the root's mtime, which the footprint covers, so put it back.
+void writeHeaderInto(const std::string& snapshot, const BlockHeader& header) {
+    struct stat rootBefore {};
+    if (::stat(snapshot.c_str(), &rootBefore) != 0)
+        throwSystemError("cannot stat " + snapshot, errno);
+    std::string directory = snapshot + "/" + kHeaderDirectory;
+    std::error_code ec;
+    if (fs::is_symlink(directory) || (fs::exists(directory) && !fs::is_directory(directory)))
+        fs::remove_all(directory, ec); // reserved name: a user file there is not part of the footprint
+    fs::create_directory(directory, ec);
+    if (ec)
+        throw Error("cannot create " + directory + ": " + ec.message());
+    writeFileAtomically(snapshot + "/" + kHeaderFile, header.toJson().dump(2) + "\n");
+    struct timespec times[2] = {{0, UTIME_OMIT}, rootBefore.st_mtim};
+    if (::utimensat(AT_FDCWD, snapshot.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+        throwSystemError("cannot restore mtime of " + snapshot, errno);
+}
+
+struct StagedSnapshot {
+    std::string path;
+    bool published = false;
+    ~StagedSnapshot() {
+        if (published || path.empty() || !btrfs::isSubvolume(path))
+            return;
+        try {
+            btrfs::deleteSubvolume(path);
+        } catch (const Error&) {
+            // Left for cleanStaging() on the next command; never visible as a block.
+        }
+    }
+};
+
+void pruneFootprintCaches(const Chain& chain, std::uint64_t keepFrom) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(chain.paths().footprints, ec)) {
+        std::string name = entry.path().stem().string();
+        std::uint64_t height = 0;
+        if (parseHeightName(name, height) && height < keepFrom)
+            fs::remove(entry.path(), ec);
+    }
+}
+
+} // namespace
+
+CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
+    auto started = std::chrono::steady_clock::now();
+    validateCommitRequest(request);
+    const ChainPaths& paths = chain.paths();
+    const ChainIdentity& identity = chain.identity();
+    SigningKey key = chain.signingKey();
+
+    ChainLock lock(paths.lock, chain.label());
+    chain.cleanStaging();
+
+    auto tip = chain.tip();
+    std::uint64_t height = tip ? *tip + 1 : 0;
+    BlockHeader header;
+    header.chainId = identity.id;
+    header.height = height;
+    header.hashAlgorithm = identity.hashAlgorithm;
+    header.footprintFormat = identity.footprintFormat;
+    header.features = identity.features;
+    header.message = request.message;
+    header.operations = request.operations;
+    header.elements = elementsOf(request);
+    if (tip)
+        header.previous = chain.header(*tip).hash().hex();
+
+    StagedSnapshot staged{paths.stagingBlock(height)};
+    btrfs::snapshot(paths.data, staged.path, /*readOnly=*/true);
+    faultPoint("commit-after-snapshot");
+
+    FootprintOptions options = chain.footprintOptions();
+    FootprintStats stats;
+    CommitResult result;
+    FootprintTree tree;
+    std::string parentCache = tip ? paths.footprintCache(*tip) : std::string();
+    bool haveCache = tip && fs::exists(parentCache);
+    if (haveCache) {
+        try {
+            FootprintTree previous = FootprintTree::load(parentCache);
+            ChangeSet changes = kernelDiff(paths.block(*tip), staged.path);
+            tree = updateFootprint(staged.path, previous, changes, options, &stats);
+            result.incrementalFootprint = true;
+        } catch (const Error&) {
+            haveCache = false; // a damaged cache costs a full hash, never a wrong root
+        }
+    }
+    if (!haveCache)
+        tree = computeFootprint(staged.path, options, &stats);
+    header.contentRoot = tree.root().hex();
+    FootprintCounts counts = tree.counts();
+    header.counts = {counts.files, counts.directories, counts.symlinks, counts.others, counts.bytes};
+    header.timestamp = utcTimestampNow();
+    header.sign(key);
+
+    btrfs::setReadOnly(staged.path, false);
+    writeHeaderInto(staged.path, header);
+    btrfs::setReadOnly(staged.path, true);
+    faultPoint("commit-before-publish");
+
+    if (::rename(staged.path.c_str(), paths.block(height).c_str()) != 0)
+        throwSystemError("cannot publish block " + std::to_string(height) + " of " + chain.label(), errno);
+    staged.published = true;
+
+    // The cache only speeds up the next commit; losing it costs a full hash.
+    try {
+        tree.save(paths.footprintCache(height));
+        pruneFootprintCaches(chain, height > 1 ? height - 1 : 0);
+    } catch (const Error&) {
+    }
+
+    result.header = header;
+    result.filesHashed = stats.filesHashed;
+    result.bytesHashed = stats.bytesHashed;
+    result.entriesReused = stats.entriesReused;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+}
+
+} // namespace sc

@@ -1,0 +1,313 @@
+#include "core/footprint.h"
+
+#include "core/error.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <thread>
+#include <unistd.h>
+
+namespace sc {
+
+namespace {
+
+struct Node {
+    std::string path;     // relative to the root, "" for the root
+    std::string absolute; // for system calls
+    struct stat st {};
+    EntryType type = EntryType::File;
+    std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name
+    std::string linkTarget;
+    std::vector<std::pair<std::string, std::size_t>> children; // sorted (name, node index)
+    bool reused = false;
+    Digest content;
+    Digest digest;
+};
+
+EntryType typeOf(mode_t mode) {
+    switch (mode & S_IFMT) {
+    case S_IFDIR: return EntryType::Directory;
+    case S_IFLNK: return EntryType::Symlink;
+    case S_IFCHR: return EntryType::CharDevice;
+    case S_IFBLK: return EntryType::BlockDevice;
+    case S_IFIFO: return EntryType::Fifo;
+    case S_IFSOCK: return EntryType::Socket;
+    default: return EntryType::File;
+    }
+}
+
+std::int64_t nanoseconds(const struct timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+std::vector<std::pair<std::string, std::string>> readXattrs(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> result;
+    ssize_t size = ::llistxattr(path.c_str(), nullptr, 0);
+    if (size < 0)
+        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
+    if (size == 0)
+        return result;
+    std::string names(static_cast<std::size_t>(size), '\0');
+    size = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (size < 0)
+        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
+    names.resize(static_cast<std::size_t>(size));
+    for (std::size_t at = 0; at < names.size();) {
+        std::string name(names.c_str() + at);
+        at += name.size() + 1;
+        ssize_t length = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+        if (length < 0)
+            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
+        std::string value(static_cast<std::size_t>(length), '\0');
+        length = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+        if (length < 0)
+            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
+        value.resize(static_cast<std::size_t>(length));
+        result.emplace_back(std::move(name), std::move(value));
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        throwSystemError("cannot open " + displayPath(path), errno);
+    Hasher hasher(algorithm);
+    while (true) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            throwSystemError("cannot read " + displayPath(path), err);
+        }
+        if (n == 0)
+            break;
+        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    ::close(fd);
+    return hasher.finish();
+}
+
+class Walker {
+public:
+    Walker(const FootprintOptions& options, const FootprintTree* previous, const ChangeSet* changes,
+           FootprintTree& out, FootprintStats& stats)
+        : options_(options), previous_(previous), changes_(changes), out_(out), stats_(stats) {}
+
+    void run(const std::string& root) {
+        struct stat st {};
+        if (::lstat(root.c_str(), &st) != 0)
+            throwSystemError("cannot stat " + root, errno);
+        if (!S_ISDIR(st.st_mode))
+            throw Error(root + " is not a directory");
+        visit("", root, st);
+        hashContents();
+        for (std::size_t i = nodes_.size(); i-- > 0;)
+            finishNode(nodes_[i]);
+        Hasher hasher(options_.algorithm);
+        hasher.updateSized("streamchain-footprint").updateU32(kFootprintFormat).updateU32(options_.features);
+        hasher.updateDigest(nodes_[0].digest);
+        out_.setRoot(hasher.finish());
+    }
+
+private:
+    bool reusable(const std::string& path, const struct stat& st) const {
+        if (!previous_ || !changes_ || !changes_->isUntouched(path) || changes_->hasChangesBelow(path))
+            return false;
+        const FootprintEntry* old = previous_->find(path);
+        return old && old->type == typeOf(st.st_mode) && old->inode == st.st_ino &&
+               old->ctimeNs == nanoseconds(st.st_ctim) && old->mtimeNs == nanoseconds(st.st_mtim) &&
+               old->nlink == st.st_nlink && (old->type != EntryType::File || st.st_nlink == 1) &&
+               (old->type != EntryType::File || old->size == static_cast<std::uint64_t>(st.st_size));
+    }
+
+    std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
+        std::size_t index = nodes_.size();
+        nodes_.emplace_back();
+        {
+            Node& node = nodes_.back();
+            node.path = path;
+            node.absolute = absolute;
+            node.st = st;
+            node.type = typeOf(st.st_mode);
+            if (options_.features & FeatureXattrs)
+                node.xattrs = readXattrs(absolute);
+            if (node.type == EntryType::Symlink) {
+                std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+                ssize_t n = ::readlink(absolute.c_str(), target.data(), target.size());
+                if (n < 0)
+                    throwSystemError("cannot read link " + displayPath(absolute), errno);
+                target.resize(static_cast<std::size_t>(n));
+                node.linkTarget = std::move(target);
+            }
+        }
+        if (nodes_[index].type != EntryType::Directory)
+            return index;
+
+        ++stats_.directoriesListed;
+        std::vector<std::string> names;
+        DIR* dir = ::opendir(absolute.c_str());
+        if (!dir)
+            throwSystemError("cannot list " + displayPath(absolute), errno);
+        while (dirent* entry = ::readdir(dir)) {
+            std::string name = entry->d_name;
+            if (name == "." || name == "..")
+                continue;
+            if (path.empty() && std::find(options_.excludedRootNames.begin(), options_.excludedRootNames.end(),
+                                          name) != options_.excludedRootNames.end())
+                continue;
+            names.push_back(std::move(name));
+        }
+        ::closedir(dir);
+        std::sort(names.begin(), names.end());
+
+        std::vector<std::pair<std::string, std::size_t>> children;
+        for (const auto& name : names) {
+            std::string childPath = path.empty() ? name : path + "/" + name;
+            std::string childAbsolute = absolute + "/" + name;
+            struct stat childSt {};
+            if (::lstat(childAbsolute.c_str(), &childSt) != 0)
+                throwSystemError("cannot stat " + displayPath(childAbsolute), errno);
+            if (reusable(childPath, childSt)) {
+                std::size_t reused = nodes_.size();
+                nodes_.emplace_back();
+                nodes_.back().path = childPath;
+                nodes_.back().reused = true;
+                nodes_.back().digest = previous_->find(childPath)->digest;
+                out_.copySubtree(*previous_, childPath);
+                ++stats_.entriesReused;
+                children.emplace_back(name, reused);
+            } else {
+                children.emplace_back(name, visit(childPath, childAbsolute, childSt));
+            }
+        }
+        nodes_[index].children = std::move(children);
+        return index;
+    }
+
+    void hashContents() {
+        std::vector<std::size_t> files;
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            if (!nodes_[i].reused && nodes_[i].type == EntryType::File)
+                files.push_back(i);
+        unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+        threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
+        std::atomic<std::size_t> next{0};
+        std::atomic<std::uint64_t> bytes{0};
+        std::exception_ptr failure;
+        std::mutex failureMutex;
+        auto work = [&] {
+            std::vector<char> buffer(1 << 20);
+            try {
+                for (std::size_t k; (k = next.fetch_add(1)) < files.size();) {
+                    Node& node = nodes_[files[k]];
+                    node.content = hashFileContents(node.absolute, options_.algorithm, buffer);
+                    bytes += static_cast<std::uint64_t>(node.st.st_size);
+                }
+            } catch (...) {
+                std::lock_guard lock(failureMutex);
+                failure = std::current_exception();
+                next = files.size();
+            }
+        };
+        std::vector<std::thread> pool;
+        for (unsigned t = 1; t < threads; ++t)
+            pool.emplace_back(work);
+        work();
+        for (auto& thread : pool)
+            thread.join();
+        if (failure)
+            std::rethrow_exception(failure);
+        stats_.filesHashed += files.size();
+        stats_.bytesHashed += bytes;
+    }
+
+    void finishNode(Node& node) {
+        if (node.reused)
+            return;
+        const std::uint32_t f = options_.features;
+        Hasher h(options_.algorithm);
+        h.updateU8(static_cast<std::uint8_t>(node.type));
+        if (f & FeatureMode)
+            h.updateU32(node.st.st_mode & 07777);
+        if (f & FeatureOwnership)
+            h.updateU32(node.st.st_uid).updateU32(node.st.st_gid);
+        if ((f & FeatureSize) && node.type == EntryType::File)
+            h.updateU64(static_cast<std::uint64_t>(node.st.st_size));
+        if (f & FeatureMtime)
+            h.updateU64(static_cast<std::uint64_t>(node.st.st_mtim.tv_sec))
+                .updateU32(static_cast<std::uint32_t>(node.st.st_mtim.tv_nsec));
+        if ((f & FeatureRdev) && (node.type == EntryType::CharDevice || node.type == EntryType::BlockDevice))
+            h.updateU64(node.st.st_rdev);
+        if (f & FeatureXattrs) {
+            h.updateU32(static_cast<std::uint32_t>(node.xattrs.size()));
+            for (const auto& [name, value] : node.xattrs)
+                h.updateSized(name).updateSized(value);
+        }
+        switch (node.type) {
+        case EntryType::File:
+            h.updateDigest(node.content);
+            break;
+        case EntryType::Symlink:
+            h.updateSized(node.linkTarget);
+            break;
+        case EntryType::Directory: {
+            h.updateU32(static_cast<std::uint32_t>(node.children.size()));
+            for (const auto& [name, child] : node.children)
+                h.updateSized(name).updateDigest(nodes_[child].digest);
+            break;
+        }
+        default:
+            break;
+        }
+        node.digest = h.finish();
+        FootprintEntry entry;
+        entry.type = node.type;
+        entry.digest = node.digest;
+        entry.size = node.type == EntryType::File ? static_cast<std::uint64_t>(node.st.st_size) : 0;
+        entry.inode = node.st.st_ino;
+        entry.ctimeNs = nanoseconds(node.st.st_ctim);
+        entry.mtimeNs = nanoseconds(node.st.st_mtim);
+        entry.nlink = static_cast<std::uint32_t>(node.st.st_nlink);
+        out_.put(node.path, entry);
+    }
+
+    const FootprintOptions& options_;
+    const FootprintTree* previous_;
+    const ChangeSet* changes_;
+    FootprintTree& out_;
+    FootprintStats& stats_;
+    std::vector<Node> nodes_;
+};
+
+} // namespace
+
+FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
+    FootprintStats local;
+    FootprintTree tree(options.algorithm, options.features);
+    Walker(options, nullptr, nullptr, tree, stats ? *stats : local).run(root);
+    return tree;
+}
+
+FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
+                              const FootprintOptions& options, FootprintStats* stats) {
+    if (previous.algorithm() != options.algorithm || previous.features() != options.features)
+        return computeFootprint(root, options, stats);
+    FootprintStats local;
+    FootprintTree tree(options.algorithm, options.features);
+    Walker(options, &previous, &changes, tree, stats ? *stats : local).run(root);
+    return tree;
+}
+
+} // namespace sc

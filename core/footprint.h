@@ -1,0 +1,35 @@
+#pragma once
+// Computing footprints: a Merkle tree over a snapshot's directory tree that comes
+// out identical on a btrfs-received replica. Per entry it covers type, permission
+// bits, uid, gid, size, mtime, rdev, sorted xattrs and the payload (file bytes,
+// symlink target, or the sorted listing of name + child digest); never ctime,
+// inode numbers, UUIDs, generations, atime or nlink.
+#include <string>
+#include <vector>
+
+#include "core/change_set.h"
+#include "core/footprint_tree.h"
+
+namespace sc {
+
+struct FootprintOptions {
+    HashAlgorithm algorithm = HashAlgorithm::Sha256;
+    std::uint32_t features = kFootprintAllFeatures;
+    std::vector<std::string> excludedRootNames{".streamchain"}; // the block header lives there
+    unsigned threads = 0;                                      // 0 = one per core
+};
+
+struct FootprintStats {
+    std::uint64_t filesHashed = 0, bytesHashed = 0, entriesReused = 0, directoriesListed = 0;
+};
+
+FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options,
+                               FootprintStats* stats = nullptr);
+
+// Recompute only what `changes` names; reuse the rest from `previous` when its cache
+// guard (type, inode, ctime, mtime, size, single link) still holds. Same result as
+// computeFootprint on the same tree.
+FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
+                              const FootprintOptions& options, FootprintStats* stats = nullptr);
+
+} // namespace sc

@@ -1,0 +1,125 @@
+#include "core/replica_verify.h"
+
+#include "core/btrfs.h"
+#include "core/chain.h"
+#include "core/error.h"
+#include "core/footprint.h"
+#include "core/replica_target.h"
+
+#include <filesystem>
+#include <map>
+
+namespace sc {
+
+const char* replicaBlockStateName(ReplicaBlockState state) {
+    switch (state) {
+    case ReplicaBlockState::Match:
+        return "MATCH";
+    case ReplicaBlockState::Mismatch:
+        return "MISMATCH";
+    case ReplicaBlockState::Missing:
+        return "MISSING";
+    case ReplicaBlockState::Foreign:
+        return "FOREIGN";
+    }
+    return "?";
+}
+
+std::size_t ReplicaVerifyReport::count(ReplicaBlockState state) const {
+    std::size_t n = 0;
+    for (const auto& block : blocks)
+        n += block.state == state ? 1 : 0;
+    return n;
+}
+
+bool ReplicaVerifyReport::allMatch() const {
+    return !blocks.empty() && count(ReplicaBlockState::Match) == blocks.size();
+}
+
+namespace {
+
+// The primary's tree for naming paths: the cached one if the commit left it, else a re-hash.
+FootprintTree primaryTree(const Chain& chain, std::uint64_t height) {
+    std::string cache = chain.paths().footprintCache(height);
+    if (std::filesystem::exists(cache)) {
+        try {
+            return FootprintTree::load(cache);
+        } catch (const Error&) {
+        }
+    }
+    return computeFootprint(chain.paths().block(height), chain.footprintOptions());
+}
+
+ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockHeader& primaryHeader,
+                          const ReplicaBlock& received) {
+    ReplicaBlockVerdict verdict{height, ReplicaBlockState::Mismatch, {}, {}};
+    BlockHeader header;
+    try {
+        header = readBlockHeader(received.path);
+    } catch (const Error& e) {
+        verdict.detail = std::string("header unreadable: ") + e.what();
+        return verdict;
+    }
+    if (!header.signatureValid(chain.identity().publicKey)) {
+        verdict.detail = "header signature does not verify with the chain's key";
+        return verdict;
+    }
+    if (header.hash() != primaryHeader.hash()) {
+        verdict.detail = "header differs from the primary's";
+        return verdict;
+    }
+    FootprintTree tree = computeFootprint(received.path, chain.footprintOptions());
+    if (tree.root().hex() == primaryHeader.contentRoot) {
+        verdict.state = ReplicaBlockState::Match;
+        return verdict;
+    }
+    for (const auto& difference : diffFootprints(primaryTree(chain, height), tree))
+        verdict.paths.push_back(difference.path);
+    verdict.detail = std::to_string(verdict.paths.size()) + " path(s) differ";
+    return verdict;
+}
+
+} // namespace
+
+ReplicaVerifyReport verifyReplica(const Chain& chain, const std::string& target,
+                                  const std::function<void(const ReplicaBlockVerdict&)>& onBlock) {
+    TargetSpec spec = parseTargetSpec(target);
+    LocalReplica replica(spec.path);
+    replica.checkBinding(chain.identity());
+    ReplicaVerifyReport report;
+    report.target = spec.text;
+
+    std::map<btrfs::Uuid, const ReplicaBlock*> byReceivedUuid;
+    std::vector<ReplicaBlock> received = replica.blocks();
+    for (const auto& block : received)
+        if (!btrfs::isNullUuid(block.info.receivedUuid))
+            byReceivedUuid[block.info.receivedUuid] = &block;
+
+    std::map<btrfs::Uuid, std::uint64_t> primaryHeights;
+    auto emit = [&](ReplicaBlockVerdict verdict) {
+        if (onBlock)
+            onBlock(verdict);
+        report.blocks.push_back(std::move(verdict));
+    };
+    for (std::uint64_t height : chain.heights()) {
+        btrfs::Uuid uuid = btrfs::subvolumeInfo(chain.paths().block(height)).uuid;
+        primaryHeights[uuid] = height;
+        auto found = byReceivedUuid.find(uuid);
+        if (found == byReceivedUuid.end()) {
+            emit({height, ReplicaBlockState::Missing, "not on the replica", {}});
+            continue;
+        }
+        emit(judge(chain, height, chain.header(height), *found->second));
+    }
+    for (const auto& block : received) {
+        auto match = primaryHeights.find(block.info.receivedUuid);
+        if (match == primaryHeights.end())
+            emit({block.height, ReplicaBlockState::Foreign, "not received from this chain (UUID matches no block)", {}});
+        else if (match->second != block.height)
+            emit({block.height, ReplicaBlockState::Foreign,
+                  "holds block " + std::to_string(match->second) + " under the wrong name", {}});
+    }
+    return report;
+}
+
+} // namespace sc

@@ -1,0 +1,33 @@
+#pragma once
+// Per block on one replica: MATCH, MISMATCH (with paths), MISSING or FOREIGN,
+// from received UUIDs, the received header's signature and a re-hash of its contents.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sc {
+
+class Chain;
+
+enum class ReplicaBlockState { Match, Mismatch, Missing, Foreign };
+const char* replicaBlockStateName(ReplicaBlockState state); // "MATCH", ...
+
+struct ReplicaBlockVerdict {
+    std::uint64_t height = 0; // for FOREIGN: the height its name claims
+    ReplicaBlockState state = ReplicaBlockState::Missing;
+    std::string detail;
+    std::vector<std::string> paths; // raw paths that differ (MISMATCH)
+};
+
+struct ReplicaVerifyReport {
+    std::string target;
+    std::vector<ReplicaBlockVerdict> blocks;
+    std::size_t count(ReplicaBlockState state) const;
+    bool allMatch() const; // every primary block MATCH, nothing FOREIGN
+};
+
+ReplicaVerifyReport verifyReplica(const Chain& chain, const std::string& target,
+                                  const std::function<void(const ReplicaBlockVerdict&)>& onBlock = {});
+
+} // namespace sc

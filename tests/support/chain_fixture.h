@@ -1,0 +1,35 @@
+#pragma once
+// A chain on its own loop-mounted btrfs image, driven through the real CLI.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/btrfs_fixture.h"
+
+namespace sctest {
+
+class ChainFixture {
+public:
+    explicit ChainFixture(unsigned sizeMiB = 768, const std::string& name = "ledger");
+    const std::string& root() const { return root_; }
+    std::string data(const std::string& relative = {}) const;
+    std::string block(std::uint64_t height) const;
+    BtrfsImage& image() { return image_; }
+
+    // streamchain commit ... --json; fails the test setup (throws) if the commit fails.
+    nlohmann::json commit(const std::string& message, const std::vector<std::string>& extra = {});
+    std::vector<std::string> stagingEntries() const;
+    std::vector<std::string> blockNames() const;
+
+private:
+    BtrfsImage image_;
+    std::string root_;
+};
+
+// Parse every line of `text` as JSON.
+std::vector<nlohmann::json> jsonLines(const std::string& text);
+
+// Files with every kind of awkward name and metadata a footprint must survive.
+void populateAwkwardTree(const std::string& dir);
+
+} // namespace sctest

@@ -1,0 +1,206 @@
+// init / commit / log / show / history / verify through the real CLI on real btrfs.
+#include "core/block_header.h"
+#include "core/btrfs.h"
+#include "core/chain_identity.h"
+#include "core/signing_key.h"
+#include "tests/support/chain_fixture.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <sys/stat.h>
+
+using namespace sctest;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+// Rewrite a block's header in place, as an attacker with root on the machine could.
+void rewriteHeader(const std::string& block, const std::function<void(sc::BlockHeader&)>& change) {
+    sc::btrfs::setReadOnly(block, false);
+    std::string file = block + "/.streamchain/header.json";
+    sc::BlockHeader header = sc::BlockHeader::parse(readFile(file), file);
+    change(header);
+    writeFile(file, header.toJson().dump(2));
+    sc::btrfs::setReadOnly(block, true);
+}
+
+} // namespace
+
+class TestLedgerCli : public QObject {
+    Q_OBJECT
+private slots:
+    void initCreatesChain() {
+        ChainFixture chain;
+        QVERIFY(sc::btrfs::isSubvolume(chain.data()));
+        QVERIFY(sc::btrfs::isSubvolume(chain.block(0)));
+        QVERIFY(sc::btrfs::subvolumeInfo(chain.block(0)).readOnly);
+        struct stat st {};
+        QCOMPARE(::stat((chain.root() + "/.streamchain/chain.key").c_str(), &st), 0);
+        QCOMPARE(st.st_mode & 0777, 0600u);
+        auto identity = sc::ChainIdentity::load(chain.root() + "/.streamchain/chain.json");
+        QCOMPARE(identity.publicKey.size(), 64u);
+        QCOMPARE(identity.name, std::string("ledger"));
+        auto log = cli({"log", chain.root(), "--json"});
+        QCOMPARE(log.exitCode, 0);
+        auto lines = jsonLines(log.out);
+        QCOMPARE(lines.size(), 1u);
+        QCOMPARE(lines[0]["height"].get<int>(), 0);
+        QCOMPARE(lines[0]["previous"].get<std::string>(), std::string());
+    }
+
+    void initRefusesBadPlaces() {
+        BtrfsImage image(256);
+        // Already a chain.
+        QCOMPARE(cli({"init", image.path("c")}).exitCode, 0);
+        auto again = cli({"init", image.path("c")});
+        QCOMPARE(again.exitCode, 3);
+        QVERIFY(contains(again.err, "already a streamchain chain"));
+        // Not btrfs: /tmp is on the root filesystem here, not btrfs.
+        TempDir plain("not-btrfs");
+        auto notBtrfs = cli({"init", plain.path() + "/chain"});
+        QCOMPARE(notBtrfs.exitCode, 3);
+        QVERIFY(contains(notBtrfs.err, "not on a btrfs filesystem"));
+        QVERIFY(!fs::exists(plain.path() + "/chain"));
+        QVERIFY(fs::is_empty(plain.path()));
+        // Not empty.
+        fs::create_directories(image.path("full"));
+        writeFile(image.path("full/x"), "x");
+        QCOMPARE(cli({"init", image.path("full")}).exitCode, 3);
+        QVERIFY(!fs::exists(image.path("full/data")));
+        // Not writable: a read-only bind mount of the btrfs.
+        std::string ro = uniqueTempPath("ro");
+        fs::create_directories(ro);
+        mustRun({"mount", "--bind", "-o", "ro", image.mountPoint(), ro});
+        mustRun({"mount", "-o", "remount,bind,ro", ro});
+        auto readOnly = cli({"init", ro + "/chain2"});
+        QCOMPARE(readOnly.exitCode, 3);
+        QVERIFY(contains(readOnly.err, "not writable"));
+        mustRun({"umount", ro});
+        QVERIFY(!fs::exists(image.path("chain2")));
+        // Nothing else appeared on the filesystem (no scratch directories left).
+        std::vector<std::string> names;
+        for (const auto& e : fs::directory_iterator(image.mountPoint()))
+            names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        QVERIFY(names == (std::vector<std::string>{"c", "full"}));
+        fs::remove(ro);
+    }
+
+    void commitMakesSignedLinkedBlocks() {
+        ChainFixture chain;
+        writeFile(chain.data("a.txt"), "hello\n");
+        auto b1 = chain.commit("first", {"--op", R"({"op":"set","element":"port:eth0","vlan":10})"});
+        QCOMPARE(b1["height"].get<int>(), 1);
+        QVERIFY(b1["elements"] == nlohmann::json::array({"port:eth0"}));
+        writeFile(chain.data("b.txt"), "world\n");
+        auto b2 = chain.commit("second", {"--element", "port:eth1"});
+        QCOMPARE(b2["previous"].get<std::string>(), b1["hash"].get<std::string>());
+        QVERIFY(b2["footprint"]["incremental"].get<bool>());
+        QVERIFY(sc::btrfs::subvolumeInfo(chain.block(2)).readOnly);
+        QVERIFY(chain.stagingEntries().empty());
+
+        auto show = cli({"show", chain.root(), "2", "--changes", "--json"});
+        QCOMPARE(show.exitCode, 0);
+        auto shown = nlohmann::json::parse(show.out);
+        QVERIFY(shown["signature_valid"].get<bool>());
+        QVERIFY2(shown["changes"] == nlohmann::json::parse(R"([{"kind":"added","path":"b.txt"}])"), show.out.c_str());
+
+        auto history = cli({"history", chain.root(), "port:eth0", "--json"});
+        QCOMPARE(history.exitCode, 0);
+        auto lines = jsonLines(history.out);
+        QCOMPARE(lines.size(), 1u);
+        QCOMPARE(lines[0]["height"].get<int>(), 1);
+        QCOMPARE(lines[0]["operations"][0]["vlan"].get<int>(), 10);
+
+        auto verify = cli({"verify", chain.root(), "--deep"});
+        QCOMPARE(verify.exitCode, 0);
+        QVERIFY(contains(verify.out, "3 blocks"));
+    }
+
+    void badCommitInputChangesNothing() {
+        ChainFixture chain;
+        auto before = chain.blockNames();
+        auto bad = cli({"commit", chain.root(), "--op", "{not json"});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY(contains(bad.err, "not valid JSON"));
+        auto notObject = cli({"commit", chain.root(), "--op", "[1,2]"});
+        QCOMPARE(notObject.exitCode, 2);
+        QVERIFY(contains(notObject.err, "not a JSON object"));
+        auto missing = cli({"commit", chain.root() + "-nope"});
+        QCOMPARE(missing.exitCode, 3);
+        QVERIFY(chain.blockNames() == before);
+        QVERIFY(chain.stagingEntries().empty());
+        auto badHeight = cli({"show", chain.root(), "7"});
+        QCOMPARE(badHeight.exitCode, 2);
+        QVERIFY(contains(badHeight.err, "no block 7"));
+    }
+
+    void killedCommitLeavesChainConsistent() {
+        ChainFixture chain;
+        writeFile(chain.data("f"), "1");
+        for (const char* point : {"commit-after-snapshot", "commit-before-publish"}) {
+            auto killed = cli({"commit", chain.root(), "-m", "doomed"}, {std::string("STREAMCHAIN_FAULT=") + point});
+            QVERIFY2(killed.exitCode != 0, point);
+            QVERIFY(chain.blockNames() == std::vector<std::string>{"000000000000"});
+            QCOMPARE(cli({"verify", chain.root()}).exitCode, 0);
+        }
+        QVERIFY(!chain.stagingEntries().empty()); // the half-made snapshot is there, not in blocks/
+        auto next = chain.commit("after the crash");
+        QCOMPARE(next["height"].get<int>(), 1);
+        QVERIFY(chain.stagingEntries().empty());
+        QCOMPARE(cli({"verify", chain.root(), "--deep"}).exitCode, 0);
+    }
+
+    void verifyCatchesForgeryAndBrokenLinks() {
+        ChainFixture chain;
+        for (int i = 1; i <= 3; ++i) {
+            writeFile(chain.data("f" + std::to_string(i)), std::to_string(i));
+            chain.commit("block " + std::to_string(i));
+        }
+        QCOMPARE(cli({"verify", chain.root()}).exitCode, 0);
+        // Forged header: the message changed, the signature kept.
+        rewriteHeader(chain.block(2), [](sc::BlockHeader& h) { h.message = "forged"; });
+        auto forged = cli({"verify", chain.root()});
+        QCOMPARE(forged.exitCode, 4);
+        QVERIFY(contains(forged.out, "BAD block 2: signature does not verify"));
+        // Broken link, even when re-signed with the real key.
+        auto key = sc::SigningKey::load(chain.root() + "/.streamchain/chain.key");
+        rewriteHeader(chain.block(2), [&](sc::BlockHeader& h) {
+            h.message = "block 2";
+            h.previous = std::string(64, '0');
+            h.sign(key);
+        });
+        auto broken = cli({"verify", chain.root(), "--json"});
+        QCOMPARE(broken.exitCode, 4);
+        auto report = nlohmann::json::parse(broken.out);
+        bool linkReported = false;
+        for (const auto& f : report["findings"])
+            linkReported |= f["height"] == 2 && contains(f["problem"].get<std::string>(), "broken link");
+        QVERIFY2(linkReported, broken.out.c_str());
+    }
+
+    void deepVerifyNamesTamperedPath() {
+        ChainFixture chain;
+        writeFile(chain.data("ok.txt"), "fine");
+        writeFile(chain.data("victim.txt"), "original");
+        chain.commit("one");
+        QCOMPARE(cli({"verify", chain.root(), "--deep"}).exitCode, 0);
+        sc::btrfs::setReadOnly(chain.block(1), false);
+        writeFile(chain.block(1) + "/victim.txt", "Original");
+        sc::btrfs::setReadOnly(chain.block(1), true);
+        QCOMPARE(cli({"verify", chain.root()}).exitCode, 0); // headers alone cannot see it
+        auto deep = cli({"verify", chain.root(), "--deep"});
+        QCOMPARE(deep.exitCode, 4);
+        QVERIFY2(contains(deep.out, "BAD block 1: contents differ"), deep.out.c_str());
+        QVERIFY2(contains(deep.out, "victim.txt"), deep.out.c_str());
+        QVERIFY(!contains(deep.out, "ok.txt"));
+    }
+};
+
+STREAMCHAIN_SYSTEM_TEST_MAIN(TestLedgerCli)
+#include "test_ledger_cli.moc"
