@@ -10,12 +10,13 @@
 namespace sc {
 
 ChangeSet kernelDiff(const std::string& parentSnapshot, const std::string& childSnapshot,
-                     std::uint64_t* streamBytes) {
+                     std::uint64_t* streamBytes, std::uint32_t protocol) {
     ChangeSet changes;
     SendStreamParser parser([&changes](const SendCommand& command) { changes.add(command); });
     KernelSendOptions options;
     options.parent = parentSnapshot;
     options.noFileData = true;
+    options.protocol = protocol;
     KernelSend send(childSnapshot, options);
     std::uint8_t buffer[1 << 16];
     while (true) {

@@ -12,7 +12,7 @@ namespace sc {
 // An empty parent diffs against nothing (a full, metadata-only stream).
 // streamBytes, if given, receives the size of the metadata-only stream.
 ChangeSet kernelDiff(const std::string& parentSnapshot, const std::string& childSnapshot,
-                     std::uint64_t* streamBytes = nullptr);
+                     std::uint64_t* streamBytes = nullptr, std::uint32_t protocol = 2);
 
 } // namespace sc
 

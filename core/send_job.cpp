@@ -50,9 +50,9 @@ struct PrimaryBlock {
 
 // The no-data stream of the same (parent, block) pair tells the size of the real
 // one: its own bytes plus the file data it leaves out.
-std::uint64_t estimateStreamBytes(const std::string& block, const std::string& parent) {
+std::uint64_t estimateStreamBytes(const std::string& block, const std::string& parent, std::uint32_t protocol) {
     std::uint64_t metadataBytes = 0;
-    ChangeSet changes = kernelDiff(parent, block, &metadataBytes);
+    ChangeSet changes = kernelDiff(parent, block, &metadataBytes, protocol);
     return metadataBytes + changes.dataBytes;
 }
 
@@ -118,7 +118,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     std::uint64_t total = 0;
     for (const auto& step : steps)
         total += estimateStreamBytes(primary.at(step.height).path,
-                                     step.parent ? primary.at(*step.parent).path : std::string());
+                                     step.parent ? primary.at(*step.parent).path : std::string(), request.protocol);
     TransferMeter meter(total);
     std::uint64_t wireBytes = 0;
     {

@@ -20,7 +20,9 @@ struct SendRequest {
     bool full = false;
     CompressionSpec compression;
     std::optional<std::uint64_t> upto;
-    std::uint32_t protocol = 1;
+    // Protocol 2 sends punched holes as fallocate, where protocol 1 sends them as
+    // written zeros (measured: a 99 MiB hole costs 233 bytes instead of 99 MiB).
+    std::uint32_t protocol = 2;
 };
 
 struct SendEvent {

@@ -64,7 +64,7 @@ void addSendCommand(CLI::App& app, Handler& run) {
         bool full = false, json = false;
         std::int64_t upto = -1;
         int threads = 0;
-        unsigned protocol = 1;
+        unsigned protocol = 2;
     };
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
@@ -73,7 +73,7 @@ void addSendCommand(CLI::App& app, Handler& run) {
     cmd->add_option("--compress", options->compress, "none, zstd or zstd:LEVEL (1-19); compressed once for all");
     cmd->add_option("--threads", options->threads, "zstd worker threads (0 = single-threaded in the caller)");
     cmd->add_option("--upto", options->upto, "Send blocks up to this height (default: the tip)");
-    cmd->add_option("--protocol", options->protocol, "btrfs send protocol version (1 or 2)")
+    cmd->add_option("--protocol", options->protocol, "btrfs send protocol version: 2 (default) keeps holes as holes; 1 for old receivers")
         ->check(CLI::Range(1, 2));
     cmd->add_flag("--json", options->json, "JSON events on stdout instead of a progress line");
     cmd->callback([&run, options] {

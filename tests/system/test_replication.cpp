@@ -58,6 +58,7 @@ private slots:
         BtrfsImage other(768);
         std::string target = other.path("replica");
         populateAwkwardTree(chain.data("tree"));
+        writeFile(chain.data("tree/dense.bin"), mustRun({"head", "-c", "8000000", "/dev/urandom"}));
         chain.commit("awkward tree");
         auto full = cli({"send", chain.root(), "--to", target, "--json"});
         QVERIFY2(full.exitCode == 0, full.err.c_str());
@@ -78,6 +79,8 @@ private slots:
         QVERIFY(::pwrite(fd, "middle", 6, 128 << 20) == 6);
         ::close(fd);
         fs::create_directories(chain.data("tree/empty-dir/now not empty"));
+        // Punching a hole into written data: protocol 1 would send it as 7 MB of zeros.
+        mustRun({"fallocate", "--punch-hole", "--offset", "0", "--length", "7000000", chain.data("tree/dense.bin")});
         auto inc = chain.commit("every kind of change");
         QVERIFY(inc["footprint"]["incremental"].get<bool>());
 
