@@ -19,8 +19,10 @@ void addCommitCommand(CLI::App& app, Handler& run) {
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
     cmd->add_option("-m,--message", options->message, "What this block is about");
     cmd->add_option("--op", options->operations,
-                    "An operation as a JSON object, e.g. '{\"op\":\"set\",\"element\":\"port:eth0\"}' (repeatable)");
-    cmd->add_option("--element", options->elements, "An element this block touches, e.g. port:eth0 (repeatable)");
+                    "An operation as a JSON object, e.g. '{\"op\":\"set\",\"element\":\"port:eth0\"}' (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--element", options->elements, "An element this block touches, e.g. port:eth0 (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_flag("--json", options->json, "Print the new header as JSON");
     cmd->callback([&run, options] {
         run = [options] {

@@ -68,7 +68,9 @@ void addSendCommand(CLI::App& app, Handler& run) {
     };
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
-    cmd->add_option("--to", options->targets, "Target: local:/path or /path on btrfs (repeatable)")->required();
+    cmd->add_option("--to", options->targets, "Target: local:/path or /path on btrfs (repeatable)")
+        ->required()
+        ->allow_extra_args(false);
     cmd->add_flag("--full", options->full, "Send full streams, never incremental");
     cmd->add_option("--compress", options->compress, "none, zstd or zstd:LEVEL (1-19); compressed once for all");
     cmd->add_option("--threads", options->threads, "zstd worker threads (0 = single-threaded in the caller)");

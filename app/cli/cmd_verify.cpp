@@ -93,7 +93,8 @@ void addVerifyCommand(CLI::App& app, Handler& run) {
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
     cmd->add_flag("--deep", options->deep, "Also re-hash every block's contents against its signed footprint");
-    cmd->add_option("--replica", options->replicas, "Verify this replica (local:/path or /path; repeatable)");
+    cmd->add_option("--replica", options->replicas, "Verify this replica (local:/path or /path; repeatable)")
+        ->allow_extra_args(false);
     cmd->add_flag("--json", options->json, "JSON lines instead of text");
     cmd->callback([&run, options] {
         run = [options] {
