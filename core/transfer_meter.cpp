@@ -39,10 +39,26 @@ TransferProgress TransferMeter::snapshot() const {
     p.bytesDone = done_;
     p.bytesTotal = total_;
     p.elapsedSeconds = now - start_;
-    const auto& oldest = samples_.front();
-    double span = now - oldest.first;
+    // Bytes over the last window: interpolate the count at the window's start
+    // between the samples around it, so a long stall followed by a burst reads right.
+    double from = now - kWindowSeconds;
+    double baseTime = samples_.front().first;
+    double baseBytes = static_cast<double>(samples_.front().second);
+    if (baseTime < from) {
+        std::size_t i = 0;
+        while (i + 1 < samples_.size() && samples_[i + 1].first <= from)
+            ++i;
+        baseBytes = static_cast<double>(samples_[i].second);
+        if (i + 1 < samples_.size()) {
+            const auto& [t0, b0] = samples_[i];
+            const auto& [t1, b1] = samples_[i + 1];
+            baseBytes += static_cast<double>(b1 - b0) * (from - t0) / (t1 - t0);
+        }
+        baseTime = from;
+    }
+    double span = now - baseTime;
     if (span > 0.05)
-        p.rate = static_cast<double>(done_ - oldest.second) / span;
+        p.rate = (static_cast<double>(done_) - baseBytes) / span;
     if (total_ > 0) {
         // The total is an estimate: never report negative time left.
         std::uint64_t remaining = total_ > done_ ? total_ - done_ : 0;
