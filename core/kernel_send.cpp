@@ -79,20 +79,4 @@ void KernelSend::finish() {
         throwSystemError("btrfs send of " + subvolume_ + " failed", ioctlErrno_);
 }
 
-std::string readAll(int fd) {
-    std::string out;
-    char buffer[1 << 16];
-    while (true) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("cannot read send stream", errno);
-        if (n == 0)
-            break;
-        out.append(buffer, static_cast<std::size_t>(n));
-    }
-    return out;
-}
-
 } // namespace sc

@@ -37,7 +37,4 @@ private:
     std::thread thread_;
 };
 
-// Read a whole stream into memory (for metadata-only diffs, which are small).
-std::string readAll(int fd);
-
 } // namespace sc

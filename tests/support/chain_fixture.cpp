@@ -40,7 +40,7 @@ nlohmann::json ChainFixture::commit(const std::string& message, const std::vecto
     return nlohmann::json::parse(result.out);
 }
 
-static std::vector<std::string> namesIn(const std::string& dir) {
+std::vector<std::string> namesIn(const std::string& dir) {
     std::vector<std::string> names;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec))

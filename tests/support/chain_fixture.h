@@ -26,6 +26,12 @@ private:
     std::string root_;
 };
 
+// Entry names in a directory, sorted; empty if it does not exist.
+std::vector<std::string> namesIn(const std::string& dir);
+inline bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
 // Parse every line of `text` as JSON.
 std::vector<nlohmann::json> jsonLines(const std::string& text);
 

@@ -15,10 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
 // Rewrite a block's header in place, as an attacker with root on the machine could.
 void rewriteHeader(const std::string& block, const std::function<void(sc::BlockHeader&)>& change) {
     sc::btrfs::setReadOnly(block, false);
@@ -51,6 +47,22 @@ private slots:
         QCOMPARE(lines.size(), 1u);
         QCOMPARE(lines[0]["height"].get<int>(), 0);
         QCOMPARE(lines[0]["previous"].get<std::string>(), std::string());
+    }
+
+    void blake2bChainsWork() {
+        BtrfsImage image(256);
+        std::string root = image.path("b2");
+        QCOMPARE(cli({"init", root, "--hash", "blake2b512", "--name", "b2 chain"}).exitCode, 0);
+        writeFile(root + "/data/x", "x");
+        auto commit = cli({"commit", root, "--json"});
+        QCOMPARE(commit.exitCode, 0);
+        auto header = nlohmann::json::parse(commit.out);
+        QCOMPARE(header["hash_algorithm"].get<std::string>(), std::string("blake2b512"));
+        QCOMPARE(header["content_root"].get<std::string>().size(), 128u);
+        QCOMPARE(cli({"verify", root, "--deep"}).exitCode, 0);
+        auto bad = cli({"init", image.path("md5"), "--hash", "md5"});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY(!fs::exists(image.path("md5")));
     }
 
     void initRefusesBadPlaces() {

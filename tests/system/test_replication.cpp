@@ -18,25 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
 nlohmann::json lastEvent(const CommandResult& result, const std::string& kind) {
     nlohmann::json found;
     for (const auto& line : jsonLines(result.out))
         if (line["event"] == kind)
             found = line;
     return found;
-}
-
-std::vector<std::string> namesIn(const std::string& dir) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
 }
 
 // verify --replica --json: height -> state
