@@ -36,10 +36,6 @@ std::string ChainPaths::stagingBlock(std::uint64_t height) const {
     return blocks + "/" + kStagingPrefix + heightName(height) + "-" + randomHex(4);
 }
 
-std::string ChainPaths::footprintCache(std::uint64_t height) const {
-    return footprints + "/" + heightName(height) + ".fp";
-}
-
 BlockHeader readBlockHeader(const std::string& snapshotPath) {
     std::string file = snapshotPath + "/" + kHeaderFile;
     return BlockHeader::parse(readSmallFile(file), file);

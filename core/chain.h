@@ -5,7 +5,7 @@
 //   CHAIN/blocks/.staging-*       blocks being made (btrfs cannot move a read-only
 //                                 snapshot to another directory, only rename it in place)
 //   CHAIN/.streamchain/           identity (chain.json), key (chain.key, 0600), lock,
-//                                 footprints/ (digest caches)
+//                                 footprints/ (every block's footprint tree)
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +13,7 @@
 
 #include "core/block_header.h"
 #include "core/chain_identity.h"
+#include "core/footprint_records.h"
 
 namespace sc {
 
@@ -26,7 +27,6 @@ struct ChainPaths {
 
     explicit ChainPaths(const std::string& chainRoot);
     std::string block(std::uint64_t height) const;
-    std::string footprintCache(std::uint64_t height) const;
     std::string stagingBlock(std::uint64_t height) const; // a fresh hidden name under blocks/
 };
 
@@ -57,6 +57,7 @@ public:
     BlockHeader header(std::uint64_t height) const;
     SigningKey signingKey() const;
     FootprintOptions footprintOptions() const; // hash algorithm and feature mask of this chain
+    FootprintRecords footprintRecords() const { return FootprintRecords(paths_.footprints); }
 
     // Delete half-made blocks left by a killed commit. Call with the chain lock held.
     void cleanStaging() const;

@@ -57,14 +57,9 @@ ChainVerifyReport verifyChain(const Chain& chain, bool deep, const std::function
             report.bytesHashed += stats.bytesHashed;
             if (tree.root().hex() != header.contentRoot) {
                 std::vector<std::string> paths;
-                std::string cache = chain.paths().footprintCache(height);
-                if (std::filesystem::exists(cache)) {
-                    try {
-                        for (const auto& difference : diffFootprints(FootprintTree::load(cache), tree))
-                            paths.push_back(difference.path);
-                    } catch (const Error&) {
-                    }
-                }
+                if (auto recorded = chain.footprintRecords().load(height))
+                    for (const auto& difference : diffFootprints(*recorded, tree))
+                        paths.push_back(difference.path);
                 problem(paths.empty() ? "contents differ from the signed footprint (no footprint record here to "
                                         "name the paths; compare with a replica)"
                                       : "contents differ from the signed footprint",

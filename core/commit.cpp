@@ -14,6 +14,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,16 +93,6 @@ struct StagedSnapshot {
     }
 };
 
-void pruneFootprintCaches(const Chain& chain, std::uint64_t keepFrom) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(chain.paths().footprints, ec)) {
-        std::string name = entry.path().stem().string();
-        std::uint64_t height = 0;
-        if (parseHeightName(name, height) && height < keepFrom)
-            fs::remove(entry.path(), ec);
-    }
-}
-
 } // namespace
 
 CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
@@ -136,19 +127,18 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     FootprintStats stats;
     CommitResult result;
     FootprintTree tree;
-    std::string parentCache = tip ? paths.footprintCache(*tip) : std::string();
-    bool haveCache = tip && fs::exists(parentCache);
-    if (haveCache) {
+    FootprintRecords records = chain.footprintRecords();
+    std::optional<FootprintTree> previous = tip ? records.load(*tip) : std::nullopt;
+    if (previous) {
         try {
-            FootprintTree previous = FootprintTree::load(parentCache);
             ChangeSet changes = kernelDiff(paths.block(*tip), staged.path);
-            tree = updateFootprint(staged.path, previous, changes, options, &stats);
+            tree = updateFootprint(staged.path, *previous, changes, options, &stats);
             result.incrementalFootprint = true;
         } catch (const Error&) {
-            haveCache = false; // a damaged cache costs a full hash, never a wrong root
+            previous.reset(); // an unusable diff costs a full hash, never a wrong root
         }
     }
-    if (!haveCache)
+    if (!result.incrementalFootprint)
         tree = computeFootprint(staged.path, options, &stats);
     header.contentRoot = tree.root().hex();
     FootprintCounts counts = tree.counts();
@@ -165,10 +155,10 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
         throwSystemError("cannot publish block " + std::to_string(height) + " of " + chain.label(), errno);
     staged.published = true;
 
-    // The cache only speeds up the next commit; losing it costs a full hash.
+    // The record names paths for deep verification and speeds up the next commit;
+    // losing it costs a full hash, not correctness.
     try {
-        tree.save(paths.footprintCache(height));
-        pruneFootprintCaches(chain, height > 1 ? height - 1 : 0);
+        records.save(height, tree, previous ? &*previous : nullptr);
     } catch (const Error&) {
     }
 

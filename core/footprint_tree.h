@@ -56,6 +56,8 @@ public:
     const FootprintEntry* find(const std::string& path) const;
     const FootprintEntry& at(const std::string& path) const; // throws sc::Error if absent
     void put(const std::string& path, const FootprintEntry& entry) { entries_[path] = entry; }
+    void erase(const std::string& path) { entries_.erase(path); }
+    const std::map<std::string, FootprintEntry>& entries() const { return entries_; }
     // Copy `path` and everything below it from another tree.
     void copySubtree(const FootprintTree& from, const std::string& path);
     std::vector<std::string> children(const std::string& dir) const; // direct children's full paths

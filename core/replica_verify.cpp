@@ -38,15 +38,10 @@ bool ReplicaVerifyReport::allMatch() const {
 
 namespace {
 
-// The primary's tree for naming paths: the cached one if the commit left it, else a re-hash.
+// The primary's tree for naming paths: its record if there is one, else a re-hash.
 FootprintTree primaryTree(const Chain& chain, std::uint64_t height) {
-    std::string cache = chain.paths().footprintCache(height);
-    if (std::filesystem::exists(cache)) {
-        try {
-            return FootprintTree::load(cache);
-        } catch (const Error&) {
-        }
-    }
+    if (auto recorded = chain.footprintRecords().load(height))
+        return *recorded;
     return computeFootprint(chain.paths().block(height), chain.footprintOptions());
 }
 

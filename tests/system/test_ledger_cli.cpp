@@ -196,6 +196,30 @@ private slots:
         QVERIFY2(linkReported, broken.out.c_str());
     }
 
+    void deepVerifyNamesPathsInOldBlocks() {
+        ChainFixture chain;
+        for (int i = 1; i <= 35; ++i) {
+            writeFile(chain.data("counter.txt"), std::to_string(i));
+            if (i % 5 == 0)
+                writeFile(chain.data("file" + std::to_string(i)), "f");
+            chain.commit("block " + std::to_string(i));
+        }
+        // Block 5 is rebuilt from deltas since genesis, block 33 from the checkpoint at 32.
+        for (int height : {5, 33}) {
+            sc::btrfs::setReadOnly(chain.block(static_cast<std::uint64_t>(height)), false);
+            writeFile(chain.block(static_cast<std::uint64_t>(height)) + "/file5", "tampered");
+            sc::btrfs::setReadOnly(chain.block(static_cast<std::uint64_t>(height)), true);
+        }
+        auto deep = cli({"verify", chain.root(), "--deep", "--json"});
+        QCOMPARE(deep.exitCode, 4);
+        auto report = nlohmann::json::parse(deep.out);
+        QCOMPARE(report["findings"].size(), 2u);
+        for (const auto& finding : report["findings"]) {
+            QVERIFY2(finding["height"] == 5 || finding["height"] == 33, deep.out.c_str());
+            QVERIFY2(finding["paths"] == nlohmann::json::array({"file5"}), deep.out.c_str());
+        }
+    }
+
     void deepVerifyNamesTamperedPath() {
         ChainFixture chain;
         writeFile(chain.data("ok.txt"), "fine");

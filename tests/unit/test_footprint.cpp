@@ -2,6 +2,7 @@
 // incremental updates equal full ones, records round-trip, diffs name paths.
 #include "core/error.h"
 #include "core/footprint.h"
+#include "core/footprint_records.h"
 #include "tests/support/btrfs_fixture.h"
 
 #include <QTest>
@@ -180,6 +181,33 @@ private slots:
         bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
         writeFile(file, bytes);
         QVERIFY_THROWS_EXCEPTION(Error, FootprintTree::load(file));
+    }
+
+    void recordsKeepEveryBlockAsDeltas() {
+        TempDir t("fp-records");
+        std::string d = t.path() + "/tree";
+        makeTree(d);
+        FootprintRecords records(t.path());
+        std::vector<FootprintTree> trees;
+        for (std::uint64_t h = 0; h < 40; ++h) {
+            writeFile(d + "/n" + std::to_string(h % 7), std::to_string(h));
+            if (h == 20)
+                fs::remove_all(d + "/sub");
+            trees.push_back(computeFootprint(d, {}));
+            records.save(h, trees.back(), h ? &trees[h - 1] : nullptr);
+        }
+        for (std::uint64_t h : {0u, 1u, 19u, 20u, 31u, 32u, 39u}) {
+            auto loaded = records.load(h);
+            QVERIFY(loaded.has_value());
+            QCOMPARE(loaded->root().hex(), trees[h].root().hex());
+            QCOMPARE(loaded->size(), trees[h].size());
+            QVERIFY(diffFootprints(*loaded, trees[h]).empty());
+        }
+        QVERIFY(!records.load(40).has_value());
+        // A delta record reaches back to the last complete one: losing it loses the tree, not correctness.
+        fs::remove(t.path() + "/000000000010.fpd");
+        QVERIFY(!records.load(12).has_value());
+        QVERIFY(records.load(33).has_value()); // after the checkpoint at 32
     }
 
     void diffNamesChangedPaths() {
