@@ -53,12 +53,13 @@ void LocalReplica::checkBinding(const ChainIdentity& chain) const {
 }
 
 void LocalReplica::prepare(const ChainIdentity& chain) {
+    // Checked before creating anything: a wrong target must not leave a directory behind.
+    if (!btrfs::isOnBtrfs(root_))
+        throw Error(label() + " is not on a btrfs filesystem", ExitCode::Usage);
     std::error_code ec;
     fs::create_directories(root_, ec);
     if (ec)
         throw Error("cannot create " + label() + ": " + ec.message());
-    if (!btrfs::isOnBtrfs(root_))
-        throw Error(label() + " is not on a btrfs filesystem", ExitCode::Usage);
     checkBinding(chain);
     fs::create_directories(stagingDir(), ec);
     fs::create_directories(blocksDir(), ec);

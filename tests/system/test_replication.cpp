@@ -184,6 +184,7 @@ private slots:
         auto notBtrfs = cli({"send", chain.root(), "--to", plain.path() + "/r"});
         QCOMPARE(notBtrfs.exitCode, 1);
         QVERIFY(contains(notBtrfs.err, "not on a btrfs filesystem"));
+        QVERIFY(!fs::exists(plain.path() + "/r"));
     }
 
     void interruptedReceiveLeavesNoPartialBlock() {
