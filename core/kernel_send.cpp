@@ -4,6 +4,8 @@
 #include "core/error.h"
 
 #include <cerrno>
+#include <csignal>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
 #include <sys/ioctl.h>
@@ -43,6 +45,12 @@ KernelSend::KernelSend(const std::string& subvolume, const KernelSendOptions& op
             flags |= BTRFS_SEND_FLAG_COMPRESSED;
     }
     thread_ = std::thread([this, cloneRoots, parentRoot, flags, protocol = options.protocol]() mutable {
+        // A cancelled reader closes the pipe: the kernel's write then raises SIGPIPE at
+        // this thread. Blocked here, it only makes the ioctl fail with EPIPE.
+        sigset_t pipeSignal;
+        sigemptyset(&pipeSignal);
+        sigaddset(&pipeSignal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nullptr);
         btrfs_ioctl_send_args args{};
         args.send_fd = writeFd_;
         args.clone_sources_count = cloneRoots.size();
