@@ -84,12 +84,7 @@ BlockHeader Chain::header(std::uint64_t height) const { return readBlockHeader(p
 
 SigningKey Chain::signingKey() const { return SigningKey::load(paths_.key); }
 
-FootprintOptions Chain::footprintOptions() const {
-    FootprintOptions options;
-    options.algorithm = parseHashAlgorithm(identity_.hashAlgorithm);
-    options.features = identity_.features;
-    return options;
-}
+FootprintOptions Chain::footprintOptions() const { return footprintOptionsOf(identity_); }
 
 void Chain::cleanStaging() const {
     std::error_code ec;

@@ -8,6 +8,7 @@ FanOut::FanOut(std::vector<StreamSink*> sinks, std::size_t queueDepth) : depth_(
     for (StreamSink* sink : sinks) {
         auto lane = std::make_unique<Lane>();
         lane->sink = sink;
+        lane->packed = sink->wantsPacked();
         lane->outcome.name = sink->name();
         lanes_.push_back(std::move(lane));
     }
@@ -68,7 +69,7 @@ void FanOut::work(Lane& lane) {
     }
 }
 
-bool FanOut::push(std::shared_ptr<const std::string> chunk) {
+bool FanOut::push(std::shared_ptr<const std::string> raw, std::shared_ptr<const std::string> packed) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] {
         for (auto& lane : lanes_)
@@ -80,8 +81,10 @@ bool FanOut::push(std::shared_ptr<const std::string> chunk) {
     for (auto& lane : lanes_) {
         if (lane->failed)
             continue;
-        lane->queue.push_back(chunk);
         any = true;
+        const auto& chunk = lane->packed && packed ? packed : raw;
+        if (!chunk->empty())
+            lane->queue.push_back(chunk);
     }
     changed_.notify_all();
     return any;

@@ -20,6 +20,8 @@ public:
     virtual void finish() = 0;                                   // all data delivered; throws on failure
     virtual void abort() noexcept = 0;                           // stop and clean up
     virtual std::string name() const = 0;
+    // A sink that wants the compressed stream gets it when the producer made one.
+    virtual bool wantsPacked() const { return false; }
 };
 
 struct SinkOutcome {
@@ -37,7 +39,8 @@ public:
     FanOut& operator=(const FanOut&) = delete;
 
     // Blocks while a healthy sink's queue is full. False when no healthy sink is left.
-    bool push(std::shared_ptr<const std::string> chunk);
+    // `packed` is the same bytes compressed (empty chunks allowed), for sinks that want it.
+    bool push(std::shared_ptr<const std::string> raw, std::shared_ptr<const std::string> packed = nullptr);
     std::vector<SinkOutcome> finish();
     std::vector<SinkOutcome> cancel(const std::string& reason);
     std::size_t healthySinks() const;
@@ -46,6 +49,7 @@ private:
     enum class End { None, Finish, Cancel };
     struct Lane {
         StreamSink* sink = nullptr;
+        bool packed = false;
         std::deque<std::shared_ptr<const std::string>> queue;
         SinkOutcome outcome;
         bool failed = false;

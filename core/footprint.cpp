@@ -1,5 +1,7 @@
 #include "core/footprint.h"
 
+#include "core/chain_identity.h"
+
 #include "core/error.h"
 
 #include <algorithm>
@@ -292,6 +294,13 @@ private:
 };
 
 } // namespace
+
+FootprintOptions footprintOptionsOf(const ChainIdentity& chain) {
+    FootprintOptions options;
+    options.algorithm = parseHashAlgorithm(chain.hashAlgorithm);
+    options.features = chain.features;
+    return options;
+}
 
 FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
     FootprintStats local;

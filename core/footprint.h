@@ -23,6 +23,9 @@ struct FootprintStats {
     std::uint64_t filesHashed = 0, bytesHashed = 0, entriesReused = 0, directoriesListed = 0;
 };
 
+struct ChainIdentity;
+FootprintOptions footprintOptionsOf(const ChainIdentity& chain); // its hash algorithm and feature mask
+
 FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options,
                                FootprintStats* stats = nullptr);
 

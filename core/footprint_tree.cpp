@@ -97,13 +97,19 @@ struct Reader {
     }
     void need(std::size_t n) {
         if (data.size() - at < n)
-            throw Error("footprint record " + file + " is truncated");
+            throw Error(file + " is truncated");
     }
 };
 
 } // namespace
 
-void FootprintTree::save(const std::string& file) const {
+void FootprintTree::save(const std::string& file) const { writeFileAtomically(file, serialize(), 0600); }
+
+FootprintTree FootprintTree::load(const std::string& file) {
+    return deserialize(readSmallFile(file, std::size_t{1} << 34), "footprint record " + file);
+}
+
+std::string FootprintTree::serialize() const {
     std::string out(kMagic, sizeof kMagic);
     putInt(out, kFileVersion, 4);
     putInt(out, kFootprintFormat, 4);
@@ -126,19 +132,18 @@ void FootprintTree::save(const std::string& file) const {
     }
     Digest check = hashBytes(HashAlgorithm::Sha256, out);
     out.append(reinterpret_cast<const char*>(check.bytes.data()), check.size);
-    writeFileAtomically(file, out, 0600);
+    return out;
 }
 
-FootprintTree FootprintTree::load(const std::string& file) {
-    std::string data = readSmallFile(file, std::size_t{1} << 34);
+FootprintTree FootprintTree::deserialize(const std::string& data, const std::string& file) {
     if (data.size() < sizeof kMagic + 32 || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
-        throw Error("footprint record " + file + " is not a footprint record");
+        throw Error(file + " is not a footprint record");
     std::string body = data.substr(0, data.size() - 32);
     if (hashBytes(HashAlgorithm::Sha256, body).hex() != toHex(std::string_view(data).substr(data.size() - 32)))
-        throw Error("footprint record " + file + " is corrupted (checksum mismatch)");
+        throw Error(file + " is corrupted (checksum mismatch)");
     Reader in{body, sizeof kMagic, file};
     if (in.integer(4) != kFileVersion || in.integer(4) != kFootprintFormat)
-        throw Error("footprint record " + file + " has an unsupported version");
+        throw Error(file + " has an unsupported version");
     auto features = static_cast<std::uint32_t>(in.integer(4));
     auto algorithm = static_cast<HashAlgorithm>(in.integer(1));
     FootprintTree tree(algorithm, features);
@@ -146,7 +151,7 @@ FootprintTree FootprintTree::load(const std::string& file) {
         Digest d;
         d.size = static_cast<std::uint8_t>(in.integer(1));
         if (d.size > d.bytes.size())
-            throw Error("footprint record " + file + " is malformed");
+            throw Error(file + " is malformed");
         std::string raw = in.bytes(d.size);
         std::memcpy(d.bytes.data(), raw.data(), d.size);
         return d;
@@ -166,7 +171,7 @@ FootprintTree FootprintTree::load(const std::string& file) {
         tree.entries_.emplace_hint(tree.entries_.end(), std::move(path), e);
     }
     if (in.at != body.size())
-        throw Error("footprint record " + file + " has trailing bytes");
+        throw Error(file + " has trailing bytes");
     return tree;
 }
 

@@ -67,6 +67,8 @@ public:
     // Versioned binary file with a trailing digest; save is atomic (temp, fsync, rename).
     void save(const std::string& file) const;
     static FootprintTree load(const std::string& file); // throws sc::Error on anything malformed
+    std::string serialize() const;                      // the file's bytes
+    static FootprintTree deserialize(const std::string& bytes, const std::string& what);
 
 private:
     HashAlgorithm algorithm_ = HashAlgorithm::Sha256;

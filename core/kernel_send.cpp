@@ -13,22 +13,46 @@
 
 namespace sc {
 
-KernelSend::KernelSend(const std::string& subvolume, const KernelSendOptions& options) : subvolume_(subvolume) {
-    std::vector<__u64> cloneRoots;
-    std::uint64_t parentRoot = 0;
-    if (!options.parent.empty()) {
-        parentRoot = btrfs::subvolumeInfo(options.parent).id;
-        cloneRoots.push_back(parentRoot); // as btrfs-progs does: the parent is also a clone source
-    }
-    for (const auto& source : options.cloneSources)
-        cloneRoots.push_back(btrfs::subvolumeInfo(source).id);
+KernelSend::KernelSend(const std::string& subvolume, const KernelSendOptions& options)
+    : KernelSend(std::vector<KernelSendPart>{{subvolume, options.parent}}, options) {}
 
-    subvolumeFd_ = ::open(subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (subvolumeFd_ < 0)
-        throwSystemError("cannot open " + subvolume + " for send", errno);
+KernelSend::KernelSend(const std::vector<KernelSendPart>& parts, const KernelSendOptions& options)
+    : subvolume_(parts.empty() ? std::string() : parts.back().subvolume) {
+    if (parts.empty())
+        throw Error("nothing to send");
+    struct Part {
+        int fd;
+        std::uint64_t parentRoot;
+        std::vector<__u64> cloneRoots;
+    };
+    std::vector<Part> prepared;
+    auto closeAll = [&] {
+        for (int fd : subvolumeFds_)
+            ::close(fd);
+        subvolumeFds_.clear();
+    };
+    try {
+        for (const auto& part : parts) {
+            Part p{-1, 0, {}};
+            if (!part.parent.empty()) {
+                p.parentRoot = btrfs::subvolumeInfo(part.parent).id;
+                p.cloneRoots.push_back(p.parentRoot); // as btrfs-progs does: the parent is also a clone source
+            }
+            for (const auto& source : options.cloneSources)
+                p.cloneRoots.push_back(btrfs::subvolumeInfo(source).id);
+            p.fd = ::open(part.subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (p.fd < 0)
+                throwSystemError("cannot open " + part.subvolume + " for send", errno);
+            subvolumeFds_.push_back(p.fd);
+            prepared.push_back(std::move(p));
+        }
+    } catch (...) {
+        closeAll();
+        throw;
+    }
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        ::close(subvolumeFd_);
+        closeAll();
         throwSystemError("cannot create send pipe", errno);
     }
     readFd_ = fds[0];
@@ -44,22 +68,27 @@ KernelSend::KernelSend(const std::string& subvolume, const KernelSendOptions& op
         if (options.compressedData)
             flags |= BTRFS_SEND_FLAG_COMPRESSED;
     }
-    thread_ = std::thread([this, cloneRoots, parentRoot, flags, protocol = options.protocol]() mutable {
+    thread_ = std::thread([this, prepared = std::move(prepared), flags, protocol = options.protocol]() mutable {
         // A cancelled reader closes the pipe: the kernel's write then raises SIGPIPE at
         // this thread. Blocked here, it only makes the ioctl fail with EPIPE.
         sigset_t pipeSignal;
         sigemptyset(&pipeSignal);
         sigaddset(&pipeSignal, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nullptr);
-        btrfs_ioctl_send_args args{};
-        args.send_fd = writeFd_;
-        args.clone_sources_count = cloneRoots.size();
-        args.clone_sources = cloneRoots.empty() ? nullptr : cloneRoots.data();
-        args.parent_root = parentRoot;
-        args.flags = flags;
-        args.version = protocol >= 2 ? protocol : 0;
-        if (ioctl(subvolumeFd_, BTRFS_IOC_SEND, &args) != 0)
-            ioctlErrno_ = errno;
+        for (std::size_t i = 0; i < prepared.size() && ioctlErrno_ == 0; ++i) {
+            Part& part = prepared[i];
+            btrfs_ioctl_send_args args{};
+            args.send_fd = writeFd_;
+            args.clone_sources_count = part.cloneRoots.size();
+            args.clone_sources = part.cloneRoots.empty() ? nullptr : part.cloneRoots.data();
+            args.parent_root = part.parentRoot;
+            // One stream: a single header before the first part, a single end after the last.
+            args.flags = flags | (i > 0 ? BTRFS_SEND_FLAG_OMIT_STREAM_HEADER : 0) |
+                         (i + 1 < prepared.size() ? BTRFS_SEND_FLAG_OMIT_END_CMD : 0);
+            args.version = protocol >= 2 ? protocol : 0;
+            if (ioctl(part.fd, BTRFS_IOC_SEND, &args) != 0)
+                ioctlErrno_ = errno;
+        }
         ::close(writeFd_); // EOF for the reader
         writeFd_ = -1;
     });
@@ -69,8 +98,8 @@ KernelSend::~KernelSend() {
     cancel();
     if (thread_.joinable())
         thread_.join();
-    if (subvolumeFd_ >= 0)
-        ::close(subvolumeFd_);
+    for (int fd : subvolumeFds_)
+        ::close(fd);
 }
 
 void KernelSend::cancel() {

@@ -16,9 +16,18 @@ struct KernelSendOptions {
     bool compressedData = false;           // pass compressed extents through (protocol 2 only)
 };
 
+// One of several snapshots sent back to back as one stream (btrfs receive takes
+// them in one run): each incremental from the one before it.
+struct KernelSendPart {
+    std::string subvolume;
+    std::string parent; // empty = full
+};
+
 class KernelSend {
 public:
     KernelSend(const std::string& subvolume, const KernelSendOptions& options);
+    // Several snapshots in one stream; options.parent is ignored (each part names its own).
+    KernelSend(const std::vector<KernelSendPart>& parts, const KernelSendOptions& options);
     ~KernelSend(); // cancels by closing the read end, then joins
     KernelSend(const KernelSend&) = delete;
     KernelSend& operator=(const KernelSend&) = delete;
@@ -32,7 +41,7 @@ private:
     std::string subvolume_;
     int readFd_ = -1;
     int writeFd_ = -1;
-    int subvolumeFd_ = -1;
+    std::vector<int> subvolumeFds_;
     int ioctlErrno_ = 0;
     std::thread thread_;
 };

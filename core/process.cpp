@@ -103,6 +103,8 @@ void Subprocess::kill(int signal) {
 }
 
 ProcessResult Subprocess::wait() {
+    if (finished_)
+        return *finished_;
     ProcessResult result;
     closeFd(stdin_);
     int status = 0;
@@ -132,6 +134,7 @@ ProcessResult Subprocess::wait() {
         result.errors = std::move(text);
     }
     closeFd(stderr_);
+    finished_ = result;
     return result;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Child processes started from an argv vector: never through a shell.
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -31,7 +32,7 @@ public:
     void closeStdin();
     void closeStdout();
     void kill(int signal);
-    ProcessResult wait();
+    ProcessResult wait(); // may be called again: returns the same result
     pid_t pid() const { return pid_; }
     const std::string& program() const { return program_; }
 
@@ -41,6 +42,7 @@ private:
     int stdout_ = -1;
     int stderr_ = -1; // memfd collecting the child's stderr
     std::string program_;
+    std::optional<ProcessResult> finished_;
 };
 
 // Run to completion, returning stdout; throws sc::Error "<what>: <program> exit N: <stderr>" on failure.

@@ -3,6 +3,7 @@
 #include "core/chain_identity.h"
 #include "core/block_header.h"
 #include "core/error.h"
+#include "core/footprint_tree.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -12,15 +13,51 @@ namespace fs = std::filesystem;
 
 namespace sc {
 
+static TargetSpec parseSshTarget(const std::string& text) {
+    TargetSpec spec;
+    spec.text = text;
+    spec.kind = TargetSpec::Kind::Ssh;
+    std::string rest = text.substr(6);
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || slash + 1 >= rest.size())
+        throw Error("target " + text + ": an ssh:// target needs an absolute path (ssh://user@host/path)",
+                    ExitCode::Usage);
+    std::string authority = rest.substr(0, slash);
+    spec.path = fs::path(rest.substr(slash)).lexically_normal().string();
+    if (spec.path.size() > 1 && spec.path.back() == '/')
+        spec.path.pop_back();
+    auto at = authority.rfind('@');
+    if (at != std::string::npos) {
+        spec.user = authority.substr(0, at);
+        authority = authority.substr(at + 1);
+    }
+    auto colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+        std::string port = authority.substr(colon + 1);
+        authority = authority.substr(0, colon);
+        if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(port) < 1 || std::stoi(port) > 65535)
+            throw Error("target " + text + ": bad port \"" + port + "\"", ExitCode::Usage);
+        spec.port = std::stoi(port);
+    }
+    if (authority.size() > 2 && authority.front() == '[' && authority.back() == ']')
+        authority = authority.substr(1, authority.size() - 2);
+    // Host and user go to libssh as they are, never to a shell; still refuse what no host name holds.
+    auto bad = [](const std::string& s) { return s.find_first_of(" \t\n'\"`$;&|<>()\\") != std::string::npos; };
+    if (authority.empty() || bad(authority) || bad(spec.user) || authority.front() == '-' ||
+        (!spec.user.empty() && spec.user.front() == '-'))
+        throw Error("target " + text + ": bad host or user name", ExitCode::Usage);
+    spec.host = authority;
+    return spec;
+}
+
 TargetSpec parseTargetSpec(const std::string& text) {
     TargetSpec spec;
     spec.text = text;
     if (text.empty())
         throw Error("empty target", ExitCode::Usage);
-    if (text.rfind("ssh://", 0) == 0) {
-        spec.kind = TargetSpec::Kind::Ssh;
-        throw Error("target " + text + ": ssh:// replicas are not supported by this build yet", ExitCode::Usage);
-    }
+    if (text.rfind("ssh://", 0) == 0)
+        return parseSshTarget(text);
     std::string path = text.rfind("local:", 0) == 0 ? text.substr(6) : text;
     if (path.empty())
         throw Error("target " + text + " has no path", ExitCode::Usage);
@@ -38,18 +75,34 @@ bool LocalReplica::exists() const { return fs::is_directory(root_); }
 
 static std::string bindingFile(const std::string& root) { return root + "/.streamchain/replica.json"; }
 
+std::optional<ChainIdentity> LocalReplica::binding() const {
+    std::string file = bindingFile(root_);
+    if (!fs::exists(file))
+        return std::nullopt;
+    auto j = nlohmann::json::parse(readSmallFile(file), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("chain_id") || !j["chain_id"].is_string() ||
+        !j.contains("public_key") || !j["public_key"].is_string())
+        throw Error(label() + ": " + file + " is damaged");
+    ChainIdentity bound;
+    bound.id = j["chain_id"].get<std::string>();
+    bound.name = j.value("chain_name", std::string());
+    bound.publicKey = j["public_key"].get<std::string>();
+    bound.hashAlgorithm = j.value("hash_algorithm", std::string("sha256"));
+    bound.features = j.value("features", kFootprintAllFeatures);
+    bound.footprintFormat = j.value("footprint_format", kFootprintFormat);
+    return bound;
+}
+
 void LocalReplica::checkBinding(const ChainIdentity& chain) const {
     if (!exists())
         throw Error(label() + " does not exist", ExitCode::Usage);
-    std::string file = bindingFile(root_);
-    if (!fs::exists(file))
+    std::optional<ChainIdentity> bound = binding();
+    if (!bound)
         return;
-    auto j = nlohmann::json::parse(readSmallFile(file), nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("chain_id"))
-        throw Error(label() + ": " + file + " is damaged");
-    std::string boundTo = j["chain_id"].is_string() ? j["chain_id"].get<std::string>() : std::string();
-    if (boundTo != chain.id)
-        throw Error(label() + " belongs to another chain (" + boundTo + ")");
+    if (bound->id != chain.id)
+        throw Error(label() + " belongs to another chain (" + bound->id + ")");
+    if (bound->publicKey != chain.publicKey)
+        throw Error(label() + " is bound to chain " + chain.id + " with a different public key; refusing it");
 }
 
 void LocalReplica::prepare(const ChainIdentity& chain) {
@@ -66,8 +119,13 @@ void LocalReplica::prepare(const ChainIdentity& chain) {
     if (ec)
         throw Error("cannot prepare " + label() + ": " + ec.message());
     if (!fs::exists(bindingFile(root_))) {
-        nlohmann::json j = {{"format", 1}, {"chain_id", chain.id}, {"chain_name", chain.name},
-                            {"public_key", chain.publicKey}};
+        nlohmann::json j = {{"format", 1},
+                            {"chain_id", chain.id},
+                            {"chain_name", chain.name},
+                            {"public_key", chain.publicKey},
+                            {"hash_algorithm", chain.hashAlgorithm},
+                            {"features", chain.features},
+                            {"footprint_format", chain.footprintFormat}};
         writeFileAtomically(bindingFile(root_), j.dump(2) + "\n");
     }
 }

@@ -3,23 +3,27 @@
 //   TARGET/blocks/<height>               received read-only snapshots
 //   TARGET/.streamchain/replica.json     which chain this replica belongs to
 //   TARGET/.streamchain/staging/         receives in progress (never seen as blocks)
+//   TARGET/.streamchain/spool/           raw streams of broken transfers, to resume from
+//   TARGET/.streamchain/footprints/      footprint trees computed here, for incremental checks
 //   TARGET/.streamchain/lock
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/btrfs.h"
+#include "core/chain_identity.h"
 
 namespace sc {
-
-struct ChainIdentity;
 
 struct TargetSpec {
     enum class Kind { Local, Ssh } kind = Kind::Local;
     std::string text; // as the user wrote it
     std::string path; // absolute local path, or the remote path
+    std::string user, host; // ssh only
+    int port = 22;
 };
-// "local:/path", "/path" or a relative path; ssh:// is recognised and refused until supported.
+// "local:/path", "/path", a relative path, or ssh://[user@]host[:port]/absolute/path.
 TargetSpec parseTargetSpec(const std::string& text);
 
 struct ReplicaBlock {
@@ -36,6 +40,8 @@ public:
     std::string blocksDir() const { return root_ + "/blocks"; }
     std::string stagingDir() const { return root_ + "/.streamchain/staging"; }
     std::string lockFile() const { return root_ + "/.streamchain/lock"; }
+    std::string spoolDir() const { return root_ + "/.streamchain/spool"; }
+    std::string footprintsDir() const { return root_ + "/.streamchain/footprints"; }
     std::string label() const { return "replica " + root_; }
 
     // Create the layout and bind it to the chain; refuse a target bound to another chain or not on btrfs.
@@ -43,6 +49,8 @@ public:
     // Throws if the target does not exist or belongs to another chain (unbound targets are fine).
     void checkBinding(const ChainIdentity& chain) const;
     bool exists() const;
+    // The chain this replica is bound to (id, name, key, footprint settings), if any.
+    std::optional<ChainIdentity> binding() const;
     std::vector<ReplicaBlock> blocks() const; // subvolumes under blocks/ with height names, sorted
     // Remove half-done receives and re-seal interrupted publishes; call with the replica lock held.
     void cleanStaging() const;

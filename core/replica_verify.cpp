@@ -4,7 +4,7 @@
 #include "core/chain.h"
 #include "core/error.h"
 #include "core/footprint.h"
-#include "core/replica_target.h"
+#include "core/replica_endpoint.h"
 
 #include <filesystem>
 #include <map>
@@ -46,11 +46,11 @@ FootprintTree primaryTree(const Chain& chain, std::uint64_t height) {
 }
 
 ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockHeader& primaryHeader,
-                          const ReplicaBlock& received) {
+                          ReplicaEndpoint& replica, std::uint64_t replicaHeight) {
     ReplicaBlockVerdict verdict{height, ReplicaBlockState::Mismatch, {}, {}};
     BlockHeader header;
     try {
-        header = readBlockHeader(received.path);
+        header = BlockHeader::parse(replica.headerText(replicaHeight), "header of block " + std::to_string(height));
     } catch (const Error& e) {
         verdict.detail = std::string("header unreadable: ") + e.what();
         return verdict;
@@ -63,12 +63,11 @@ ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockH
         verdict.detail = "header differs from the primary's";
         return verdict;
     }
-    FootprintTree tree = computeFootprint(received.path, chain.footprintOptions());
-    if (tree.root().hex() == primaryHeader.contentRoot) {
+    if (replica.footprintRoot(replicaHeight) == primaryHeader.contentRoot) {
         verdict.state = ReplicaBlockState::Match;
         return verdict;
     }
-    for (const auto& difference : diffFootprints(primaryTree(chain, height), tree))
+    for (const auto& difference : diffFootprints(primaryTree(chain, height), replica.footprintTree(replicaHeight)))
         verdict.paths.push_back(difference.path);
     verdict.detail = std::to_string(verdict.paths.size()) + " path(s) differ";
     return verdict;
@@ -76,19 +75,17 @@ ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockH
 
 } // namespace
 
-ReplicaVerifyReport verifyReplica(const Chain& chain, const std::string& target,
+ReplicaVerifyReport verifyReplica(const Chain& chain, ReplicaEndpoint& replica,
                                   const std::function<void(const ReplicaBlockVerdict&)>& onBlock) {
-    TargetSpec spec = parseTargetSpec(target);
-    LocalReplica replica(spec.path);
     replica.checkBinding(chain.identity());
     ReplicaVerifyReport report;
-    report.target = spec.text;
+    report.target = replica.label();
 
-    std::map<btrfs::Uuid, const ReplicaBlock*> byReceivedUuid;
-    std::vector<ReplicaBlock> received = replica.blocks();
+    std::map<btrfs::Uuid, const EndpointBlock*> byReceivedUuid;
+    std::vector<EndpointBlock> received = replica.blocks();
     for (const auto& block : received)
-        if (!btrfs::isNullUuid(block.info.receivedUuid))
-            byReceivedUuid[block.info.receivedUuid] = &block;
+        if (!btrfs::isNullUuid(block.receivedUuid))
+            byReceivedUuid[block.receivedUuid] = &block;
 
     std::map<btrfs::Uuid, std::uint64_t> primaryHeights;
     auto emit = [&](ReplicaBlockVerdict verdict) {
@@ -104,10 +101,10 @@ ReplicaVerifyReport verifyReplica(const Chain& chain, const std::string& target,
             emit({height, ReplicaBlockState::Missing, "not on the replica", {}});
             continue;
         }
-        emit(judge(chain, height, chain.header(height), *found->second));
+        emit(judge(chain, height, chain.header(height), replica, found->second->height));
     }
     for (const auto& block : received) {
-        auto match = primaryHeights.find(block.info.receivedUuid);
+        auto match = primaryHeights.find(block.receivedUuid);
         if (match == primaryHeights.end())
             emit({block.height, ReplicaBlockState::Foreign, "not received from this chain (UUID matches no block)", {}});
         else if (match->second != block.height)

@@ -27,7 +27,8 @@ struct ReplicaVerifyReport {
     bool allMatch() const; // every primary block MATCH, nothing FOREIGN
 };
 
-ReplicaVerifyReport verifyReplica(const Chain& chain, const std::string& target,
+class ReplicaEndpoint;
+ReplicaVerifyReport verifyReplica(const Chain& chain, ReplicaEndpoint& replica,
                                   const std::function<void(const ReplicaBlockVerdict&)>& onBlock = {});
 
 } // namespace sc

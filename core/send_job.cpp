@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "core/fan_out.h"
 #include "core/kernel_send.h"
-#include "core/local_receive.h"
+#include "core/hash.h"
 #include "core/replica_target.h"
 #include "core/send_plan.h"
 
@@ -37,15 +37,21 @@ namespace {
 
 struct TargetSlot {
     TargetSpec spec;
-    std::unique_ptr<LocalReplica> replica;
-    std::unique_ptr<ChainLock> lock;
+    std::unique_ptr<ReplicaEndpoint> owned;
+    ReplicaEndpoint* endpoint = nullptr;
     TargetOutcome outcome;
 };
 
 struct PrimaryBlock {
     std::string path;
     btrfs::SubvolumeInfo info;
-    std::string headerHash;
+    BlockHeader header;
+};
+
+// One stream: consecutive steps for the same targets, each incremental from the one before.
+struct StreamGroup {
+    std::vector<SendStep> steps;
+    std::uint64_t estimatedBytes = 0;
 };
 
 // The no-data stream of the same (parent, block) pair tells the size of the real
@@ -54,6 +60,26 @@ std::uint64_t estimateStreamBytes(const std::string& block, const std::string& p
     std::uint64_t metadataBytes = 0;
     ChangeSet changes = kernelDiff(parent, block, &metadataBytes, protocol);
     return metadataBytes + changes.dataBytes;
+}
+
+std::vector<StreamGroup> groupSteps(const std::vector<SendStep>& steps, const std::vector<std::uint64_t>& sizes,
+                                    const SendRequest& request) {
+    std::vector<StreamGroup> groups;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        bool joins = false;
+        if (!groups.empty()) {
+            const StreamGroup& last = groups.back();
+            const SendStep& previous = last.steps.back();
+            joins = steps[i].parent && *steps[i].parent == previous.height && steps[i].targets == previous.targets &&
+                    last.steps.size() < request.maxBlocksPerStream &&
+                    last.estimatedBytes + sizes[i] <= request.maxBytesPerStream;
+        }
+        if (!joins)
+            groups.emplace_back();
+        groups.back().steps.push_back(steps[i]);
+        groups.back().estimatedBytes += sizes[i];
+    }
+    return groups;
 }
 
 void fail(TargetSlot& slot, const std::string& error, const SendEventHandler& onEvent) {
@@ -68,7 +94,7 @@ void fail(TargetSlot& slot, const std::string& error, const SendEventHandler& on
 } // namespace
 
 SendReport sendBlocks(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
-                      const std::atomic<bool>* cancelled) {
+                      const std::atomic<bool>* cancelled, const std::map<std::string, ReplicaEndpoint*>& opened) {
     auto started = std::chrono::steady_clock::now();
     if (request.targets.empty())
         throw Error("no target given (use --to)", ExitCode::Usage);
@@ -83,13 +109,12 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
 
     std::vector<TargetSlot> slots(request.targets.size());
     for (std::size_t i = 0; i < request.targets.size(); ++i)
-        slots[i].spec = parseTargetSpec(request.targets[i]); // bad syntax: a usage error, nothing sent
+        slots[i].spec = request.targets[i].spec;
 
     std::map<std::uint64_t, PrimaryBlock> primary;
     std::map<btrfs::Uuid, std::uint64_t> heightByUuid;
     for (std::uint64_t h : heights) {
-        PrimaryBlock block{chain.paths().block(h), btrfs::subvolumeInfo(chain.paths().block(h)),
-                           chain.header(h).hash().hex()};
+        PrimaryBlock block{chain.paths().block(h), btrfs::subvolumeInfo(chain.paths().block(h)), chain.header(h)};
         heightByUuid[block.info.uuid] = h;
         primary.emplace(h, std::move(block));
     }
@@ -99,12 +124,16 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
         TargetSlot& slot = slots[i];
         slot.outcome.target = slot.spec.text;
         try {
-            slot.replica = std::make_unique<LocalReplica>(slot.spec.path);
-            slot.replica->prepare(chain.identity());
-            slot.lock = std::make_unique<ChainLock>(slot.replica->lockFile(), slot.replica->label());
-            slot.replica->cleanStaging();
-            for (const auto& block : slot.replica->blocks()) {
-                auto match = heightByUuid.find(block.info.receivedUuid);
+            auto found = opened.find(slot.spec.text);
+            if (found != opened.end()) {
+                slot.endpoint = found->second;
+            } else {
+                slot.owned = openEndpoint(slot.spec, chain.identity(), request.targets[i].options);
+                slot.endpoint = slot.owned.get();
+            }
+            slot.endpoint->prepare(chain.identity());
+            for (const auto& block : slot.endpoint->blocks()) {
+                auto match = heightByUuid.find(block.receivedUuid);
                 if (match != heightByUuid.end() && match->second == block.height)
                     held[i].insert(block.height);
             }
@@ -115,10 +144,15 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     }
 
     std::vector<SendStep> steps = planSends(heights, held, upto, request.full);
+    std::vector<std::uint64_t> sizes;
     std::uint64_t total = 0;
-    for (const auto& step : steps)
-        total += estimateStreamBytes(primary.at(step.height).path,
-                                     step.parent ? primary.at(*step.parent).path : std::string(), request.protocol);
+    for (const auto& step : steps) {
+        sizes.push_back(estimateStreamBytes(primary.at(step.height).path,
+                                            step.parent ? primary.at(*step.parent).path : std::string(),
+                                            request.protocol));
+        total += sizes.back();
+    }
+    std::vector<StreamGroup> groups = groupSteps(steps, sizes, request);
     TransferMeter meter(total);
     std::uint64_t wireBytes = 0;
     {
@@ -129,24 +163,35 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     }
 
     auto lastProgress = std::chrono::steady_clock::now();
-    for (std::size_t index = 0; index < steps.size(); ++index) {
-        const SendStep& step = steps[index];
+    std::size_t stepsDone = 0;
+    for (const StreamGroup& group : groups) {
         if (cancelled && cancelled->load())
             throw Error("send cancelled", ExitCode::Interrupted);
-        const PrimaryBlock& block = primary.at(step.height);
+        const SendStep& first = group.steps.front();
+        StreamAnnouncement announcement;
+        announcement.compression = request.compression;
+        std::vector<btrfs::Uuid> uuids;
+        std::vector<KernelSendPart> parts;
+        for (const SendStep& step : group.steps) {
+            const PrimaryBlock& block = primary.at(step.height);
+            announcement.blocks.push_back({step.height, block.info.uuid, block.header, step.parent});
+            uuids.push_back(block.info.uuid);
+            parts.push_back({block.path, step.parent ? primary.at(*step.parent).path : std::string()});
+        }
+        if (group.estimatedBytes >= request.spoolMinBytes)
+            announcement.spoolKey = spoolKeyFor(first.parent ? &primary.at(*first.parent).info.uuid : nullptr, uuids);
 
-        std::vector<std::unique_ptr<LocalReceiveSink>> sinks;
+        auto trailer = std::make_shared<StreamTrailer>();
+        std::vector<std::unique_ptr<StreamSink>> sinks;
         std::vector<StreamSink*> sinkPointers;
         std::vector<std::size_t> sinkSlots;
         SendEvent begin{SendEvent::Kind::BlockStarted};
-        for (std::size_t target : step.targets) {
+        for (std::size_t target : first.targets) {
             TargetSlot& slot = slots[target];
             if (!slot.outcome.ok)
                 continue;
             try {
-                ExpectedBlock expected{step.height, block.info.uuid, block.headerHash, chain.identity().publicKey};
-                sinks.push_back(
-                    std::make_unique<LocalReceiveSink>(*slot.replica, expected, request.compression.enabled));
+                sinks.push_back(slot.endpoint->openStream(announcement, trailer));
                 sinkPointers.push_back(sinks.back().get());
                 sinkSlots.push_back(target);
                 begin.targets.push_back(slot.spec.text);
@@ -154,26 +199,31 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                 fail(slot, e.what(), onEvent);
             }
         }
-        if (sinks.empty())
+        if (sinks.empty()) {
+            stepsDone += group.steps.size();
             continue;
-        begin.height = step.height;
-        begin.parent = step.parent;
-        begin.step = index + 1;
+        }
+        begin.height = first.height;
+        begin.lastHeight = group.steps.back().height;
+        begin.parent = first.parent;
+        begin.step = stepsDone + 1;
         begin.steps = steps.size();
         begin.progress = meter.snapshot();
         onEvent(begin);
 
+        bool anyPacked = false;
+        for (StreamSink* sink : sinkPointers)
+            anyPacked = anyPacked || sink->wantsPacked();
         KernelSendOptions options;
-        if (step.parent)
-            options.parent = primary.at(*step.parent).path;
         options.protocol = request.protocol;
         FanOut fanOut(sinkPointers);
         std::unique_ptr<ZstdCompressor> compressor;
-        if (request.compression.enabled)
+        if (anyPacked)
             compressor = std::make_unique<ZstdCompressor>(request.compression.level, request.compression.threads);
+        Hasher digest(HashAlgorithm::Sha256);
         std::string sourceError;
         try {
-            KernelSend send(block.path, options);
+            KernelSend send(parts, options);
             constexpr std::size_t chunkSize = 1 << 20;
             while (true) {
                 auto chunk = std::make_shared<std::string>(chunkSize, '\0');
@@ -183,7 +233,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                     if (n < 0 && errno == EINTR)
                         continue;
                     if (n < 0)
-                        throwSystemError("cannot read send stream of block " + std::to_string(step.height), errno);
+                        throwSystemError("cannot read send stream of block " + std::to_string(first.height), errno);
                     if (n == 0)
                         break;
                     filled += static_cast<std::size_t>(n);
@@ -191,24 +241,28 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                 bool last = filled < chunkSize;
                 chunk->resize(filled);
                 meter.add(filled);
-                std::shared_ptr<const std::string> out = chunk;
+                digest.update(*chunk);
+                trailer->rawBytes += filled;
+                std::shared_ptr<const std::string> packed;
+                std::uint64_t sent = filled;
                 if (compressor) {
-                    auto packed = std::make_shared<std::string>();
-                    compressor->compress(
-                        std::span(reinterpret_cast<const std::uint8_t*>(chunk->data()), chunk->size()), *packed);
+                    auto out = std::make_shared<std::string>();
+                    compressor->compress(std::span(reinterpret_cast<const std::uint8_t*>(chunk->data()), chunk->size()),
+                                         *out);
                     if (last)
-                        compressor->finish(*packed);
-                    out = packed;
+                        compressor->finish(*out);
+                    sent = out->size();
+                    packed = out;
                 }
-                wireBytes += out->size();
-                if (!out->empty() && !fanOut.push(out))
-                    break; // every target of this step failed
+                wireBytes += sent;
+                if (!fanOut.push(chunk, packed))
+                    break; // every target of this stream failed
                 auto now = std::chrono::steady_clock::now();
                 if (now - lastProgress > std::chrono::milliseconds(200)) {
                     lastProgress = now;
                     SendEvent progress{SendEvent::Kind::Progress};
-                    progress.height = step.height;
-                    progress.step = index + 1;
+                    progress.height = first.height;
+                    progress.step = stepsDone + 1;
                     progress.steps = steps.size();
                     progress.progress = meter.snapshot();
                     progress.wireBytes = wireBytes;
@@ -220,6 +274,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                     break;
             }
             send.finish();
+            trailer->rawSha256 = digest.finish().hex();
         } catch (const Error& e) {
             if (e.code() == ExitCode::Interrupted) {
                 fanOut.cancel(e.what());
@@ -228,22 +283,27 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
             sourceError = e.what();
         }
         std::vector<SinkOutcome> outcomes = sourceError.empty() ? fanOut.finish() : fanOut.cancel(sourceError);
-        SendEvent done{SendEvent::Kind::BlockDone};
-        done.height = step.height;
-        done.step = index + 1;
-        done.steps = steps.size();
+        std::vector<std::string> succeeded;
         for (std::size_t k = 0; k < outcomes.size(); ++k) {
             TargetSlot& slot = slots[sinkSlots[k]];
             if (outcomes[k].ok) {
-                ++slot.outcome.blocksReceived;
-                done.targets.push_back(slot.spec.text);
+                slot.outcome.blocksReceived += group.steps.size();
+                succeeded.push_back(slot.spec.text);
             } else if (slot.outcome.ok) {
                 fail(slot, sourceError.empty() ? outcomes[k].error : sourceError, onEvent);
             }
         }
-        done.progress = meter.snapshot();
-        done.wireBytes = wireBytes;
-        onEvent(done);
+        for (const SendStep& step : group.steps) {
+            SendEvent done{SendEvent::Kind::BlockDone};
+            done.height = step.height;
+            done.parent = step.parent;
+            done.step = ++stepsDone;
+            done.steps = steps.size();
+            done.targets = succeeded;
+            done.progress = meter.snapshot();
+            done.wireBytes = wireBytes;
+            onEvent(done);
+        }
     }
 
     SendReport report;

@@ -4,10 +4,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/replica_endpoint.h"
 #include "core/transfer_meter.h"
 #include "core/zstd_codec.h"
 
@@ -16,19 +18,25 @@ namespace sc {
 class Chain;
 
 struct SendRequest {
-    std::vector<std::string> targets;
+    std::vector<TargetRef> targets;
     bool full = false;
     CompressionSpec compression;
     std::optional<std::uint64_t> upto;
     // Protocol 2 sends punched holes as fallocate, where protocol 1 sends them as
     // written zeros (measured: a 99 MiB hole costs 233 bytes instead of 99 MiB).
     std::uint32_t protocol = 2;
+    // Streams at least this large are spooled on remote replicas so a broken transfer resumes.
+    std::uint64_t spoolMinBytes = 64u << 20;
+    // Consecutive small blocks travel in one stream (one receive run) up to these limits.
+    std::size_t maxBlocksPerStream = 100;
+    std::uint64_t maxBytesPerStream = 128u << 20;
 };
 
 struct SendEvent {
     enum class Kind { Planned, BlockStarted, Progress, BlockDone, TargetFailed, Finished } kind;
     explicit SendEvent(Kind k) : kind(k) {}
-    std::uint64_t height = 0;
+    std::uint64_t height = 0;            // BlockStarted: the first block of the stream
+    std::uint64_t lastHeight = 0;        // BlockStarted: the last block of the stream
     std::optional<std::uint64_t> parent;
     std::vector<std::string> targets; // the targets this event concerns
     std::size_t step = 0, steps = 0;
@@ -56,9 +64,12 @@ struct SendReport {
 
 using SendEventHandler = std::function<void(const SendEvent&)>;
 
-// Target problems (not btrfs, foreign, receive failed) are reported per target; the
-// others go on. Bad requests throw sc::Error before anything is sent.
+// Target problems (not btrfs, foreign, unreachable, receive failed) are reported per
+// target; the others go on. Bad requests throw sc::Error before anything is sent.
+// `opened` supplies already-connected endpoints by target text (the daemon's kept-open
+// connections); the rest are opened here and closed at the end.
 SendReport sendBlocks(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
-                      const std::atomic<bool>* cancelled = nullptr);
+                      const std::atomic<bool>* cancelled = nullptr,
+                      const std::map<std::string, ReplicaEndpoint*>& opened = {});
 
 } // namespace sc

@@ -1,5 +1,6 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
+#include "app/cli/target_options.h"
 #include "core/chain.h"
 #include "core/error.h"
 #include "core/send_job.h"
@@ -51,6 +52,21 @@ nlohmann::json eventJson(const sc::SendEvent& event) {
     return j;
 }
 
+std::uint64_t parseSize(const std::string& text, const std::string& option) {
+    std::size_t used = 0;
+    unsigned long long value = 0;
+    try {
+        value = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        throw sc::Error(option + ": \"" + text + "\" is not a size (e.g. 64M)", sc::ExitCode::Usage);
+    }
+    std::string unit = text.substr(used);
+    int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+    if (shift < 0)
+        throw sc::Error(option + ": unknown unit \"" + unit + "\" (use K, M or G)", sc::ExitCode::Usage);
+    return static_cast<std::uint64_t>(value) << shift;
+}
+
 } // namespace
 
 void addSendCommand(CLI::App& app, Handler& run) {
@@ -65,10 +81,14 @@ void addSendCommand(CLI::App& app, Handler& run) {
         std::int64_t upto = -1;
         int threads = 0;
         unsigned protocol = 2;
+        std::string spoolMin = "64M";
+        ReachOptions reach;
     };
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
-    cmd->add_option("--to", options->targets, "Target: local:/path or /path on btrfs (repeatable)")
+    cmd->add_option("--to", options->targets,
+                    "Target: a registered replica name, local:/path, /path or ssh://[user@]host[:port]/path "
+                    "(repeatable)")
         ->required()
         ->allow_extra_args(false);
     cmd->add_flag("--full", options->full, "Send full streams, never incremental");
@@ -77,11 +97,14 @@ void addSendCommand(CLI::App& app, Handler& run) {
     cmd->add_option("--upto", options->upto, "Send blocks up to this height (default: the tip)");
     cmd->add_option("--protocol", options->protocol, "btrfs send protocol version: 2 (default) keeps holes as holes; 1 for old receivers")
         ->check(CLI::Range(1, 2));
+    cmd->add_option("--spool-min", options->spoolMin,
+                    "Remote replicas spool streams of at least this size (e.g. 64M) so a broken transfer resumes");
+    addReachOptions(cmd, options->reach);
     cmd->add_flag("--json", options->json, "JSON events on stdout instead of a progress line");
     cmd->callback([&run, options] {
         run = [options] {
             sc::SendRequest request;
-            request.targets = options->targets;
+            request.spoolMinBytes = parseSize(options->spoolMin, "--spool-min");
             request.full = options->full;
             request.compression = sc::parseCompressionSpec(options->compress);
             request.compression.threads = options->threads;
@@ -89,6 +112,7 @@ void addSendCommand(CLI::App& app, Handler& run) {
                 request.upto = static_cast<std::uint64_t>(options->upto);
             request.protocol = options->protocol;
             sc::Chain chain = sc::Chain::open(options->chain);
+            request.targets = resolveTargets(chain, options->targets, options->reach);
 
             std::signal(SIGINT, onInterrupt);
             std::signal(SIGTERM, onInterrupt);

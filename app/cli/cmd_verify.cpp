@@ -1,8 +1,10 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
+#include "app/cli/target_options.h"
 #include "core/chain.h"
 #include "core/chain_verify.h"
 #include "core/error.h"
+#include "core/replica_endpoint.h"
 #include "core/replica_verify.h"
 
 #include <cstdio>
@@ -45,9 +47,12 @@ int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
     return report.ok() ? 0 : static_cast<int>(sc::ExitCode::VerifyFailed);
 }
 
-int verifyReplicaCommand(const sc::Chain& chain, const std::string& target, bool json) {
+int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool json) {
     StatusLine status;
-    sc::ReplicaVerifyReport report = sc::verifyReplica(chain, target, [&](const sc::ReplicaBlockVerdict& verdict) {
+    const std::string& target = ref.spec.text;
+    std::unique_ptr<sc::ReplicaEndpoint> endpoint = sc::openEndpoint(ref.spec, chain.identity(), ref.options);
+    status.show("verifying " + target);
+    sc::ReplicaVerifyReport report = sc::verifyReplica(chain, *endpoint, [&](const sc::ReplicaBlockVerdict& verdict) {
         status.clear();
         if (json) {
             nlohmann::json paths = nlohmann::json::array();
@@ -89,12 +94,15 @@ void addVerifyCommand(CLI::App& app, Handler& run) {
         std::string chain;
         std::vector<std::string> replicas;
         bool deep = false, json = false;
+        ReachOptions reach;
     };
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "The chain directory")->required();
     cmd->add_flag("--deep", options->deep, "Also re-hash every block's contents against its signed footprint");
-    cmd->add_option("--replica", options->replicas, "Verify this replica (local:/path or /path; repeatable)")
+    cmd->add_option("--replica", options->replicas,
+                    "Verify this replica: a registered name, local:/path, /path or ssh://... (repeatable)")
         ->allow_extra_args(false);
+    addReachOptions(cmd, options->reach);
     cmd->add_flag("--json", options->json, "JSON lines instead of text");
     cmd->callback([&run, options] {
         run = [options] {
@@ -102,8 +110,8 @@ void addVerifyCommand(CLI::App& app, Handler& run) {
             if (options->replicas.empty())
                 return verifyChainCommand(chain, options->deep, options->json);
             int worst = 0;
-            for (const auto& replica : options->replicas) {
-                int code = verifyReplicaCommand(chain, replica, options->json);
+            for (const auto& ref : resolveTargets(chain, options->replicas, options->reach)) {
+                int code = verifyReplicaCommand(chain, ref, options->json);
                 worst = code != 0 ? code : worst;
             }
             return worst;

@@ -12,5 +12,6 @@ void addCommitCommand(CLI::App& app, Handler& run);
 void addLogCommands(CLI::App& app, Handler& run); // log, show, history
 void addVerifyCommand(CLI::App& app, Handler& run);
 void addSendCommand(CLI::App& app, Handler& run);
+void addAgentCommand(CLI::App& app, Handler& run);
 
 } // namespace cli

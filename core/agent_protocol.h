@@ -1,0 +1,74 @@
+#pragma once
+// The framed protocol between a sender and `streamchain agent` on a replica
+// (written down in docs/agent-protocol.md). Every frame is one type byte, a
+// 32-bit big-endian payload length, then the payload. Control frames carry
+// JSON; data frames carry (possibly compressed) send-stream bytes.
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace sc {
+
+struct ChainIdentity;
+
+constexpr std::uint32_t kAgentProtocolVersion = 1;
+constexpr std::size_t kMaxFramePayload = 16u << 20;
+constexpr std::size_t kFrameHeaderSize = 5;
+
+enum class FrameType : std::uint8_t {
+    Hello = 'H',   // JSON, first frame each way
+    Request = 'Q', // JSON {"op": ...}
+    Reply = 'R',   // JSON answer to a request
+    Data = 'D',    // stream bytes
+    End = 'E',     // JSON trailer of a stream: raw byte count and digest
+    Failure = 'X', // JSON {"error": "..."}: the request failed; the session goes on
+};
+bool isFrameType(std::uint8_t byte);
+const char* frameTypeName(FrameType type);
+
+struct Frame {
+    FrameType type = FrameType::Data;
+    std::string payload;
+    nlohmann::json json(const std::string& where) const; // throws sc::Error if not a JSON object
+};
+
+std::string encodeFrameHeader(FrameType type, std::size_t payloadSize);
+std::string encodeFrame(FrameType type, std::string_view payload);
+
+// Reads frames from a byte source. `read` fills up to n bytes, returning 0 at EOF.
+class FrameReader {
+public:
+    using ReadFn = std::function<std::size_t(std::uint8_t*, std::size_t)>;
+    FrameReader(ReadFn read, std::string peer);
+    // Nothing at a clean end of input; throws sc::Error on a bad or truncated frame.
+    std::optional<Frame> next();
+    Frame expect(FrameType type, const std::string& step); // a Failure frame becomes an Error with its text
+
+private:
+    bool fill(std::uint8_t* buffer, std::size_t size, bool eofAllowed);
+    ReadFn read_;
+    std::string peer_;
+};
+
+class FrameWriter {
+public:
+    using WriteFn = std::function<void(std::span<const std::uint8_t>)>;
+    explicit FrameWriter(WriteFn write) : write_(std::move(write)) {}
+    void send(FrameType type, std::string_view payload);
+    void sendJson(FrameType type, const nlohmann::json& json) { send(type, json.dump()); }
+
+private:
+    WriteFn write_;
+};
+
+// The chain as announced in the sender's hello: what a replica binds to.
+nlohmann::json chainToWire(const ChainIdentity& chain);
+ChainIdentity chainFromWire(const nlohmann::json& json); // throws sc::Error if malformed
+
+// Spool keys name a (parent, blocks) stream; only [0-9a-f-] so they are safe file names.
+bool isValidSpoolKey(const std::string& key);
+
+} // namespace sc

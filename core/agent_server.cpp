@@ -1,0 +1,304 @@
+#include "core/agent_server.h"
+
+#include "core/agent_protocol.h"
+#include "core/block_receiver.h"
+#include "core/btrfs.h"
+#include "core/chain.h"
+#include "core/chain_lock.h"
+#include "core/error.h"
+#include "core/footprint.h"
+#include "core/replica_target.h"
+#include "core/zstd_codec.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace sc {
+
+namespace {
+
+std::size_t readFd(int fd, std::uint8_t* buffer, std::size_t size) {
+    while (true) {
+        ssize_t n = ::read(fd, buffer, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throwSystemError("agent: cannot read from the sender", errno);
+        return static_cast<std::size_t>(n);
+    }
+}
+
+void writeFd(int fd, std::span<const std::uint8_t> bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throwSystemError("agent: cannot write to the sender", errno);
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::string existingAncestor(fs::path path) {
+    std::error_code ec;
+    while (!path.empty() && !fs::exists(path, ec))
+        path = path.parent_path();
+    return path.empty() ? "/" : path.string();
+}
+
+class Agent {
+public:
+    Agent(const std::string& root, int in, int out)
+        : replica_(root), reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
+          writer_([out](std::span<const std::uint8_t> bytes) { writeFd(out, bytes); }) {}
+
+    int serve() {
+        auto first = reader_.next();
+        if (!first)
+            return 0;
+        if (first->type != FrameType::Hello)
+            return refuse("the first frame must be a hello");
+        json hello = first->json("sender");
+        if (hello.value("protocol", 0u) != kAgentProtocolVersion)
+            return refuse("agent protocol " + std::to_string(kAgentProtocolVersion) + " cannot serve a sender of protocol " +
+                          hello.value("protocol", json(0)).dump());
+        announced_ = chainFromWire(hello.at("chain"));
+        writer_.sendJson(FrameType::Hello, describe());
+        while (auto frame = reader_.next()) {
+            if (frame->type != FrameType::Request)
+                return refuse(std::string("unexpected ") + frameTypeName(frame->type) + " frame outside a request");
+            json request = frame->json("sender");
+            std::string op = request.value("op", std::string());
+            if (op == "bye")
+                return 0;
+            try {
+                handle(op, request);
+            } catch (const Error& e) {
+                writer_.sendJson(FrameType::Failure, {{"error", e.what()}});
+            }
+        }
+        return 0;
+    }
+
+private:
+    int refuse(const std::string& why) {
+        writer_.sendJson(FrameType::Failure, {{"error", "agent: " + why}});
+        return 2;
+    }
+
+    json describe() const {
+        json info = {{"magic", "streamchain"},
+                     {"protocol", kAgentProtocolVersion},
+                     {"version", STREAMCHAIN_VERSION},
+                     {"root", replica_.root()},
+                     {"exists", replica_.exists()},
+                     {"on_btrfs", btrfs::isOnBtrfs(replica_.root())},
+                     {"free_bytes", btrfs::availableBytes(existingAncestor(replica_.root()))},
+                     {"bound_chain", nullptr}};
+        if (replica_.exists())
+            if (auto bound = replica_.binding())
+                info["bound_chain"] = bound->id;
+        return info;
+    }
+
+    void handle(const std::string& op, const json& request) {
+        if (op == "prepare")
+            return prepare();
+        if (op == "list")
+            return list();
+        if (op == "header")
+            return header(heightOf(request));
+        if (op == "footprint")
+            return footprint(heightOf(request), request.value("tree", false));
+        if (op == "spool")
+            return spoolState(request.value("key", std::string()));
+        if (op == "receive")
+            return receive(request);
+        throw Error("agent: unknown request \"" + op + "\"");
+    }
+
+    static std::uint64_t heightOf(const json& request) {
+        if (!request.contains("height") || !request["height"].is_number_unsigned())
+            throw Error("agent: request without a valid height");
+        return request["height"].get<std::uint64_t>();
+    }
+
+    // The replica's own pinned chain; the sender's announcement must agree with it.
+    ChainIdentity binding() const {
+        std::optional<ChainIdentity> bound = replica_.exists() ? replica_.binding() : std::nullopt;
+        if (!bound)
+            throw Error("agent: " + replica_.label() + " is not bound to a chain yet (prepare it first)");
+        if (bound->id != announced_.id || bound->publicKey != announced_.publicKey)
+            throw Error("agent: " + replica_.label() + " belongs to chain " + bound->id + ", not " + announced_.id);
+        return *bound;
+    }
+
+    void prepare() {
+        replica_.prepare(announced_);
+        if (!lock_)
+            lock_ = std::make_unique<ChainLock>(replica_.lockFile(), replica_.label(), 5.0);
+        replica_.cleanStaging();
+        fs::create_directories(replica_.spoolDir());
+        writer_.sendJson(FrameType::Reply, describe());
+    }
+
+    void list() {
+        binding();
+        json blocks = json::array();
+        for (const auto& block : replica_.blocks())
+            blocks.push_back({{"height", block.height},
+                              {"uuid", btrfs::uuidString(block.info.uuid)},
+                              {"received_uuid", btrfs::uuidString(block.info.receivedUuid)},
+                              {"read_only", block.info.readOnly}});
+        writer_.sendJson(FrameType::Reply, {{"blocks", blocks}});
+    }
+
+    std::string blockPath(std::uint64_t height) const {
+        std::string path = replica_.blocksDir() + "/" + heightName(height);
+        if (!btrfs::isSubvolume(path))
+            throw Error("agent: block " + std::to_string(height) + " is not on " + replica_.label());
+        return path;
+    }
+
+    void header(std::uint64_t height) {
+        binding();
+        std::string text = readSmallFile(blockPath(height) + "/" + kHeaderFile, 1u << 20);
+        writer_.sendJson(FrameType::Reply, {{"text", text}});
+    }
+
+    void footprint(std::uint64_t height, bool withTree) {
+        FootprintTree tree = computeFootprint(blockPath(height), footprintOptionsOf(binding()));
+        writer_.sendJson(FrameType::Reply, {{"root", tree.root().hex()}, {"entries", tree.size()}});
+        if (!withTree)
+            return;
+        std::string bytes = tree.serialize();
+        constexpr std::size_t piece = 8u << 20;
+        for (std::size_t at = 0; at < bytes.size(); at += piece)
+            writer_.send(FrameType::Data, std::string_view(bytes).substr(at, piece));
+        writer_.sendJson(FrameType::End, {{"bytes", bytes.size()}});
+    }
+
+    std::string spoolFile(const std::string& key) const {
+        if (!isValidSpoolKey(key))
+            throw Error("agent: malformed spool key");
+        return replica_.spoolDir() + "/" + key + ".stream";
+    }
+
+    void spoolState(const std::string& key) {
+        binding();
+        std::string file = spoolFile(key);
+        std::uint64_t size = 0;
+        std::string digest;
+        if (fs::exists(file)) {
+            int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                throwSystemError("agent: cannot open spool", errno);
+            Hasher hasher(HashAlgorithm::Sha256);
+            std::vector<std::uint8_t> buffer(1 << 20);
+            while (std::size_t n = readFd(fd, buffer.data(), buffer.size())) {
+                hasher.update(std::span(buffer.data(), n));
+                size += n;
+            }
+            ::close(fd);
+            digest = hasher.finish().hex();
+        }
+        writer_.sendJson(FrameType::Reply, {{"bytes", size}, {"sha256", digest}});
+    }
+
+    void receive(const json& request) {
+        ChainIdentity bound = binding();
+        if (!lock_)
+            throw Error("agent: prepare the replica before receiving");
+        std::vector<IncomingBlock> blocks;
+        for (const auto& announced : request.at("blocks")) {
+            IncomingBlock block;
+            block.height = announced.at("height").get<std::uint64_t>();
+            block.uuid = btrfs::parseUuid(announced.at("uuid").get<std::string>());
+            block.header = BlockHeader::fromJson(announced.at("header"));
+            if (announced.contains("parent") && !announced["parent"].is_null())
+                block.parent = announced["parent"].get<std::uint64_t>();
+            blocks.push_back(std::move(block));
+        }
+        SpoolOptions spool;
+        if (request.contains("spool_key") && request["spool_key"].is_string()) {
+            spool.file = spoolFile(request["spool_key"].get<std::string>());
+            spool.resumeFrom = request.value("resume_from", std::uint64_t{0});
+        }
+        bool compressed = request.value("compressed", false);
+        BlockReceiver receiver(replica_, bound, std::move(blocks), spool);
+        std::unique_ptr<ZstdDecompressor> decompressor;
+        if (compressed)
+            decompressor = std::make_unique<ZstdDecompressor>();
+        writer_.sendJson(FrameType::Reply, {{"ready", true}, {"resume_from", receiver.bytesReceived()}});
+        std::string failure; // the stream is drained to its end either way, to stay in step with the sender
+        while (true) {
+            auto frame = reader_.next();
+            if (!frame) {
+                receiver.abort(true);
+                throw Error("agent: the sender went away in the middle of the stream");
+            }
+            if (frame->type == FrameType::Data) {
+                auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame->payload.data()), frame->payload.size());
+                try {
+                    if (failure.empty() && decompressor)
+                        decompressor->decompress(bytes, [&](std::span<const std::uint8_t> raw) { receiver.write(raw); });
+                    else if (failure.empty())
+                        receiver.write(bytes);
+                } catch (const Error& e) {
+                    failure = e.what();
+                }
+                continue;
+            }
+            if (frame->type == FrameType::Failure) {
+                // The sender gave up (its source failed, or it was cancelled): keep the spool
+                // unless the sender found it does not match the stream.
+                receiver.abort(!frame->json("sender").value("discard_spool", false));
+                return;
+            }
+            if (frame->type != FrameType::End) {
+                receiver.abort(true);
+                throw Error(std::string("agent: unexpected ") + frameTypeName(frame->type) + " frame in a stream");
+            }
+            if (failure.empty() && decompressor) {
+                try {
+                    decompressor->finish();
+                } catch (const Error& e) {
+                    failure = e.what();
+                }
+            }
+            if (!failure.empty()) {
+                receiver.abort(false);
+                throw Error(failure);
+            }
+            json trailer = frame->json("sender");
+            std::vector<std::uint64_t> published =
+                receiver.finish(trailer.at("raw_bytes").get<std::uint64_t>(), trailer.at("raw_sha256").get<std::string>());
+            writer_.sendJson(FrameType::Reply, {{"published", published}});
+            return;
+        }
+    }
+
+    LocalReplica replica_;
+    FrameReader reader_;
+    FrameWriter writer_;
+    ChainIdentity announced_;
+    std::unique_ptr<ChainLock> lock_;
+};
+
+} // namespace
+
+int runAgent(const std::string& root, int inputFd, int outputFd) {
+    if (root.empty() || root.front() != '/')
+        throw Error("agent: --root must be an absolute path", ExitCode::Usage);
+    Agent agent(fs::path(root).lexically_normal().string(), inputFd, outputFd);
+    return agent.serve();
+}
+
+} // namespace sc

@@ -1,0 +1,245 @@
+#include "core/block_receiver.h"
+
+#include "core/block_diff.h"
+#include "core/chain.h"
+#include "core/error.h"
+#include "core/fault_injection.h"
+#include "core/footprint.h"
+#include "core/footprint_records.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <filesystem>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace sc {
+
+BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
+                             std::vector<IncomingBlock> blocks, SpoolOptions spool)
+    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)) {
+    if (blocks_.empty())
+        throw Error(replica_.label() + ": a receive must announce at least one block");
+    checkAnnounced();
+    stagingDir_ = replica_.stagingDir() + "/" + heightName(blocks_.front().height) + "-" + randomHex(4);
+    std::error_code ec;
+    fs::create_directories(stagingDir_, ec);
+    if (ec)
+        throw Error(replica_.label() + ": cannot create staging " + stagingDir_ + ": " + ec.message());
+    std::uint64_t replay = 0;
+    if (!spool_.file.empty()) {
+        spoolFd_ = ::open(spool_.file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (spoolFd_ < 0)
+            throwSystemError(replica_.label() + ": cannot open spool " + spool_.file, errno);
+        struct stat st {};
+        ::fstat(spoolFd_, &st);
+        replay = std::min<std::uint64_t>(spool_.resumeFrom, static_cast<std::uint64_t>(st.st_size));
+        if (::ftruncate(spoolFd_, static_cast<off_t>(replay)) != 0)
+            throwSystemError(replica_.label() + ": cannot trim spool " + spool_.file, errno);
+    }
+    // --chroot confines what a crafted stream could touch to the staging directory.
+    receive_ = std::make_unique<Subprocess>(std::vector<std::string>{"btrfs", "receive", "-q", "-C", stagingDir_},
+                                            Subprocess::Options{.pipeStdin = true, .pipeStdout = false,
+                                                                .workingDirectory = {}});
+    // Bytes that arrived before a broken transfer: replay them from the spool.
+    std::vector<std::uint8_t> buffer(1 << 20);
+    for (std::uint64_t done = 0; done < replay;) {
+        ssize_t n = ::pread(spoolFd_, buffer.data(), std::min<std::uint64_t>(buffer.size(), replay - done),
+                            static_cast<off_t>(done));
+        if (n <= 0)
+            throwSystemError(replica_.label() + ": cannot read spool " + spool_.file, n < 0 ? errno : EIO);
+        feed(std::span(buffer.data(), static_cast<std::size_t>(n)));
+        done += static_cast<std::uint64_t>(n);
+    }
+    if (spoolFd_ >= 0)
+        ::lseek(spoolFd_, 0, SEEK_END);
+}
+
+BlockReceiver::~BlockReceiver() {
+    if (receive_)
+        abort(!spool_.file.empty());
+    if (spoolFd_ >= 0)
+        ::close(spoolFd_);
+}
+
+std::string BlockReceiver::where(const IncomingBlock& block) const {
+    return "block " + std::to_string(block.height) + " on " + replica_.label();
+}
+
+void BlockReceiver::checkAnnounced() const {
+    const std::string existing = replica_.blocksDir() + "/";
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+        const IncomingBlock& block = blocks_[i];
+        const BlockHeader& header = block.header;
+        if (header.chainId != binding_.id)
+            throw Error(where(block) + ": announced header belongs to chain " + header.chainId + ", not " + binding_.id);
+        if (header.height != block.height)
+            throw Error(where(block) + ": announced header is for height " + std::to_string(header.height));
+        if (!header.signatureValid(binding_.publicKey))
+            throw Error(where(block) + ": announced header signature does not verify with the pinned key; refusing "
+                                       "to receive");
+        if (i > 0 && header.previous != blocks_[i - 1].header.hash().hex())
+            throw Error(where(block) + ": announced header does not link to block " +
+                        std::to_string(blocks_[i - 1].height));
+        if (fs::exists(fs::symlink_status(existing + heightName(block.height))))
+            throw Error(where(block) + ": " + existing + heightName(block.height) + " already exists");
+        bool parentInStream = i > 0 && block.parent && *block.parent == blocks_[i - 1].height;
+        if (block.parent && !parentInStream) {
+            std::string parentPath = existing + heightName(*block.parent);
+            if (!btrfs::isSubvolume(parentPath))
+                throw Error(where(block) + ": parent block " + std::to_string(*block.parent) + " is not on the replica");
+            if (*block.parent + 1 == block.height && readBlockHeader(parentPath).hash().hex() != header.previous)
+                throw Error(where(block) + ": announced header does not link to the replica's block " +
+                            std::to_string(*block.parent));
+        }
+    }
+}
+
+void BlockReceiver::feed(std::span<const std::uint8_t> raw) {
+    digest_.update(raw);
+    bytes_ += raw.size();
+    if (!receiveError_.empty())
+        return; // keep counting and hashing: a corrupted stream must be named as such at the end
+    std::size_t done = 0;
+    while (done < raw.size()) {
+        ssize_t n = ::write(receive_->stdinFd(), raw.data() + done, raw.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            // The receiver died: its own message says why (e.g. no space left, bad checksum).
+            ProcessResult result = receive_->wait();
+            receiveError_ = result.ok() ? std::string(std::strerror(err)) : result.describe();
+            return;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void BlockReceiver::write(std::span<const std::uint8_t> raw) {
+    if (!receive_)
+        throw Error(replica_.label() + ": receive is not running");
+    if (spoolFd_ >= 0) {
+        std::size_t done = 0;
+        while (done < raw.size()) {
+            ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throwSystemError(replica_.label() + ": cannot write spool " + spool_.file, errno);
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    feed(raw);
+}
+
+std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> rawBytes,
+                                                 const std::string& rawSha256Hex) {
+    receive_->closeStdin();
+    ProcessResult result = receive_->wait();
+    receive_.reset();
+    auto discard = [&] { abort(false); };
+    // The digest first: a stream corrupted in transit also upsets btrfs receive, but
+    // the operator needs to hear that the transfer, not the replica, was at fault.
+    std::string digest = digest_.finish().hex();
+    if (!rawSha256Hex.empty() && rawSha256Hex != digest) {
+        discard();
+        throw Error(where(blocks_.front()) + ": stream digest mismatch (corrupted in transit); nothing published");
+    }
+    if (receiveError_.empty() && !result.ok())
+        receiveError_ = result.describe();
+    if (!receiveError_.empty()) {
+        discard();
+        throw Error(where(blocks_.front()) + ": btrfs receive failed (" + receiveError_ + ")");
+    }
+    if (rawBytes && *rawBytes != bytes_) {
+        discard();
+        throw Error(where(blocks_.front()) + ": stream was " + std::to_string(bytes_) + " bytes, the sender sent " +
+                    std::to_string(*rawBytes));
+    }
+    faultPoint("receive-before-publish");
+    std::vector<std::uint64_t> published;
+    try {
+        for (const auto& block : blocks_) {
+            checkAndPublish(block);
+            published.push_back(block.height);
+        }
+    } catch (...) {
+        discard();
+        throw;
+    }
+    discard(); // the spool and the empty staging directory
+    return published;
+}
+
+void BlockReceiver::checkAndPublish(const IncomingBlock& block) {
+    const std::string what = where(block);
+    std::string staged = stagingDir_ + "/" + heightName(block.height);
+    if (!btrfs::isSubvolume(staged))
+        throw Error(what + ": the stream did not create the expected subvolume");
+    btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(staged);
+    if (info.receivedUuid != block.uuid)
+        throw Error(what + ": received UUID " + btrfs::uuidString(info.receivedUuid) + " does not match the primary's " +
+                    btrfs::uuidString(block.uuid));
+    if (!info.readOnly)
+        throw Error(what + ": the received block is not read-only (incomplete receive)");
+    if (readBlockHeader(staged).hash() != block.header.hash())
+        throw Error(what + ": the header inside the block differs from the announced one");
+
+    // The footprint, re-hashed here: incrementally from the parent's tree when the replica has it.
+    FootprintOptions options = footprintOptionsOf(binding_);
+    FootprintRecords records(replica_.footprintsDir());
+    std::optional<FootprintTree> parentTree;
+    std::string parentPath;
+    if (block.parent) {
+        parentPath = replica_.blocksDir() + "/" + heightName(*block.parent);
+        parentTree = records.load(*block.parent);
+    }
+    FootprintTree tree = parentTree ? updateFootprint(staged, *parentTree, kernelDiff(parentPath, staged), options)
+                                    : computeFootprint(staged, options);
+    if (tree.root().hex() != block.header.contentRoot)
+        throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
+                    "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
+
+    std::string finalPath = replica_.blocksDir() + "/" + heightName(block.height);
+    if (fs::exists(fs::symlink_status(finalPath)))
+        throw Error(what + ": " + finalPath + " already exists (foreign block)");
+    // btrfs refuses to move a read-only subvolume to another directory. The raw
+    // ioctl keeps received_uuid across the flip; a crash inside this window leaves a
+    // checked but writable block, which LocalReplica::cleanStaging seals again.
+    btrfs::setReadOnly(staged, false);
+    if (::rename(staged.c_str(), finalPath.c_str()) != 0) {
+        int err = errno;
+        btrfs::setReadOnly(staged, true);
+        throwSystemError(what + ": cannot publish", err);
+    }
+    btrfs::setReadOnly(finalPath, true);
+    if (btrfs::subvolumeInfo(finalPath).receivedUuid != block.uuid)
+        throw Error(what + ": received UUID was lost while publishing");
+    bool consecutive = block.parent && *block.parent + 1 == block.height && parentTree;
+    fs::create_directories(replica_.footprintsDir());
+    records.save(block.height, tree, consecutive ? &*parentTree : nullptr);
+}
+
+void BlockReceiver::abort(bool keepSpool) noexcept {
+    try {
+        if (receive_) {
+            receive_->kill(SIGKILL);
+            receive_->wait();
+            receive_.reset();
+        }
+        btrfs::removeTree(stagingDir_);
+        if (!keepSpool && !spool_.file.empty()) {
+            std::error_code ec;
+            fs::remove(spool_.file, ec);
+        }
+    } catch (...) {
+        // Whatever is left sits in staging, never under blocks/, and the next receive cleans it.
+    }
+}
+
+} // namespace sc

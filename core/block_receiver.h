@@ -1,0 +1,74 @@
+#pragma once
+// The receiving end of a stream, on the replica's own machine (the agent, or a
+// local target): checks every announced header before anything is received,
+// feeds the raw send stream to a confined `btrfs receive` in a private staging
+// directory (spooling it when asked, so a broken transfer can resume), checks the
+// stream digest, then per block the received UUID, read-only flag, header and
+// footprint, and only then publishes it under blocks/.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/block_header.h"
+#include "core/btrfs.h"
+#include "core/chain_identity.h"
+#include "core/hash.h"
+#include "core/process.h"
+#include "core/replica_target.h"
+
+namespace sc {
+
+struct IncomingBlock {
+    std::uint64_t height = 0;
+    btrfs::Uuid uuid{};                  // the primary snapshot's UUID: the received_uuid to expect
+    BlockHeader header;                  // signed; checked before the receive starts
+    std::optional<std::uint64_t> parent; // the replica block this one is incremental from
+};
+
+struct SpoolOptions {
+    std::string file;            // empty: no spool
+    std::uint64_t resumeFrom = 0; // bytes of `file` already trusted; replayed before live data
+};
+
+class BlockReceiver {
+public:
+    // `binding` is the replica's pinned chain (id, key, footprint settings). Throws sc::Error
+    // before starting anything if a header is not this chain's, not signed by its key,
+    // not linked to its predecessor, or a block of that height is already there.
+    BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
+                  SpoolOptions spool = {});
+    ~BlockReceiver();
+    BlockReceiver(const BlockReceiver&) = delete;
+    BlockReceiver& operator=(const BlockReceiver&) = delete;
+
+    void write(std::span<const std::uint8_t> raw);
+    // All data delivered: check byte count and digest (when given), then check and publish
+    // each block in order. Returns the published heights. Throws naming the block and check.
+    std::vector<std::uint64_t> finish(std::optional<std::uint64_t> rawBytes = {},
+                                      const std::string& rawSha256Hex = {});
+    // Stop and remove the staging directory; the spool stays when `keepSpool` (a broken link).
+    void abort(bool keepSpool) noexcept;
+    std::uint64_t bytesReceived() const { return bytes_; }
+
+private:
+    void checkAnnounced() const;
+    void feed(std::span<const std::uint8_t> raw);
+    void checkAndPublish(const IncomingBlock& block);
+    std::string where(const IncomingBlock& block) const;
+
+    const LocalReplica& replica_;
+    ChainIdentity binding_;
+    std::vector<IncomingBlock> blocks_;
+    SpoolOptions spool_;
+    int spoolFd_ = -1;
+    std::string stagingDir_;
+    std::unique_ptr<Subprocess> receive_;
+    std::string receiveError_; // btrfs receive died before the end of the stream
+    Hasher digest_{HashAlgorithm::Sha256};
+    std::uint64_t bytes_ = 0;
+};
+
+} // namespace sc

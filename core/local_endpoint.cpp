@@ -1,0 +1,88 @@
+#include "core/local_endpoint.h"
+
+#include "core/chain.h"
+#include "core/error.h"
+#include "core/footprint.h"
+#include "core/hash.h"
+
+namespace sc {
+
+namespace {
+
+// Receives raw bytes (a local replica never needs the compressed stream) and checks
+// the producer's digest at the end like the agent does.
+class LocalStreamSink : public StreamSink {
+public:
+    LocalStreamSink(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
+                    std::shared_ptr<const StreamTrailer> trailer)
+        : name_(replica.root()), trailer_(std::move(trailer)),
+          receiver_(std::make_unique<BlockReceiver>(replica, binding, std::move(blocks))) {}
+    void write(std::span<const std::uint8_t> chunk) override { receiver_->write(chunk); }
+    void finish() override {
+        auto receiver = std::move(receiver_);
+        receiver->finish(trailer_->rawBytes, trailer_->rawSha256);
+    }
+    void abort() noexcept override {
+        if (receiver_)
+            receiver_->abort(false);
+        receiver_.reset();
+    }
+    std::string name() const override { return name_; }
+
+private:
+    std::string name_;
+    std::shared_ptr<const StreamTrailer> trailer_;
+    std::unique_ptr<BlockReceiver> receiver_;
+};
+
+} // namespace
+
+std::string spoolKeyFor(const btrfs::Uuid* parent, const std::vector<btrfs::Uuid>& blocks) {
+    Hasher hasher(HashAlgorithm::Sha256);
+    hasher.updateSized(parent ? btrfs::uuidString(*parent) : std::string("full"));
+    for (const auto& uuid : blocks)
+        hasher.updateSized(btrfs::uuidString(uuid));
+    return hasher.finish().hex().substr(0, 40);
+}
+
+void LocalEndpoint::prepare(const ChainIdentity& chain) {
+    replica_.prepare(chain);
+    lock_ = std::make_unique<ChainLock>(replica_.lockFile(), replica_.label());
+    replica_.cleanStaging();
+    binding_ = std::make_unique<ChainIdentity>(*replica_.binding());
+}
+
+void LocalEndpoint::checkBinding(const ChainIdentity& chain) { replica_.checkBinding(chain); }
+
+std::vector<EndpointBlock> LocalEndpoint::blocks() {
+    std::vector<EndpointBlock> result;
+    for (const auto& block : replica_.blocks())
+        result.push_back({block.height, block.info.uuid, block.info.receivedUuid, block.info.readOnly});
+    return result;
+}
+
+std::string LocalEndpoint::blockPath(std::uint64_t height) const {
+    return replica_.blocksDir() + "/" + heightName(height);
+}
+
+std::string LocalEndpoint::headerText(std::uint64_t height) {
+    return readSmallFile(blockPath(height) + "/" + kHeaderFile, 1u << 20);
+}
+
+std::string LocalEndpoint::footprintRoot(std::uint64_t height) { return footprintTree(height).root().hex(); }
+
+FootprintTree LocalEndpoint::footprintTree(std::uint64_t height) {
+    std::optional<ChainIdentity> bound = replica_.binding();
+    if (!bound)
+        throw Error(label() + " is not bound to a chain");
+    return computeFootprint(blockPath(height), footprintOptionsOf(*bound));
+}
+
+std::unique_ptr<StreamSink> LocalEndpoint::openStream(const StreamAnnouncement& stream,
+                                                      std::shared_ptr<const StreamTrailer> trailer) {
+    if (!binding_)
+        throw Error(label() + ": prepare the replica before streaming to it");
+    return std::make_unique<LocalStreamSink>(replica_, *binding_, stream.blocks, std::move(trailer));
+}
+
+} // namespace sc

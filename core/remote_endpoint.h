@@ -1,0 +1,37 @@
+#pragma once
+// A replica on another host, served by `streamchain agent` over one kept-open SSH connection.
+#include <memory>
+
+#include "core/agent_client.h"
+#include "core/replica_endpoint.h"
+#include "core/ssh_session.h"
+
+namespace sc {
+
+class RemoteEndpoint : public ReplicaEndpoint {
+public:
+    RemoteEndpoint(const TargetSpec& target, const ChainIdentity& chain, const EndpointOptions& options);
+    ~RemoteEndpoint() override;
+    std::string label() const override;
+    void prepare(const ChainIdentity& chain) override;
+    void checkBinding(const ChainIdentity& chain) override;
+    std::vector<EndpointBlock> blocks() override;
+    std::string headerText(std::uint64_t height) override;
+    std::string footprintRoot(std::uint64_t height) override;
+    FootprintTree footprintTree(std::uint64_t height) override;
+    std::unique_ptr<StreamSink> openStream(const StreamAnnouncement& stream,
+                                           std::shared_ptr<const StreamTrailer> trailer) override;
+    bool remote() const override { return true; }
+
+    SshSession& session() { return *session_; }
+    AgentClient& agent() { return *agent_; }
+
+private:
+    TargetSpec target_;
+    std::unique_ptr<SshSession> session_;
+    std::unique_ptr<AgentClient> agent_;
+};
+
+SshEndpoint sshEndpointOf(const TargetSpec& target);
+
+} // namespace sc

@@ -1,0 +1,75 @@
+#pragma once
+// What sending and verifying need from a replica, wherever it is: a local btrfs
+// directory, or a remote one served by `streamchain agent` over SSH.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/block_receiver.h"
+#include "core/btrfs.h"
+#include "core/chain_identity.h"
+#include "core/fan_out.h"
+#include "core/footprint_tree.h"
+#include "core/replica_target.h"
+#include "core/zstd_codec.h"
+
+namespace sc {
+
+struct EndpointBlock {
+    std::uint64_t height = 0;
+    btrfs::Uuid uuid{}, receivedUuid{};
+    bool readOnly = false;
+};
+
+// One stream to one replica: the blocks it carries, in order.
+struct StreamAnnouncement {
+    std::vector<IncomingBlock> blocks;
+    CompressionSpec compression;
+    std::string spoolKey; // non-empty: the replica spools it so a broken transfer can resume
+};
+
+// Filled in by the producer after the last byte and before the sinks finish.
+struct StreamTrailer {
+    std::uint64_t rawBytes = 0;
+    std::string rawSha256;
+};
+
+class ReplicaEndpoint {
+public:
+    virtual ~ReplicaEndpoint() = default;
+    virtual std::string label() const = 0;
+    // Bind the replica to the chain (creating its layout), take its lock, clean leftovers.
+    virtual void prepare(const ChainIdentity& chain) = 0;
+    // For reading only: the replica exists and belongs to this chain.
+    virtual void checkBinding(const ChainIdentity& chain) = 0;
+    virtual std::vector<EndpointBlock> blocks() = 0;
+    virtual std::string headerText(std::uint64_t height) = 0;
+    virtual std::string footprintRoot(std::uint64_t height) = 0; // re-hashed now, where the block is
+    virtual FootprintTree footprintTree(std::uint64_t height) = 0;
+    virtual std::unique_ptr<StreamSink> openStream(const StreamAnnouncement& stream,
+                                                   std::shared_ptr<const StreamTrailer> trailer) = 0;
+    virtual bool remote() const = 0;
+};
+
+struct EndpointOptions {
+    std::string knownHostsFile; // the chain's pinned host keys
+    std::string identityFile;
+    std::string acceptHostKey;
+    std::string agentPath;
+};
+
+// A target and how to reach it.
+struct TargetRef {
+    TargetSpec spec;
+    EndpointOptions options;
+};
+
+// Connects for ssh:// targets (throws naming the host and step).
+std::unique_ptr<ReplicaEndpoint> openEndpoint(const TargetSpec& target, const ChainIdentity& chain,
+                                              const EndpointOptions& options);
+
+// A key naming the stream of these blocks from this parent, the same on every try.
+std::string spoolKeyFor(const btrfs::Uuid* parent, const std::vector<btrfs::Uuid>& blocks);
+
+} // namespace sc
