@@ -22,6 +22,8 @@ public:
     virtual std::string name() const = 0;
     // A sink that wants the compressed stream gets it when the producer made one.
     virtual bool wantsPacked() const { return false; }
+    // Bytes the receiver already held from a broken earlier try, so they were not sent again.
+    virtual std::uint64_t resumedBytes() const { return 0; }
 };
 
 struct SinkOutcome {

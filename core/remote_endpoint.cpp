@@ -86,6 +86,7 @@ public:
     }
 
     std::string name() const override { return agent_.label(); }
+    std::uint64_t resumedBytes() const override { return resumeFrom_; }
 
 private:
     void send(std::string_view bytes) {

@@ -222,6 +222,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
             compressor = std::make_unique<ZstdCompressor>(request.compression.level, request.compression.threads);
         Hasher digest(HashAlgorithm::Sha256);
         std::string sourceError;
+        bool allFailed = false;
         try {
             KernelSend send(parts, options);
             constexpr std::size_t chunkSize = 1 << 20;
@@ -255,8 +256,11 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                     packed = out;
                 }
                 wireBytes += sent;
-                if (!fanOut.push(chunk, packed))
-                    break; // every target of this stream failed
+                if (!fanOut.push(chunk, packed)) {
+                    allFailed = true; // every target of this stream failed: stop the kernel's send too
+                    send.cancel();
+                    break;
+                }
                 auto now = std::chrono::steady_clock::now();
                 if (now - lastProgress > std::chrono::milliseconds(200)) {
                     lastProgress = now;
@@ -273,8 +277,10 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                 if (last)
                     break;
             }
-            send.finish();
-            trailer->rawSha256 = digest.finish().hex();
+            if (!allFailed) {
+                send.finish();
+                trailer->rawSha256 = digest.finish().hex();
+            }
         } catch (const Error& e) {
             if (e.code() == ExitCode::Interrupted) {
                 fanOut.cancel(e.what());
@@ -288,6 +294,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
             TargetSlot& slot = slots[sinkSlots[k]];
             if (outcomes[k].ok) {
                 slot.outcome.blocksReceived += group.steps.size();
+                slot.outcome.resumedBytes += sinks[k]->resumedBytes();
                 succeeded.push_back(slot.spec.text);
             } else if (slot.outcome.ok) {
                 fail(slot, sourceError.empty() ? outcomes[k].error : sourceError, onEvent);

@@ -50,6 +50,7 @@ struct TargetOutcome {
     bool ok = true;
     std::string error;
     std::uint64_t blocksReceived = 0;
+    std::uint64_t resumedBytes = 0; // not sent again: the replica had them spooled from a broken try
 };
 
 struct SendReport {

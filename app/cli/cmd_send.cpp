@@ -138,12 +138,24 @@ void addSendCommand(CLI::App& app, Handler& run) {
             };
             sc::SendReport report = sc::sendBlocks(chain, request, onEvent, &interrupted);
             status.clear();
-            if (!options->json) {
+            if (options->json) {
+                nlohmann::json targets = nlohmann::json::array();
                 for (const auto& target : report.targets)
-                    std::printf("%-40s %s\n", target.target.c_str(),
+                    targets.push_back({{"target", target.target},
+                                       {"ok", target.ok},
+                                       {"error", target.error},
+                                       {"blocks_received", target.blocksReceived},
+                                       {"resumed_bytes", target.resumedBytes}});
+                printJson({{"event", "summary"}, {"targets", targets}, {"seconds", report.seconds}});
+            } else {
+                for (const auto& target : report.targets)
+                        std::printf("%-40s %s%s\n", target.target.c_str(),
                                 target.ok ? (std::to_string(target.blocksReceived) + " block(s) received, up to date")
                                                 .c_str()
-                                          : ("FAILED: " + target.error).c_str());
+                                          : ("FAILED: " + target.error).c_str(),
+                                target.resumedBytes ? (" (resumed: " + sc::formatBytes(target.resumedBytes) +
+                                                       " were already on the replica)").c_str()
+                                                    : "");
                 std::printf("%zu stream(s), %s raw, %s on the wire, %.2f s\n", report.steps,
                             sc::formatBytes(report.rawBytes).c_str(), sc::formatBytes(report.wireBytes).c_str(),
                             report.seconds);

@@ -1,0 +1,243 @@
+// Replicas over SSH, against real sshd in network namespaces with their own btrfs:
+// pinned host keys, the agent's checks, fan-out mixing local and remote targets,
+// many blocks in one stream, corruption in transit, broken links and resuming.
+#include "core/btrfs.h"
+#include "tests/support/chain_fixture.h"
+#include "tests/support/ssh_hosts.h"
+
+#include <QProcess>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <thread>
+
+using namespace sctest;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<int, std::string> replicaStates(const CommandResult& result) {
+    std::map<int, std::string> states;
+    for (const auto& line : jsonLines(result.out))
+        if (line.contains("state"))
+            states[line["height"].get<int>()] = line["state"].get<std::string>();
+    return states;
+}
+
+bool allMatch(const CommandResult& verify, int blocks) {
+    auto states = replicaStates(verify);
+    if (static_cast<int>(states.size()) != blocks)
+        return false;
+    for (const auto& [height, state] : states)
+        if (state != "MATCH")
+            return false;
+    return verify.exitCode == 0;
+}
+
+std::vector<nlohmann::json> events(const CommandResult& result, const std::string& kind) {
+    std::vector<nlohmann::json> found;
+    for (const auto& line : jsonLines(result.out))
+        if (line.value("event", "") == kind)
+            found.push_back(line);
+    return found;
+}
+
+// Every ssh command of a test goes through the lab's client key and the agent built with the tests.
+std::vector<std::string> reach(const SshLab& lab) {
+    return {"--identity", lab.clientKey(), "--agent-path", STREAMCHAIN_CLI};
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+void pin(SshLab& lab, ChainFixture& chain, int host) {
+    // A verify against a fresh replica directory pins the key and changes nothing else.
+    auto result = cli(concat({"verify", chain.root(), "--replica", lab.url(host, "pin-probe"), "--accept-host-key",
+                              lab.hostKeyFingerprint(host)},
+                             reach(lab)));
+    if (result.err.find("HOST KEY") != std::string::npos || result.err.find("not pinned") != std::string::npos)
+        throw std::runtime_error("pinning failed: " + result.err);
+}
+
+} // namespace
+
+class TestSshReplication : public QObject {
+    Q_OBJECT
+private slots:
+    void hostKeysArePinnedAndUserKeysChecked() {
+        SshLab lab(1);
+        ChainFixture chain;
+        std::string target = lab.url(0, "replica");
+        auto unknown = cli(concat({"send", chain.root(), "--to", target}, reach(lab)));
+        QVERIFY(unknown.exitCode != 0);
+        QVERIFY2(contains(unknown.err, "not pinned") && contains(unknown.err, lab.hostKeyFingerprint(0)),
+                 unknown.err.c_str());
+        QVERIFY(!fs::exists(lab.replicaPath(0, "replica")));
+
+        auto wrongFingerprint = cli(concat({"send", chain.root(), "--to", target, "--accept-host-key",
+                                            "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+                                           reach(lab)));
+        QVERIFY(wrongFingerprint.exitCode != 0);
+        QVERIFY2(contains(wrongFingerprint.err, "refusing"), wrongFingerprint.err.c_str());
+
+        auto accepted = cli(concat({"send", chain.root(), "--to", target, "--accept-host-key",
+                                    lab.hostKeyFingerprint(0), "--json"},
+                                   reach(lab)));
+        QVERIFY2(accepted.exitCode == 0, accepted.err.c_str());
+        struct stat st {};
+        QVERIFY(::stat((chain.root() + "/.streamchain/known_hosts").c_str(), &st) == 0);
+        QCOMPARE(st.st_mode & 0777, 0600u);
+
+        auto stranger = cli({"send", chain.root(), "--to", target, "--identity", lab.strangerKey(), "--agent-path",
+                             STREAMCHAIN_CLI});
+        QVERIFY(stranger.exitCode != 0);
+        QVERIFY2(contains(stranger.err, "refused the key"), stranger.err.c_str());
+
+        lab.replaceHostKey(0);
+        auto changed = cli(concat({"send", chain.root(), "--to", target}, reach(lab)));
+        QVERIFY(changed.exitCode != 0);
+        QVERIFY2(contains(changed.err, "HOST KEY CHANGED"), changed.err.c_str());
+        // Even an explicit acceptance does not override a pinned key.
+        auto override = cli(concat({"send", chain.root(), "--to", target, "--accept-host-key",
+                                    lab.hostKeyFingerprint(0)},
+                                   reach(lab)));
+        QVERIFY(override.exitCode != 0);
+        QVERIFY2(contains(override.err, "HOST KEY CHANGED"), override.err.c_str());
+    }
+
+    void fanOutMixesLocalAndRemoteTargetsCompressed() {
+        SshLab lab(2);
+        ChainFixture chain;
+        pin(lab, chain, 0);
+        pin(lab, chain, 1);
+        populateAwkwardTree(chain.data("tree"));
+        writeFile(chain.data("logs.txt"), std::string(4u << 20, 'L'));
+        writeFile(chain.data("random.bin"), mustRun({"head", "-c", "3000000", "/dev/urandom"}));
+        chain.commit("first");
+        BtrfsImage local(512);
+        std::vector<std::string> targets{"--to", lab.url(0, "replica"), "--to", lab.url(1, "replica"), "--to",
+                                         local.path("replica")};
+        auto full = cli(concat(concat({"send", chain.root(), "--compress", "zstd:3", "--json"}, targets), reach(lab)));
+        QVERIFY2(full.exitCode == 0, (full.out + full.err).c_str());
+        auto finished = events(full, "finished").back();
+        QVERIFY2(finished["wire_bytes"].get<std::uint64_t>() < finished["bytes_done"].get<std::uint64_t>(),
+                 full.out.c_str()); // the 4 MiB of log compressed on the wire
+
+        writeFile(chain.data("tree/plain.txt"), "changed over ssh");
+        fs::remove(chain.data("logs.txt"));
+        chain.commit("second");
+        auto incremental = cli(concat(concat({"send", chain.root(), "--json"}, targets), reach(lab)));
+        QVERIFY2(incremental.exitCode == 0, (incremental.out + incremental.err).c_str());
+        QCOMPARE(events(incremental, "block_started").front()["parent"].get<int>(), 1);
+
+        for (const auto& replica : {lab.url(0, "replica"), lab.url(1, "replica"), local.path("replica")}) {
+            auto verify = cli(concat({"verify", chain.root(), "--replica", replica, "--json"}, reach(lab)));
+            QVERIFY2(allMatch(verify, 3), (replica + ": " + verify.out + verify.err).c_str());
+        }
+
+        // Tampering on a remote replica is found by the agent's re-hash, with the path.
+        std::string tampered = lab.replicaPath(0, "replica/blocks/000000000002");
+        sc::btrfs::setReadOnly(tampered, false); // raw ioctl: received_uuid stays, only hashing can tell
+        writeFile(tampered + "/tree/plain.txt", "forged");
+        sc::btrfs::setReadOnly(tampered, true);
+        auto caught = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
+        QCOMPARE(caught.exitCode, 4);
+        QCOMPARE(replicaStates(caught).at(2), std::string("MISMATCH"));
+        QVERIFY2(contains(caught.out, "tree/plain.txt"), caught.out.c_str());
+    }
+
+    void manySmallBlocksTravelInOneStream() {
+        SshLab lab(1);
+        ChainFixture chain;
+        pin(lab, chain, 0);
+        for (int i = 0; i < 30; ++i) {
+            writeFile(chain.data("counter.txt"), std::to_string(i));
+            chain.commit("tick " + std::to_string(i));
+        }
+        auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--json"}, reach(lab)));
+        QVERIFY2(send.exitCode == 0, (send.out + send.err).c_str());
+        QCOMPARE(events(send, "block_started").size(), std::size_t{1}); // one stream, one receive
+        QCOMPARE(events(send, "block_done").size(), std::size_t{31});
+        auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
+        QVERIFY2(allMatch(verify, 31), verify.out.c_str());
+    }
+
+    void corruptionInTransitIsRejectedByTheDigest() {
+        SshLab lab(1);
+        ChainFixture chain;
+        pin(lab, chain, 0);
+        writeFile(chain.data("payload.bin"), mustRun({"head", "-c", "2000000", "/dev/urandom"}));
+        chain.commit("payload");
+        auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, reach(lab)),
+                        {"STREAMCHAIN_FAULT=flip-byte-in-transit"});
+        QVERIFY(send.exitCode != 0);
+        QVERIFY2(contains(send.err, "digest mismatch"), send.err.c_str());
+        QVERIFY(namesIn(lab.replicaPath(0, "replica/blocks")).empty());
+        QVERIFY(namesIn(lab.replicaPath(0, "replica/.streamchain/staging")).empty());
+        auto retry = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, reach(lab)));
+        QVERIFY2(retry.exitCode == 0, retry.err.c_str());
+    }
+
+    void remotePathsAreNeverShellCode() {
+        SshLab lab(1);
+        ChainFixture chain;
+        pin(lab, chain, 0);
+        std::string marker = "/tmp/sc-pwned-" + std::to_string(::getpid());
+        for (const std::string& evil : {"x$(touch " + marker + ")", "x';touch " + marker + ";'", "x`touch " + marker + "`"}) {
+            auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, evil)}, reach(lab)));
+            QVERIFY2(send.exitCode == 0, send.err.c_str());
+            QVERIFY(fs::exists(lab.replicaPath(0, evil + "/blocks/000000000000")));
+        }
+        QVERIFY(!fs::exists(marker));
+    }
+
+    void brokenTransferResumesFromTheSpool() {
+        SshLab lab(1);
+        ChainFixture chain(1024);
+        pin(lab, chain, 0);
+        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "150000000", "/dev/urandom"}));
+        chain.commit("big");
+        std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
+
+        QProcess first;
+        QStringList args{"send", QString::fromStdString(chain.root()), "--to",
+                         QString::fromStdString(lab.url(0, "replica")), "--spool-min", "1M", "--json"};
+        for (const auto& a : reach(lab))
+            args << QString::fromStdString(a);
+        first.start(STREAMCHAIN_CLI, args);
+        QVERIFY(first.waitForStarted());
+        // Cut the connection once a good part of the stream is spooled on the replica.
+        std::uintmax_t spooled = 0;
+        for (int i = 0; i < 600 && spooled < 40'000'000; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            spooled = 0;
+            std::error_code ec;
+            for (const auto& entry : fs::directory_iterator(spoolDir, ec))
+                spooled += fs::file_size(entry.path(), ec);
+        }
+        QVERIFY2(spooled >= 40'000'000, "the transfer never got going");
+        lab.killConnections(0);
+        QVERIFY(first.waitForFinished(60000));
+        QVERIFY(first.exitCode() != 0);
+        QVERIFY(!fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
+        QVERIFY(namesIn(lab.replicaPath(0, "replica/.streamchain/staging")).empty() ||
+                !fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
+
+        auto second = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--spool-min", "1M", "--json"},
+                                 reach(lab)));
+        QVERIFY2(second.exitCode == 0, (second.out + second.err).c_str());
+        auto summary = events(second, "summary").back();
+        // The snapshot is read again, but what the replica had spooled is not sent again.
+        QVERIFY2(summary["targets"][0]["resumed_bytes"].get<std::uint64_t>() >= 30'000'000, second.out.c_str());
+        QVERIFY(namesIn(spoolDir).empty());
+        auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
+        QVERIFY2(allMatch(verify, 2), verify.out.c_str());
+    }
+};
+
+STREAMCHAIN_SYSTEM_TEST_MAIN(TestSshReplication)
+#include "test_ssh_replication.moc"
