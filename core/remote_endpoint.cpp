@@ -128,6 +128,12 @@ RemoteEndpoint::RemoteEndpoint(const TargetSpec& target, const ChainIdentity& ch
     agent_ = std::make_unique<AgentClient>(*session_, target.path, chain, options.agentPath);
 }
 
+RemoteEndpoint::RemoteEndpoint(const TargetSpec& target, const ChainIdentity& chain, const EndpointOptions& options,
+                               std::unique_ptr<SshSession> session)
+    : target_(target), session_(std::move(session)) {
+    agent_ = std::make_unique<AgentClient>(*session_, target.path, chain, options.agentPath);
+}
+
 RemoteEndpoint::~RemoteEndpoint() = default;
 
 std::string RemoteEndpoint::label() const { return agent_->label(); }

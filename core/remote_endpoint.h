@@ -11,6 +11,9 @@ namespace sc {
 class RemoteEndpoint : public ReplicaEndpoint {
 public:
     RemoteEndpoint(const TargetSpec& target, const ChainIdentity& chain, const EndpointOptions& options);
+    // Over a session that is already connected (onboarding checks the host first).
+    RemoteEndpoint(const TargetSpec& target, const ChainIdentity& chain, const EndpointOptions& options,
+                   std::unique_ptr<SshSession> session);
     ~RemoteEndpoint() override;
     std::string label() const override;
     void prepare(const ChainIdentity& chain) override;

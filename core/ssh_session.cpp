@@ -74,10 +74,10 @@ std::size_t SshChannel::read(std::uint8_t* buffer, std::size_t size, int timeout
                         std::string(ssh_get_error(ssh_channel_get_session(channel_))) + ")");
         if (n > 0)
             return static_cast<std::size_t>(n);
-        if (ssh_channel_is_eof(channel_) || !ssh_channel_is_open(channel_))
+        // Without a timeout, 0 means end of file; with one it may also mean "nothing yet".
+        if (timeoutMs < 0 || ssh_channel_is_eof(channel_) || !ssh_channel_is_open(channel_))
             return 0;
-        if (timeoutMs >= 0)
-            throw Error(what_ + ": no answer from the remote side within " + std::to_string(timeoutMs / 1000) + " s");
+        throw Error(what_ + ": no answer from the remote side within " + std::to_string(timeoutMs / 1000) + " s");
     }
 }
 
@@ -211,15 +211,20 @@ void SshSession::checkHostKey(const SshConnectOptions& options) {
     char* entry = nullptr;
     if (ssh_session_export_known_hosts_entry(session_, &entry) != SSH_OK)
         throw Error("ssh " + endpoint_.label() + ": cannot record the host key: " + ssh_get_error(session_));
-    std::string existing = fs::exists(options.knownHostsFile) ? readSmallFile(options.knownHostsFile) : "";
-    if (!existing.empty() && existing.back() != '\n')
-        existing += '\n';
     std::string line = entry;
     ssh_string_free_char(entry);
-    if (line.empty() || line.back() != '\n')
-        line += '\n';
-    fs::create_directories(fs::path(options.knownHostsFile).parent_path());
-    writeFileAtomically(options.knownHostsFile, existing + line, 0600);
+    if (options.recordAcceptedKey)
+        recordKnownHost(options.knownHostsFile, line);
+    else
+        acceptedLine_ = line;
+}
+
+void recordKnownHost(const std::string& knownHostsFile, const std::string& line) {
+    std::string existing = fs::exists(knownHostsFile) ? readSmallFile(knownHostsFile) : "";
+    if (!existing.empty() && existing.back() != '\n')
+        existing += '\n';
+    fs::create_directories(fs::path(knownHostsFile).parent_path());
+    writeFileAtomically(knownHostsFile, existing + line + (line.empty() || line.back() != '\n' ? "\n" : ""), 0600);
 }
 
 void SshSession::authenticate(const SshConnectOptions& options) {
@@ -303,6 +308,28 @@ std::string SshSession::run(const std::string& remoteCommand, const std::string&
     return out;
 }
 
+std::string SshSession::existingAncestor(const std::string& path) {
+    sftp_session sftp = sftp_new(session_);
+    if (!sftp || sftp_init(sftp) != SSH_OK) {
+        if (sftp)
+            sftp_free(sftp);
+        throw Error("ssh " + endpoint_.label() + ": the host offers no SFTP: " + ssh_get_error(session_));
+    }
+    fs::path at(path);
+    while (true) {
+        sftp_attributes attributes = sftp_stat(sftp, at.c_str());
+        if (attributes) {
+            sftp_attributes_free(attributes);
+            break;
+        }
+        if (!at.has_parent_path() || at.parent_path() == at)
+            break;
+        at = at.parent_path();
+    }
+    sftp_free(sftp);
+    return at.string();
+}
+
 void SshSession::upload(const std::string& localFile, const std::string& remotePath, int mode) {
     const std::string who = "ssh " + endpoint_.label() + ": upload to " + remotePath;
     int in = ::open(localFile.c_str(), O_RDONLY | O_CLOEXEC);
@@ -317,8 +344,12 @@ void SshSession::upload(const std::string& localFile, const std::string& remoteP
     }
     std::string temporary = remotePath + ".upload-" + randomHex(4);
     std::string failure;
-    std::string parent = fs::path(remotePath).parent_path().string();
-    sftp_mkdir(sftp, parent.c_str(), 0755); // may exist already; sftp_open below says if it is unusable
+    // mkdir -p; existing directories fail harmlessly and sftp_open below says if one is unusable.
+    std::vector<fs::path> parents;
+    for (fs::path p = fs::path(remotePath).parent_path(); p.has_relative_path(); p = p.parent_path())
+        parents.push_back(p);
+    for (auto it = parents.rbegin(); it != parents.rend(); ++it)
+        sftp_mkdir(sftp, it->c_str(), 0755);
     sftp_file file = sftp_open(sftp, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL, static_cast<mode_t>(mode));
     if (!file) {
         failure = "cannot create " + temporary + ": " + ssh_get_error(session_);

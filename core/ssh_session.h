@@ -28,6 +28,7 @@ struct SshConnectOptions {
     std::string acceptHostKey;    // "SHA256:..." to pin an unknown key that shows exactly this
     int connectTimeoutSeconds = 10;
     int deadLinkSeconds = 20;     // unacknowledged data for this long: the link is dead
+    bool recordAcceptedKey = true; // false: keep an accepted key in memory (acceptedKnownHostsLine)
 };
 
 // Thrown when the host shows a key that is not pinned yet; carries what to pin.
@@ -80,12 +81,16 @@ public:
     const std::string& hostKeyFingerprint() const { return fingerprint_; }
     const std::string& hostKeyType() const { return keyType_; }
     bool alive() const;
+    // The known_hosts line of a key accepted but not recorded (see recordAcceptedKey).
+    const std::string& acceptedKnownHostsLine() const { return acceptedLine_; }
 
     std::unique_ptr<SshChannel> exec(const std::string& remoteCommand);
     // Run a command to completion: stdout, or sc::Error with its stderr.
     std::string run(const std::string& remoteCommand, const std::string& what);
-    // SFTP: write `contents` to remotePath via a temporary name, then rename; mode applied.
+    // SFTP: copy localFile to remotePath via a temporary name, then rename; mode applied.
     void upload(const std::string& localFile, const std::string& remotePath, int mode);
+    // SFTP: the nearest ancestor of `path` (or path itself) that exists on the host.
+    std::string existingAncestor(const std::string& path);
 
 private:
     void checkHostKey(const SshConnectOptions& options);
@@ -95,6 +100,10 @@ private:
     SshEndpoint endpoint_;
     ssh_session_struct* session_ = nullptr;
     std::string fingerprint_, keyType_;
+    std::string acceptedLine_;
 };
+
+// Append a known_hosts line to the chain's pins (atomic, 0600).
+void recordKnownHost(const std::string& knownHostsFile, const std::string& line);
 
 } // namespace sc

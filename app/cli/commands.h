@@ -13,5 +13,6 @@ void addLogCommands(CLI::App& app, Handler& run); // log, show, history
 void addVerifyCommand(CLI::App& app, Handler& run);
 void addSendCommand(CLI::App& app, Handler& run);
 void addAgentCommand(CLI::App& app, Handler& run);
+void addReplicaCommands(CLI::App& app, Handler& run); // replica add, list, remove
 
 } // namespace cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     cli::addLogCommands(app, run);
     cli::addVerifyCommand(app, run);
     cli::addSendCommand(app, run);
+    cli::addReplicaCommands(app, run);
     cli::addAgentCommand(app, run);
 
     try {

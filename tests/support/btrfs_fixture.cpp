@@ -9,7 +9,9 @@
 #include <random>
 #include <sched.h>
 #include <stdexcept>
+#include <csignal>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -53,6 +55,8 @@ CommandResult run(const std::vector<std::string>& argv, const std::vector<std::s
         }
         process.setProcessEnvironment(env);
     }
+    // A test killed by a timeout takes what it started with it.
+    process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
     process.start(QString::fromStdString(argv.front()), args);
     CommandResult result;
     if (!process.waitForStarted(10000)) {

@@ -195,6 +195,65 @@ private slots:
         QVERIFY(!fs::exists(marker));
     }
 
+    void onboardingDeploysTheAgentAndRegisters() {
+        SshLab lab(1);
+        ChainFixture chain;
+        writeFile(chain.data("hello.txt"), "onboard me");
+        chain.commit("first");
+        std::string knownHosts = chain.root() + "/.streamchain/known_hosts";
+        std::string registry = chain.root() + "/.streamchain/replicas.json";
+
+        // Failures name their step and leave the configuration as it was.
+        auto unknownKey = cli({"replica", "add", chain.root(), "r1", lab.url(0, "replica"), "--identity",
+                               lab.clientKey()});
+        QVERIFY(unknownKey.exitCode != 0);
+        QVERIFY2(contains(unknownKey.err, "connect: ") && contains(unknownKey.err, lab.hostKeyFingerprint(0)),
+                 unknownKey.err.c_str());
+        auto notBtrfs = cli({"replica", "add", chain.root(), "r1", "ssh://root@" + lab.host(0).address + "/tmp/sc-x",
+                             "--identity", lab.clientKey(), "--accept-host-key", lab.hostKeyFingerprint(0)});
+        QVERIFY(notBtrfs.exitCode != 0);
+        QVERIFY2(contains(notBtrfs.err, "check-path: ") && contains(notBtrfs.err, "not btrfs"), notBtrfs.err.c_str());
+        auto unreachable = cli({"replica", "add", chain.root(), "r1", "ssh://root@10.255.255.1/x", "--identity",
+                                lab.clientKey()});
+        QVERIFY(unreachable.exitCode != 0);
+        QVERIFY2(contains(unreachable.err, "connect: "), unreachable.err.c_str());
+        QVERIFY(!fs::exists(knownHosts));
+        QVERIFY(!fs::exists(registry));
+
+        auto added = cli({"replica", "add", chain.root(), "r1", lab.url(0, "replica"), "--identity", lab.clientKey(),
+                          "--accept-host-key", lab.hostKeyFingerprint(0), "--compress", "zstd:3", "--json"});
+        QVERIFY2(added.exitCode == 0, (added.out + added.err).c_str());
+        std::vector<std::string> steps;
+        for (const auto& line : jsonLines(added.out))
+            if (line["event"] == "step_done")
+                steps.push_back(line["step"].get<std::string>());
+        QVERIFY2((steps == std::vector<std::string>{"check", "connect", "check-path", "agent", "prepare", "initial-sync",
+                                                   "register"}),
+                 added.out.c_str());
+        QVERIFY2(contains(added.out, "deployed"), added.out.c_str());
+        QVERIFY(fs::exists(lab.replicaPath(0, "replica/.streamchain/agent/streamchain")));
+        QVERIFY(fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
+
+        auto listed = cli({"replica", "list", chain.root(), "--json"});
+        QCOMPARE(jsonLines(listed.out).front()["replicas"][0]["name"].get<std::string>(), std::string("r1"));
+        auto again = cli({"replica", "add", chain.root(), "r1", lab.url(0, "other")});
+        QVERIFY(again.exitCode == 2 && contains(again.err, "already registered"));
+
+        // By name: the registered key and the deployed agent are used.
+        writeFile(chain.data("hello.txt"), "second");
+        chain.commit("second");
+        auto send = cli({"send", chain.root(), "--to", "r1", "--json"});
+        QVERIFY2(send.exitCode == 0, (send.out + send.err).c_str());
+        auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
+        QVERIFY2(allMatch(verify, 3), (verify.out + verify.err).c_str());
+
+        auto removed = cli({"replica", "remove", chain.root(), "r1"});
+        QCOMPARE(removed.exitCode, 0);
+        auto typo = cli({"send", chain.root(), "--to", "r1"});
+        QCOMPARE(typo.exitCode, 2);
+        QVERIFY2(contains(typo.err, "no replica named r1"), typo.err.c_str());
+    }
+
     void brokenTransferResumesFromTheSpool() {
         SshLab lab(1);
         ChainFixture chain(1024);
