@@ -13,6 +13,7 @@ void addLogCommands(CLI::App& app, Handler& run); // log, show, history
 void addVerifyCommand(CLI::App& app, Handler& run);
 void addSendCommand(CLI::App& app, Handler& run);
 void addAgentCommand(CLI::App& app, Handler& run);
+void addDaemonCommands(CLI::App& app, Handler& run); // daemon, status
 void addReplicaCommands(CLI::App& app, Handler& run); // replica add, list, remove
 
 } // namespace cli

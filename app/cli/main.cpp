@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     cli::addVerifyCommand(app, run);
     cli::addSendCommand(app, run);
     cli::addReplicaCommands(app, run);
+    cli::addDaemonCommands(app, run);
     cli::addAgentCommand(app, run);
 
     try {

@@ -1,0 +1,116 @@
+#include "app/cli/commands.h"
+#include "app/cli/output.h"
+#include "core/control_socket.h"
+#include "core/error.h"
+#include "core/replication_daemon.h"
+#include "core/transfer_meter.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+namespace cli {
+
+namespace {
+
+std::atomic<bool> stopRequested{false};
+void onStop(int) { stopRequested = true; }
+
+nlohmann::json handleControl(sc::ReplicationDaemon& daemon, const nlohmann::json& request) {
+    std::string op = request.value("op", std::string());
+    std::string chain = request.value("chain", std::string());
+    if (op == "status")
+        return daemon.status();
+    if (op == "subscribe")
+        return {{"ok", true}, {"subscribe", true}};
+    if (op == "commit")
+        return daemon.commit(chain, request);
+    if (op == "sync") {
+        daemon.syncNow(chain);
+        return {{"ok", true}};
+    }
+    if (op == "cancel") {
+        daemon.cancel(chain);
+        return {{"ok", true}};
+    }
+    throw sc::Error("unknown request \"" + op + "\" (status, subscribe, commit, sync, cancel)");
+}
+
+void printStatus(const nlohmann::json& status) {
+    for (const auto& chain : status["chains"]) {
+        std::printf("%s (%s): tip %s\n", chain["name"].get<std::string>().c_str(), chain["path"].get<std::string>().c_str(),
+                    chain["tip"].dump().c_str());
+        if (chain["replicas"].empty())
+            std::printf("  no replicas registered\n");
+        for (const auto& r : chain["replicas"]) {
+            std::string line = "  " + r["name"].get<std::string>() + "  " + r["phase"].get<std::string>() + "  height " +
+                               r["height"].dump() + "  behind " + std::to_string(r["blocks_behind"].get<std::uint64_t>()) +
+                               " (" + sc::formatDuration(r["lag_seconds"].get<double>()) + ")";
+            if (!r["last_error"].get<std::string>().empty() && r["phase"] != "in-sync")
+                line += "  last error: " + r["last_error"].get<std::string>();
+            std::printf("%s\n", line.c_str());
+        }
+    }
+}
+
+} // namespace
+
+void addDaemonCommands(CLI::App& app, Handler& run) {
+    struct Options {
+        std::vector<std::string> chains;
+        std::string socket = sc::defaultControlSocket();
+        double maxBackoff = 60;
+        bool json = false;
+    };
+    auto options = std::make_shared<Options>();
+    auto* daemonCmd = app.add_subcommand(
+        "daemon", "Keep every registered replica of the chains up to date, unattended: new blocks stream within\n"
+                  "moments (inotify), failed replicas are retried with capped exponential backoff over kept-open\n"
+                  "connections. Serves status, events and commands on a control socket (root and group\n"
+                  "streamchain only). Runs until SIGTERM or SIGINT; logs one line per event to stderr.");
+    daemonCmd->add_option("CHAIN", options->chains, "The chain directories")->required();
+    daemonCmd->add_option("--socket", options->socket, "Control socket path");
+    daemonCmd->add_option("--max-backoff", options->maxBackoff, "Longest wait between retries of a failing replica, s");
+    daemonCmd->callback([&run, options] {
+        run = [options] {
+            std::signal(SIGTERM, onStop);
+            std::signal(SIGINT, onStop);
+            std::unique_ptr<sc::ControlServer> server;
+            sc::DaemonOptions daemonOptions;
+            daemonOptions.maxBackoffSeconds = options->maxBackoff;
+            sc::ReplicationDaemon* engine = nullptr;
+            auto onEvent = [&](const nlohmann::json& event) {
+                std::fprintf(stderr, "%s\n", event.dump().c_str());
+                if (server)
+                    server->broadcast(event);
+            };
+            sc::ReplicationDaemon replication(options->chains, daemonOptions, onEvent);
+            engine = &replication;
+            server = std::make_unique<sc::ControlServer>(
+                options->socket, [engine](const nlohmann::json& request) { return handleControl(*engine, request); });
+            std::fprintf(stderr, "streamchain daemon: serving %zu chain(s) on %s\n", options->chains.size(),
+                         options->socket.c_str());
+            while (!stopRequested)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            server.reset();
+            return 0;
+        };
+    });
+
+    auto* status = app.add_subcommand("status", "Ask the running daemon how every chain and replica is doing");
+    status->add_option("--socket", options->socket, "Control socket path");
+    status->add_flag("--json", options->json, "The daemon's status as JSON");
+    status->callback([&run, options] {
+        run = [options] {
+            nlohmann::json reply = sc::controlRequest(options->socket, {{"op", "status"}});
+            if (options->json)
+                printJson(reply);
+            else
+                printStatus(reply);
+            return 0;
+        };
+    });
+}
+
+} // namespace cli

@@ -1,0 +1,283 @@
+#include "core/replication_daemon.h"
+
+#include "core/chain.h"
+#include "core/commit.h"
+#include "core/error.h"
+#include "core/replica_registry.h"
+#include "core/send_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace sc {
+
+nlohmann::json ReplicaState::toJson() const {
+    double retryIn = std::max(0.0, std::chrono::duration<double>(nextAttempt - Clock::now()).count());
+    return {{"name", name},
+            {"url", url},
+            {"phase", phase},
+            {"height", height ? nlohmann::json(*height) : nlohmann::json(nullptr)},
+            {"blocks_behind", blocksBehind},
+            {"lag_seconds", lagSeconds},
+            {"bytes_sent", bytesSent},
+            {"streams", streams},
+            {"rate", rate},
+            {"last_error", lastError},
+            {"last_success", lastSuccess},
+            {"failures", failures},
+            {"retry_in_seconds", phase == "retrying" ? retryIn : 0.0}};
+}
+
+struct ReplicationDaemon::Worker {
+    std::string path;
+    std::unique_ptr<Chain> chain;
+    mutable std::mutex mutex; // guards states, seenAt
+    std::map<std::string, ReplicaState> states;
+    std::map<std::uint64_t, Clock::time_point> seenAt; // when the daemon first saw each block
+    std::map<std::string, std::unique_ptr<ReplicaEndpoint>> endpoints; // kept open; worker thread only
+    std::atomic<bool> stop{false}, cancel{false}, wake{false};
+    int inotifyFd = -1;
+    std::thread thread;
+};
+
+ReplicationDaemon::ReplicationDaemon(std::vector<std::string> chainPaths, DaemonOptions options, EventSink onEvent)
+    : options_(options), onEvent_(std::move(onEvent)), started_(utcTimestampNow()) {
+    if (chainPaths.empty())
+        throw Error("no chain given", ExitCode::Usage);
+    for (const auto& path : chainPaths) {
+        auto worker = std::make_unique<Worker>();
+        worker->chain = std::make_unique<Chain>(Chain::open(path));
+        worker->path = worker->chain->paths().root;
+        worker->inotifyFd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (worker->inotifyFd >= 0)
+            ::inotify_add_watch(worker->inotifyFd, worker->chain->paths().blocks.c_str(), IN_MOVED_TO | IN_CREATE);
+        workers_.push_back(std::move(worker));
+    }
+    for (auto& worker : workers_)
+        worker->thread = std::thread([this, w = worker.get()] { run(*w); });
+}
+
+ReplicationDaemon::~ReplicationDaemon() {
+    for (auto& worker : workers_) {
+        worker->stop = true;
+        worker->cancel = true;
+    }
+    for (auto& worker : workers_) {
+        if (worker->thread.joinable())
+            worker->thread.join();
+        if (worker->inotifyFd >= 0)
+            ::close(worker->inotifyFd);
+    }
+}
+
+ReplicationDaemon::Worker& ReplicationDaemon::worker(const std::string& chain) const {
+    std::string wanted = fs::weakly_canonical(chain).string();
+    for (const auto& worker : workers_)
+        if (worker->path == chain || fs::weakly_canonical(worker->path).string() == wanted)
+            return *worker;
+    throw Error("this daemon does not serve " + chain, ExitCode::Usage);
+}
+
+void ReplicationDaemon::run(Worker& worker) {
+    while (!worker.stop) {
+        try {
+            syncOnce(worker);
+        } catch (const std::exception& e) {
+            onEvent_({{"event", "error"}, {"chain", worker.path}, {"error", e.what()}});
+        }
+        // Sleep until a block appears (inotify), a command wakes us, or the poll interval passes.
+        auto deadline = Clock::now() + std::chrono::duration<double>(options_.pollSeconds);
+        while (!worker.stop && !worker.wake && Clock::now() < deadline) {
+            pollfd p{worker.inotifyFd, POLLIN, 0};
+            if (::poll(&p, 1, 100) > 0) {
+                char events[4096];
+                while (::read(worker.inotifyFd, events, sizeof events) > 0) {
+                }
+                break;
+            }
+        }
+        worker.wake = false;
+    }
+}
+
+void ReplicationDaemon::syncOnce(Worker& worker) {
+    const Chain& chain = *worker.chain;
+    std::vector<std::uint64_t> heights = chain.heights();
+    if (heights.empty())
+        return;
+    std::uint64_t tip = heights.back();
+    auto now = Clock::now();
+    ReplicaRegistry registry(chain);
+    SendRequest request;
+    std::map<std::string, ReplicaEndpoint*> opened;
+    {
+        std::lock_guard lock(worker.mutex);
+        for (std::uint64_t h : heights)
+            worker.seenAt.emplace(h, now);
+        if (worker.seenAt.size() > heights.size() + 1000)
+            worker.seenAt.erase(worker.seenAt.begin());
+        std::erase_if(worker.states, [&](const auto& entry) { return !registry.find(entry.first); });
+    }
+    for (const auto& replica : registry.replicas()) {
+        if (!replica.via.empty())
+            continue; // relayed replicas are fed by their upstream replica
+        ReplicaState snapshot;
+        {
+            std::lock_guard lock(worker.mutex);
+            ReplicaState& state = worker.states[replica.name];
+            state.name = replica.name;
+            state.url = replica.url;
+            state.blocksBehind = state.height ? tip - std::min(tip, *state.height) : heights.size();
+            std::uint64_t firstMissing = state.height ? *state.height + 1 : heights.front();
+            auto seen = worker.seenAt.find(firstMissing);
+            state.lagSeconds = state.blocksBehind && seen != worker.seenAt.end()
+                                   ? std::chrono::duration<double>(now - seen->second).count()
+                                   : 0.0;
+            if ((state.height && *state.height >= tip) || now < state.nextAttempt)
+                continue;
+            snapshot = state;
+        }
+        auto resolved = registry.resolve(replica.name, {});
+        if (!worker.endpoints.count(replica.name)) {
+            try {
+                worker.endpoints[replica.name] = openEndpoint(resolved.spec, chain.identity(), resolved.options);
+            } catch (const Error& e) {
+                std::lock_guard lock(worker.mutex);
+                ReplicaState& state = worker.states[replica.name];
+                state.phase = "retrying";
+                state.lastError = e.what();
+                state.failures++;
+                double backoff = std::min(options_.maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
+                state.nextAttempt = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+                onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+                continue;
+            }
+        }
+        opened[replica.name] = worker.endpoints[replica.name].get();
+        request.targets.push_back({resolved.spec, resolved.options});
+        if (request.compression.level == 0 && !replica.compress.empty())
+            request.compression = parseCompressionSpec(replica.compress);
+    }
+    if (request.targets.empty())
+        return;
+    request.upto = tip;
+    worker.cancel = false;
+    auto onSend = [&](const SendEvent& event) {
+        if (event.kind != SendEvent::Kind::Progress && event.kind != SendEvent::Kind::BlockDone &&
+            event.kind != SendEvent::Kind::TargetFailed)
+            return;
+        nlohmann::json j = {{"event", "job"}, {"chain", worker.path}, {"height", event.height},
+                            {"bytes_done", event.progress.bytesDone}, {"bytes_total", event.progress.bytesTotal},
+                            {"rate", event.progress.rate}, {"wire_bytes", event.wireBytes}, {"targets", event.targets}};
+        if (!event.error.empty())
+            j["error"] = event.error;
+        std::lock_guard lock(worker.mutex);
+        for (const auto& name : event.targets) {
+            ReplicaState& state = worker.states[name];
+            state.phase = "syncing";
+            state.rate = event.progress.rate;
+            if (event.kind == SendEvent::Kind::BlockDone)
+                state.height = std::max(state.height.value_or(0), event.height);
+        }
+        onEvent_(j);
+    };
+    for (const auto& target : request.targets) {
+        std::lock_guard lock(worker.mutex);
+        worker.states[target.spec.text].phase = "syncing";
+    }
+    SendReport report;
+    try {
+        report = sendBlocks(chain, request, onSend, &worker.cancel, opened);
+    } catch (const Error& e) {
+        // Cancelled, or the chain itself failed: every stream of this round stopped.
+        std::lock_guard lock(worker.mutex);
+        for (const auto& target : request.targets) {
+            worker.endpoints.erase(target.spec.text);
+            worker.states[target.spec.text].phase = "retrying";
+            worker.states[target.spec.text].lastError = e.what();
+        }
+        throw;
+    }
+    std::lock_guard lock(worker.mutex);
+    for (const auto& outcome : report.targets) {
+        ReplicaState& state = worker.states[outcome.target];
+        state.streams++;
+        state.bytesSent += report.wireBytes;
+        if (outcome.ok) {
+            state.phase = "in-sync";
+            state.height = tip;
+            state.blocksBehind = 0;
+            state.lagSeconds = 0;
+            state.failures = 0;
+            state.lastSuccess = utcTimestampNow();
+            if (report.seconds > 0)
+                state.rate = static_cast<double>(report.rawBytes) / report.seconds;
+        } else {
+            // The connection may be half-broken: reconnect on the next try.
+            worker.endpoints.erase(outcome.target);
+            state.phase = "retrying";
+            state.lastError = outcome.error;
+            state.failures++;
+            double backoff = std::min(options_.maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
+            state.nextAttempt =
+                Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+        }
+        onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+    }
+}
+
+nlohmann::json ReplicationDaemon::status() const {
+    nlohmann::json chains = nlohmann::json::array();
+    for (const auto& worker : workers_) {
+        nlohmann::json replicas = nlohmann::json::array();
+        std::optional<std::uint64_t> tip = worker->chain->tip();
+        std::lock_guard lock(worker->mutex);
+        for (const auto& [name, state] : worker->states)
+            replicas.push_back(state.toJson());
+        chains.push_back({{"path", worker->path},
+                          {"name", worker->chain->identity().name},
+                          {"tip", tip ? nlohmann::json(*tip) : nlohmann::json(nullptr)},
+                          {"replicas", replicas}});
+    }
+    return {{"ok", true},
+            {"daemon", {{"pid", ::getpid()}, {"version", STREAMCHAIN_VERSION}, {"started", started_}}},
+            {"chains", chains}};
+}
+
+nlohmann::json ReplicationDaemon::commit(const std::string& chainPath, const nlohmann::json& body) {
+    Worker& w = worker(chainPath);
+    CommitRequest request;
+    request.message = body.value("message", std::string());
+    if (body.contains("operations"))
+        request.operations = body["operations"];
+    if (body.contains("elements"))
+        request.elements = body["elements"].get<std::vector<std::string>>();
+    validateCommitRequest(request);
+    CommitResult result = commitBlock(*w.chain, request);
+    w.wake = true;
+    nlohmann::json event = {{"event", "block"}, {"chain", w.path}, {"height", result.header.height},
+                            {"hash", result.header.hash().hex()}};
+    onEvent_(event);
+    return {{"ok", true}, {"height", result.header.height}, {"hash", result.header.hash().hex()},
+            {"seconds", result.seconds}};
+}
+
+void ReplicationDaemon::syncNow(const std::string& chain) {
+    Worker& w = worker(chain);
+    std::lock_guard lock(w.mutex);
+    for (auto& [name, state] : w.states)
+        state.nextAttempt = {};
+    w.wake = true;
+}
+
+void ReplicationDaemon::cancel(const std::string& chain) { worker(chain).cancel = true; }
+
+} // namespace sc

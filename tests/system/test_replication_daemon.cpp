@@ -1,0 +1,133 @@
+// `streamchain daemon` against a real namespace host: new blocks reach the replica
+// on their own, a replica whose connection dies is retried and catches up, the
+// control socket serves status and commits, and only privileged peers get in.
+#include "core/control_socket.h"
+#include "tests/support/chain_fixture.h"
+#include "tests/support/ssh_hosts.h"
+
+#include <QProcess>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <sys/prctl.h>
+#include <thread>
+
+using namespace sctest;
+
+namespace {
+
+class DaemonProcess {
+public:
+    DaemonProcess(const std::string& chain, const std::string& socket) : socket_(socket) {
+        process_.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+        process_.start(STREAMCHAIN_CLI, {"daemon", QString::fromStdString(chain), "--socket",
+                                         QString::fromStdString(socket), "--max-backoff", "1"});
+        if (!process_.waitForStarted())
+            throw std::runtime_error("daemon did not start");
+        for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ~DaemonProcess() {
+        process_.terminate();
+        if (!process_.waitForFinished(10000))
+            process_.kill();
+    }
+    nlohmann::json status() const { return sc::controlRequest(socket_, {{"op", "status"}}); }
+    nlohmann::json replica(const std::string& name) const {
+        nlohmann::json current = status(); // keep the temporary alive for the loop
+        for (const auto& r : current["chains"][0]["replicas"])
+            if (r["name"] == name)
+                return r;
+        return {};
+    }
+    bool waitFor(const std::function<bool(const nlohmann::json&)>& condition, const std::string& name,
+                 double seconds = 40) const {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        while (std::chrono::steady_clock::now() < deadline) {
+            nlohmann::json r = replica(name);
+            if (!r.is_null() && condition(r))
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+    int exitCode() {
+        process_.terminate();
+        process_.waitForFinished(10000);
+        return process_.exitCode();
+    }
+
+private:
+    std::string socket_;
+    QProcess process_;
+};
+
+bool inSyncAt(const nlohmann::json& r, int height) { return r["phase"] == "in-sync" && r["height"] == height; }
+
+} // namespace
+
+class TestReplicationDaemon : public QObject {
+    Q_OBJECT
+private slots:
+    void keepsReplicasUpToDateAndRecovers() {
+        SshLab lab(1);
+        ChainFixture chain;
+        TempDir runDir("run");
+        std::string socket = runDir.path() + "/control.sock";
+        auto added = cli({"replica", "add", chain.root(), "r1", lab.url(0, "replica"), "--identity", lab.clientKey(),
+                          "--accept-host-key", lab.hostKeyFingerprint(0), "--agent-path", STREAMCHAIN_CLI});
+        QVERIFY2(added.exitCode == 0, added.err.c_str());
+
+        auto noDaemon = cli({"status", "--socket", socket});
+        QCOMPARE(noDaemon.exitCode, 1);
+        QVERIFY2(contains(noDaemon.err, "no streamchain daemon is running"), noDaemon.err.c_str());
+
+        DaemonProcess daemon(chain.root(), socket);
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"), daemon.status().dump().c_str());
+
+        // A commit from the CLI streams by itself.
+        writeFile(chain.data("a.txt"), "one");
+        chain.commit("one");
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 1); }, "r1"), daemon.status().dump().c_str());
+
+        // A commit through the control socket, too.
+        writeFile(chain.data("a.txt"), "two");
+        auto committed = sc::controlRequest(socket, {{"op", "commit"}, {"chain", chain.root()}, {"message", "two"}});
+        QCOMPARE(committed["height"].get<int>(), 2);
+        QVERIFY(daemon.waitFor([](const auto& r) { return inSyncAt(r, 2); }, "r1"));
+
+        // The kept-open connection dies; the next block fails, is retried, and arrives.
+        lab.killConnections(0);
+        lab.setLink(0, false);
+        writeFile(chain.data("a.txt"), "three");
+        chain.commit("three");
+        QVERIFY2(daemon.waitFor([](const auto& r) { return r["phase"] == "retrying" && !r["last_error"].empty(); }, "r1"),
+                 daemon.status().dump().c_str());
+        QVERIFY(daemon.replica("r1")["blocks_behind"].get<int>() >= 1);
+        lab.setLink(0, true);
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 3); }, "r1", 60), daemon.status().dump().c_str());
+
+        auto status = cli({"status", "--socket", socket, "--json"});
+        QCOMPARE(status.exitCode, 0);
+        auto text = cli({"status", "--socket", socket});
+        QVERIFY2(contains(text.out, "r1  in-sync  height 3"), text.out.c_str());
+
+        // Unprivileged users are kept out.
+        auto nobody = run_as_nobody({STREAMCHAIN_CLI, "status", "--socket", socket});
+        QVERIFY(nobody.exitCode != 0);
+
+        auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
+        QVERIFY2(verify.exitCode == 0, verify.out.c_str());
+        QCOMPARE(daemon.exitCode(), 0);
+    }
+
+private:
+    static CommandResult run_as_nobody(std::vector<std::string> argv) {
+        argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+        return run(argv);
+    }
+};
+
+STREAMCHAIN_SYSTEM_TEST_MAIN(TestReplicationDaemon)
+#include "test_replication_daemon.moc"
