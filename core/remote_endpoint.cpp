@@ -138,7 +138,10 @@ RemoteEndpoint::~RemoteEndpoint() = default;
 
 std::string RemoteEndpoint::label() const { return agent_->label(); }
 
-void RemoteEndpoint::prepare(const ChainIdentity&) { agent_->prepare(); }
+void RemoteEndpoint::prepare(const ChainIdentity&) {
+    agent_->prepare();
+    prepared_ = true;
+}
 
 void RemoteEndpoint::checkBinding(const ChainIdentity& chain) {
     const auto& hello = agent_->hello();
@@ -150,7 +153,8 @@ void RemoteEndpoint::checkBinding(const ChainIdentity& chain) {
 
 std::vector<EndpointBlock> RemoteEndpoint::blocks() {
     std::vector<EndpointBlock> result;
-    if (!agent_->hello().value("bound_chain", nlohmann::json()).is_string() && !agent_->hello().value("exists", false))
+    // A replica that did not exist when we connected has nothing to list until prepared.
+    if (!prepared_ && !agent_->hello().value("exists", false))
         return result;
     for (const auto& block : agent_->list())
         result.push_back({block.height, block.uuid, block.receivedUuid, block.readOnly});

@@ -33,6 +33,7 @@ private:
     TargetSpec target_;
     std::unique_ptr<SshSession> session_;
     std::unique_ptr<AgentClient> agent_;
+    bool prepared_ = false;
 };
 
 SshEndpoint sshEndpointOf(const TargetSpec& target);
