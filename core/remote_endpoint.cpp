@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "core/local_endpoint.h"
+#include "core/plain_endpoint.h"
 
 namespace sc {
 
@@ -172,6 +173,8 @@ std::unique_ptr<StreamSink> RemoteEndpoint::openStream(const StreamAnnouncement&
 
 std::unique_ptr<ReplicaEndpoint> openEndpoint(const TargetSpec& target, const ChainIdentity& chain,
                                               const EndpointOptions& options) {
+    if (target.kind == TargetSpec::Kind::Ssh && options.plain)
+        return std::make_unique<PlainEndpoint>(target, options);
     if (target.kind == TargetSpec::Kind::Ssh)
         return std::make_unique<RemoteEndpoint>(target, chain, options);
     return std::make_unique<LocalEndpoint>(target.path);

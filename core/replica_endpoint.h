@@ -50,6 +50,7 @@ public:
     virtual std::unique_ptr<StreamSink> openStream(const StreamAnnouncement& stream,
                                                    std::shared_ptr<const StreamTrailer> trailer) = 0;
     virtual bool remote() const = 0;
+    virtual bool canHash() const { return true; } // false: plain mode, nothing to re-hash with there
 };
 
 struct EndpointOptions {
@@ -57,6 +58,7 @@ struct EndpointOptions {
     std::string identityFile;
     std::string acceptHostKey;
     std::string agentPath;
+    bool plain = false; // no agent: btrfs receive over SSH, fewer checks
 };
 
 // A target and how to reach it.

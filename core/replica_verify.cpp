@@ -21,6 +21,8 @@ const char* replicaBlockStateName(ReplicaBlockState state) {
         return "MISSING";
     case ReplicaBlockState::Foreign:
         return "FOREIGN";
+    case ReplicaBlockState::Unhashed:
+        return "UNHASHED";
     }
     return "?";
 }
@@ -61,6 +63,11 @@ ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockH
     }
     if (header.hash() != primaryHeader.hash()) {
         verdict.detail = "header differs from the primary's";
+        return verdict;
+    }
+    if (!replica.canHash()) {
+        verdict.state = ReplicaBlockState::Unhashed;
+        verdict.detail = "header and received UUID match; contents not re-hashed (plain mode: no agent on the host)";
         return verdict;
     }
     if (replica.footprintRoot(replicaHeight) == primaryHeader.contentRoot) {

@@ -10,7 +10,8 @@ namespace sc {
 
 class Chain;
 
-enum class ReplicaBlockState { Match, Mismatch, Missing, Foreign };
+// Unhashed: header and received UUID match, but the contents could not be re-hashed (plain mode).
+enum class ReplicaBlockState { Match, Mismatch, Missing, Foreign, Unhashed };
 const char* replicaBlockStateName(ReplicaBlockState state); // "MATCH", ...
 
 struct ReplicaBlockVerdict {

@@ -102,7 +102,9 @@ std::string SshChannel::drainStderr() {
     std::string text;
     char buffer[4096];
     while (true) {
-        int n = ssh_channel_read_timeout(channel_, buffer, sizeof buffer, 1, 200);
+        // Once the remote side has finished, its stderr is already buffered here: don't wait.
+        bool ended = ssh_channel_is_eof(channel_) || !ssh_channel_is_open(channel_);
+        int n = ssh_channel_read_timeout(channel_, buffer, sizeof buffer, 1, ended ? 0 : 200);
         if (n <= 0)
             break;
         text.append(buffer, static_cast<std::size_t>(n));
@@ -300,8 +302,8 @@ std::string SshSession::run(const std::string& remoteCommand, const std::string&
     std::uint8_t buffer[16384];
     while (std::size_t n = channel->read(buffer, sizeof buffer))
         out.append(reinterpret_cast<const char*>(buffer), n);
-    std::string errors = channel->drainStderr();
     int status = channel->exitStatus();
+    std::string errors = channel->drainStderr();
     if (status != 0)
         throw Error("ssh " + endpoint_.label() + ": " + what + " failed (exit " + std::to_string(status) + ")" +
                     (errors.empty() ? "" : ": " + errors));

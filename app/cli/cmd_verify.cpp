@@ -75,6 +75,9 @@ int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool 
     std::string summary = std::to_string(report.count(S::Match)) + " match, " +
                           std::to_string(report.count(S::Mismatch)) + " mismatch, " +
                           std::to_string(report.count(S::Missing)) + " missing, " +
+                          (report.count(S::Unhashed) ? std::to_string(report.count(S::Unhashed)) +
+                                                           " not re-hashed (plain mode), "
+                                                     : std::string()) +
                           std::to_string(report.count(S::Foreign)) + " foreign";
     if (json)
         printJson({{"replica", target}, {"ok", report.allMatch()}, {"summary", summary}});

@@ -16,6 +16,7 @@ namespace cli {
 
 struct ReachOptions {
     std::string identity, acceptHostKey, agentPath;
+    bool plain = false;
 };
 
 void addReachOptions(CLI::App* cmd, ReachOptions& options);

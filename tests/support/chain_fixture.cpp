@@ -108,4 +108,12 @@ void populateAwkwardTree(const std::string& dir) {
     ::utimensat(AT_FDCWD, (dir + "/plain.txt").c_str(), times, 0);
 }
 
+std::map<int, std::string> replicaStates(const CommandResult& result) {
+    std::map<int, std::string> states;
+    for (const auto& line : jsonLines(result.out))
+        if (line.contains("state"))
+            states[line["height"].get<int>()] = line["state"].get<std::string>();
+    return states;
+}
+
 } // namespace sctest

@@ -1,6 +1,7 @@
 #pragma once
 // A chain on its own loop-mounted btrfs image, driven through the real CLI.
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
 
 // Parse every line of `text` as JSON.
 std::vector<nlohmann::json> jsonLines(const std::string& text);
+// `verify --replica --json` output: height -> MATCH / MISMATCH / MISSING / FOREIGN.
+std::map<int, std::string> replicaStates(const CommandResult& result);
 
 // Files with every kind of awkward name and metadata a footprint must survive.
 void populateAwkwardTree(const std::string& dir);

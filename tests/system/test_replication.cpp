@@ -26,15 +26,6 @@ nlohmann::json lastEvent(const CommandResult& result, const std::string& kind) {
     return found;
 }
 
-// verify --replica --json: height -> state
-std::map<int, std::string> replicaStates(const CommandResult& result) {
-    std::map<int, std::string> states;
-    for (const auto& line : jsonLines(result.out))
-        if (line.contains("state"))
-            states[line["height"].get<int>()] = line["state"].get<std::string>();
-    return states;
-}
-
 } // namespace
 
 class TestReplication : public QObject {

@@ -18,14 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::map<int, std::string> replicaStates(const CommandResult& result) {
-    std::map<int, std::string> states;
-    for (const auto& line : jsonLines(result.out))
-        if (line.contains("state"))
-            states[line["height"].get<int>()] = line["state"].get<std::string>();
-    return states;
-}
-
 bool allMatch(const CommandResult& verify, int blocks) {
     auto states = replicaStates(verify);
     if (static_cast<int>(states.size()) != blocks)
@@ -252,6 +244,32 @@ private slots:
         auto typo = cli({"send", chain.root(), "--to", "r1"});
         QCOMPARE(typo.exitCode, 2);
         QVERIFY2(contains(typo.err, "no replica named r1"), typo.err.c_str());
+    }
+
+    void plainModeWithoutTheAgent() {
+        SshLab lab(1);
+        ChainFixture chain;
+        pin(lab, chain, 0);
+        writeFile(chain.data("a.txt"), "plain");
+        chain.commit("one");
+        std::vector<std::string> plain{"--plain", "--identity", lab.clientKey()};
+        auto full = cli(concat({"send", chain.root(), "--to", lab.url(0, "plain"), "--json"}, plain));
+        QVERIFY2(full.exitCode == 0, (full.out + full.err).c_str());
+        writeFile(chain.data("a.txt"), "plain two");
+        chain.commit("two");
+        auto incremental = cli(concat({"send", chain.root(), "--to", lab.url(0, "plain"), "--json"}, plain));
+        QVERIFY2(incremental.exitCode == 0, (incremental.out + incremental.err).c_str());
+        QCOMPARE(events(incremental, "block_started").front()["parent"].get<int>(), 1);
+        QCOMPARE(namesIn(lab.replicaPath(0, "plain/blocks")),
+                 (std::vector<std::string>{"000000000000", "000000000001", "000000000002"}));
+        // Verification says what it could not check, and does not call it a match.
+        auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "plain"), "--json"}, plain));
+        QCOMPARE(verify.exitCode, 4);
+        auto states = replicaStates(verify);
+        QCOMPARE(states.size(), std::size_t{3});
+        for (const auto& [height, state] : states)
+            QCOMPARE(state, std::string("UNHASHED"));
+        QVERIFY2(contains(verify.out, "not re-hashed"), verify.out.c_str());
     }
 
     void brokenTransferResumesFromTheSpool() {
