@@ -2,7 +2,7 @@
 #include "app/cli/output.h"
 #include "core/control_socket.h"
 #include "core/error.h"
-#include "core/replication_daemon.h"
+#include "core/daemon_service.h"
 #include "core/transfer_meter.h"
 
 #include <atomic>
@@ -16,26 +16,6 @@ namespace {
 
 std::atomic<bool> stopRequested{false};
 void onStop(int) { stopRequested = true; }
-
-nlohmann::json handleControl(sc::ReplicationDaemon& daemon, const nlohmann::json& request) {
-    std::string op = request.value("op", std::string());
-    std::string chain = request.value("chain", std::string());
-    if (op == "status")
-        return daemon.status();
-    if (op == "subscribe")
-        return {{"ok", true}, {"subscribe", true}};
-    if (op == "commit")
-        return daemon.commit(chain, request);
-    if (op == "sync") {
-        daemon.syncNow(chain);
-        return {{"ok", true}};
-    }
-    if (op == "cancel") {
-        daemon.cancel(chain);
-        return {{"ok", true}};
-    }
-    throw sc::Error("unknown request \"" + op + "\" (status, subscribe, commit, sync, cancel)");
-}
 
 void printStatus(const nlohmann::json& status) {
     for (const auto& chain : status["chains"]) {
@@ -79,21 +59,19 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
             std::unique_ptr<sc::ControlServer> server;
             sc::DaemonOptions daemonOptions;
             daemonOptions.maxBackoffSeconds = options->maxBackoff;
-            sc::ReplicationDaemon* engine = nullptr;
             auto onEvent = [&](const nlohmann::json& event) {
                 std::fprintf(stderr, "%s\n", event.dump().c_str());
                 if (server)
                     server->broadcast(event);
             };
-            sc::ReplicationDaemon replication(options->chains, daemonOptions, onEvent);
-            engine = &replication;
+            sc::DaemonService service(options->chains, daemonOptions, onEvent);
             server = std::make_unique<sc::ControlServer>(
-                options->socket, [engine](const nlohmann::json& request) { return handleControl(*engine, request); });
+                options->socket, [&service](const nlohmann::json& request) { return service.handle(request); });
             std::fprintf(stderr, "streamchain daemon: serving %zu chain(s) on %s\n", options->chains.size(),
                          options->socket.c_str());
             while (!stopRequested)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            server.reset();
+            // Leaving scope stops the service (its threads may still publish) before the socket.
             return 0;
         };
     });

@@ -52,6 +52,17 @@ public:
         }
         return false;
     }
+    // The job's entry in status once it is no longer running (null after 30 s).
+    nlohmann::json waitForJob(int id) const {
+        for (int i = 0; i < 300; ++i) {
+            nlohmann::json current = status();
+            for (const auto& j : current["jobs"])
+                if (j["job"] == id && j["state"] != "running")
+                    return j;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return nullptr;
+    }
     int exitCode() {
         process_.terminate();
         process_.waitForFinished(10000);
@@ -112,6 +123,18 @@ private slots:
         QCOMPARE(status.exitCode, 0);
         auto text = cli({"status", "--socket", socket});
         QVERIFY2(contains(text.out, "r1  in-sync  height 3"), text.out.c_str());
+
+        // Verification and onboarding run as daemon jobs, reported through events and status.
+        auto job = sc::controlRequest(socket, {{"op", "verify"}, {"chain", chain.root()}, {"replica", "r1"}});
+        QVERIFY(job.contains("job"));
+        nlohmann::json finished = daemon.waitForJob(job["job"].get<int>());
+        QVERIFY2(finished["state"] == "done" && finished["result"]["all_match"] == true, finished.dump().c_str());
+        auto badAdd = sc::controlRequest(socket, {{"op", "replica-add"}, {"chain", chain.root()}, {"name", "r9"},
+                                                  {"url", "ssh://root@" + lab.host(0).address + "/tmp/not-btrfs"},
+                                                  {"identity", lab.clientKey()}});
+        finished = daemon.waitForJob(badAdd["job"].get<int>());
+        QVERIFY2(finished["state"] == "failed" && contains(finished["error"].get<std::string>(), "check-path"),
+                 finished.dump().c_str());
 
         // Unprivileged users are kept out.
         auto nobody = run_as_nobody({STREAMCHAIN_CLI, "status", "--socket", socket});
