@@ -36,6 +36,19 @@ nlohmann::json ReplicaState::toJson() const {
             {"retry_in_seconds", phase == "retrying" ? retryIn : 0.0}};
 }
 
+namespace {
+
+// 1 s, 2 s, 4 s ... up to the cap: a replica that is away is not hammered.
+void scheduleRetry(ReplicaState& state, const std::string& error, double maxBackoffSeconds) {
+    state.phase = "retrying";
+    state.lastError = error;
+    state.failures++;
+    double backoff = std::min(maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
+    state.nextAttempt = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+}
+
+} // namespace
+
 struct ReplicationDaemon::Worker {
     std::string path;
     std::unique_ptr<Chain> chain;
@@ -152,11 +165,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
             } catch (const Error& e) {
                 std::lock_guard lock(worker.mutex);
                 ReplicaState& state = worker.states[replica.name];
-                state.phase = "retrying";
-                state.lastError = e.what();
-                state.failures++;
-                double backoff = std::min(options_.maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
-                state.nextAttempt = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+                scheduleRetry(state, e.what(), options_.maxBackoffSeconds);
                 onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
                 continue;
             }
@@ -223,12 +232,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
         } else {
             // The connection may be half-broken: reconnect on the next try.
             worker.endpoints.erase(outcome.target);
-            state.phase = "retrying";
-            state.lastError = outcome.error;
-            state.failures++;
-            double backoff = std::min(options_.maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
-            state.nextAttempt =
-                Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+            scheduleRetry(state, outcome.error, options_.maxBackoffSeconds);
         }
         onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
     }
