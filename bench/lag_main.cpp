@@ -4,6 +4,7 @@
 // Run through bench/lag (root; private mount namespace; a namespace host with sshd).
 #include "core/chain.h"
 #include "core/commit.h"
+#include "core/endpoint_pool.h"
 #include "core/remote_endpoint.h"
 #include "core/send_job.h"
 #include "tests/support/ssh_hosts.h"
@@ -40,12 +41,11 @@ int main(int argc, char** argv) {
     sc::TargetSpec target = sc::parseTargetSpec(lab.url(0, "replica"));
     sc::EndpointOptions options{root + "/.streamchain/known_hosts", lab.clientKey(), lab.hostKeyFingerprint(0),
                                 STREAMCHAIN_CLI};
-    sc::RemoteEndpoint endpoint(target, chain.identity(), options);
+    sc::EndpointPool pool(chain.identity()); // one kept-open connection for every block
     sc::SendRequest request;
-    request.targets.push_back({target, options});
-    std::map<std::string, sc::ReplicaEndpoint*> opened{{target.text, &endpoint}};
+    request.targets.push_back({target, options, {}});
     auto ignore = [](const sc::SendEvent&) {};
-    if (!sc::sendBlocks(chain, request, ignore, nullptr, opened).allOk())
+    if (!sc::sendBlocks(chain, request, ignore, nullptr, &pool).allOk())
         return 1;
 
     std::vector<double> lag, commitTime;
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         sc::commitBlock(chain, {"change " + std::to_string(i), nlohmann::json::array(), {}});
         commitTime.push_back(seconds(start));
         auto committed = Clock::now();
-        sc::SendReport report = sc::sendBlocks(chain, request, ignore, nullptr, opened);
+        sc::SendReport report = sc::sendBlocks(chain, request, ignore, nullptr, &pool);
         if (!report.allOk()) {
             std::fprintf(stderr, "send failed: %s\n", report.targets.front().error.c_str());
             return 1;

@@ -17,11 +17,11 @@ std::string agentCommand(const std::string& remoteRoot, const std::string& agent
 
 AgentClient::AgentClient(SshSession& session, const std::string& remoteRoot, const ChainIdentity& chain,
                          const std::string& agentPath)
-    : session_(session), root_(remoteRoot) {
-    channel_ = session_.exec(agentCommand(remoteRoot, agentPath));
+    : label_("replica ssh://" + session.endpoint().label() + remoteRoot) {
+    channel_ = session.exec(agentCommand(remoteRoot, agentPath));
     SshChannel* channel = channel_.get();
     reader_ = std::make_unique<FrameReader>(
-        [channel](std::uint8_t* buffer, std::size_t size) { return channel->read(buffer, size); }, label());
+        [channel](std::uint8_t* buffer, std::size_t size) { return channel->read(buffer, size); }, label_);
     writer_ = std::make_unique<FrameWriter>([channel](std::span<const std::uint8_t> bytes) { channel->write(bytes); });
     writer_->sendJson(FrameType::Hello, {{"magic", "streamchain"},
                                          {"protocol", kAgentProtocolVersion},
@@ -32,23 +32,32 @@ AgentClient::AgentClient(SshSession& session, const std::string& remoteRoot, con
         std::string said = channel_->drainStderr();
         int status = channel_->exitStatus();
         if (status == 127)
-            throw Error(label() + ": no streamchain agent on the host (" + (said.empty() ? "command not found" : said) +
+            throw Error(label_ + ": no streamchain agent on the host (" + (said.empty() ? "command not found" : said) +
                         "); onboard it with `streamchain replica add`, which deploys one");
-        throw Error(label() + ": the agent did not start" + (said.empty() ? "" : ": " + said));
+        throw Error(label_ + ": the agent did not start" + (said.empty() ? "" : ": " + said));
     }
     if (answer->type == FrameType::Failure)
-        throw Error(label() + ": " + answer->json(label()).value("error", std::string("agent refused")));
+        throw Error(label_ + ": " + answer->json(label_).value("error", std::string("agent refused")));
     if (answer->type != FrameType::Hello)
-        throw Error(label() + ": protocol error: the agent did not answer with a hello");
-    hello_ = answer->json(label());
+        throw Error(label_ + ": protocol error: the agent did not answer with a hello");
+    hello_ = answer->json(label_);
+    checkHello(chain);
+}
+
+AgentClient::AgentClient(AgentClient& relay, std::vector<std::string> route, std::string label, nlohmann::json hello)
+    : relay_(&relay), route_(std::move(route)), label_(std::move(label)), hello_(std::move(hello)) {}
+
+void AgentClient::checkHello(const ChainIdentity& chain) {
     if (hello_.value("protocol", 0u) != kAgentProtocolVersion)
-        throw Error(label() + ": the agent speaks protocol " + hello_.value("protocol", nlohmann::json(0)).dump() +
+        throw Error(label_ + ": the agent speaks protocol " + hello_.value("protocol", nlohmann::json(0)).dump() +
                     ", this streamchain speaks " + std::to_string(kAgentProtocolVersion) + "; deploy a matching agent");
     if (hello_.contains("bound_chain") && hello_["bound_chain"].is_string() && hello_["bound_chain"] != chain.id)
-        throw Error(label() + " belongs to another chain (" + hello_["bound_chain"].get<std::string>() + ")");
+        throw Error(label_ + " belongs to another chain (" + hello_["bound_chain"].get<std::string>() + ")");
 }
 
 AgentClient::~AgentClient() {
+    if (relay_)
+        return; // the relay closes its downstream session when ours ends
     try {
         writer_->sendJson(FrameType::Request, {{"op", "bye"}});
         channel_->sendEof();
@@ -57,11 +66,75 @@ AgentClient::~AgentClient() {
     }
 }
 
-std::string AgentClient::label() const { return "replica ssh://" + session_.endpoint().label() + root_; }
+void AgentClient::sendFrame(FrameType type, std::string_view payload) {
+    if (relay_)
+        return relay_->sendFrame(type, payload);
+    writer_->send(type, payload);
+}
+
+Frame AgentClient::nextFrame(const std::string& step) {
+    if (relay_)
+        return relay_->nextFrame(step);
+    std::optional<Frame> frame = reader_->next();
+    if (!frame)
+        throw Error(label_ + ": connection closed during " + step);
+    return std::move(*frame);
+}
+
+namespace {
+
+nlohmann::json replyOf(const Frame& frame, const std::string& label, const std::string& step) {
+    if (frame.type == FrameType::Failure)
+        throw Error(label + ": " + step + " failed: " +
+                    frame.json(label).value("error", std::string("(no reason given)")));
+    if (frame.type != FrameType::Reply)
+        throw Error(label + ": protocol error during " + step + ": expected a reply, got a " +
+                    frameTypeName(frame.type) + " frame");
+    return frame.json(label);
+}
+
+} // namespace
 
 nlohmann::json AgentClient::request(const nlohmann::json& body, const std::string& step) {
-    writer_->sendJson(FrameType::Request, body);
-    return reader_->expect(FrameType::Reply, step).json(label());
+    nlohmann::json routed = body;
+    if (!route_.empty())
+        routed["route"] = route_;
+    sendFrame(FrameType::Request, routed.dump());
+    return replyOf(nextFrame(step), label_, step);
+}
+
+std::unique_ptr<AgentClient> AgentClient::relayTo(const DownstreamSpec& downstream, const ChainIdentity& chain) {
+    const std::string step = "connecting to " + downstream.url;
+    nlohmann::json body = {{"op", "downstream"},
+                           {"url", downstream.url},
+                           {"accept_host_key", downstream.acceptHostKey},
+                           {"agent_path", downstream.agentPath},
+                           {"deploy", downstream.deploy}};
+    if (!route_.empty())
+        body["route"] = route_;
+    sendFrame(FrameType::Request, body.dump());
+    Frame answer = nextFrame(step);
+    if (answer.type == FrameType::Failure) {
+        nlohmann::json failure = answer.json(label_);
+        std::string message = "relay " + label_ + ": " + failure.value("error", std::string("(no reason given)"));
+        if (failure.contains("host_key") && failure["host_key"].is_object())
+            throw UnknownHostKeyError(message, failure["host_key"].value("fingerprint", std::string()),
+                                      failure["host_key"].value("type", std::string()));
+        throw Error(message);
+    }
+    nlohmann::json reply = replyOf(answer, label_, step);
+    std::vector<std::string> route = route_;
+    route.push_back(downstream.url);
+    std::string relayName = label_.substr(std::string("replica ").size());
+    std::unique_ptr<AgentClient> client(new AgentClient(*this, std::move(route),
+                                                        "replica " + downstream.url + " via " + relayName,
+                                                        reply.value("hello", nlohmann::json::object())));
+    client->checkHello(chain);
+    return client;
+}
+
+std::string AgentClient::relayPublicKey() {
+    return request({{"op", "relay-key"}}, "reading the relay's key").at("public_key").get<std::string>();
 }
 
 nlohmann::json AgentClient::prepare() { return request({{"op", "prepare"}}, "preparing the replica"); }
@@ -97,16 +170,14 @@ FootprintTree AgentClient::footprintTree(std::uint64_t height) {
     request({{"op", "footprint"}, {"height", height}, {"tree", true}}, step);
     std::string bytes;
     while (true) {
-        auto frame = reader_->next();
-        if (!frame)
-            throw Error(label() + ": connection closed during " + step);
-        if (frame->type == FrameType::End)
+        Frame frame = nextFrame(step);
+        if (frame.type == FrameType::End)
             break;
-        if (frame->type != FrameType::Data)
-            throw Error(label() + ": protocol error during " + step);
-        bytes += frame->payload;
+        if (frame.type != FrameType::Data)
+            throw Error(label_ + ": protocol error during " + step);
+        bytes += frame.payload;
     }
-    return FootprintTree::deserialize(bytes, label() + " footprint of block " + std::to_string(height));
+    return FootprintTree::deserialize(bytes, label_ + " footprint of block " + std::to_string(height));
 }
 
 SpoolState AgentClient::spool(const std::string& key) {
@@ -122,19 +193,21 @@ std::uint64_t AgentClient::beginReceive(const nlohmann::json& body) {
 void AgentClient::sendData(std::span<const std::uint8_t> bytes) {
     for (std::size_t at = 0; at < bytes.size(); at += kMaxFramePayload / 2) {
         std::size_t n = std::min(bytes.size() - at, kMaxFramePayload / 2);
-        writer_->send(FrameType::Data, std::string_view(reinterpret_cast<const char*>(bytes.data() + at), n));
+        sendFrame(FrameType::Data, std::string_view(reinterpret_cast<const char*>(bytes.data() + at), n));
     }
 }
 
-std::vector<std::uint64_t> AgentClient::endReceive(std::uint64_t rawBytes, const std::string& rawSha256) {
-    writer_->sendJson(FrameType::End, {{"raw_bytes", rawBytes}, {"raw_sha256", rawSha256}});
-    Frame reply = reader_->expect(FrameType::Reply, "receiving");
-    return reply.json(label()).at("published").get<std::vector<std::uint64_t>>();
+nlohmann::json AgentClient::endReceive(std::uint64_t rawBytes, const std::string& rawSha256, nlohmann::json* relayed) {
+    sendFrame(FrameType::End, nlohmann::json{{"raw_bytes", rawBytes}, {"raw_sha256", rawSha256}}.dump());
+    Frame answer = nextFrame("receiving");
+    if (relayed && (answer.type == FrameType::Reply || answer.type == FrameType::Failure))
+        *relayed = answer.json(label_).value("relayed", nlohmann::json::array());
+    return replyOf(answer, label_, "receiving");
 }
 
 void AgentClient::abortReceive(const std::string& reason, bool discardSpool) noexcept {
     try {
-        writer_->sendJson(FrameType::Failure, {{"error", reason}, {"discard_spool", discardSpool}});
+        sendFrame(FrameType::Failure, nlohmann::json{{"error", reason}, {"discard_spool", discardSpool}}.dump());
     } catch (...) {
         // The connection is gone; the agent notices that too and keeps its spool.
     }

@@ -7,6 +7,8 @@
 #include "core/chain_lock.h"
 #include "core/error.h"
 #include "core/footprint.h"
+#include "core/relay_fan_out.h"
+#include "core/relay_links.h"
 #include "core/replica_target.h"
 #include "core/zstd_codec.h"
 
@@ -56,7 +58,7 @@ std::string existingAncestor(fs::path path) {
 class Agent {
 public:
     Agent(const std::string& root, int in, int out)
-        : replica_(root), reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
+        : replica_(root), relays_(root), reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
           writer_([out](std::span<const std::uint8_t> bytes) { writeFd(out, bytes); }) {}
 
     int serve() {
@@ -79,7 +81,10 @@ public:
             if (op == "bye")
                 return 0;
             try {
-                handle(op, request);
+                if (request.contains("route") && !request["route"].empty())
+                    forward(request); // for a replica behind this one
+                else
+                    handle(op, request);
             } catch (const Error& e) {
                 writer_.sendJson(FrameType::Failure, {{"error", e.what()}});
             }
@@ -121,6 +126,10 @@ private:
             return spoolState(request.value("key", std::string()));
         if (op == "receive")
             return receive(request);
+        if (op == "relay-key")
+            return writer_.sendJson(FrameType::Reply, {{"public_key", relays_.publicKey()}});
+        if (op == "downstream")
+            return downstream(request);
         throw Error("agent: unknown request \"" + op + "\"");
     }
 
@@ -212,9 +221,22 @@ private:
         writer_.sendJson(FrameType::Reply, {{"bytes", size}, {"sha256", digest}});
     }
 
+    static std::vector<RelayFanOut::Route> relayRoutes(const json& request) {
+        std::vector<RelayFanOut::Route> routes;
+        if (!request.contains("relay"))
+            return routes;
+        for (const auto& entry : request.at("relay"))
+            routes.push_back(entry.at("route").get<RelayFanOut::Route>());
+        return routes;
+    }
+
+    // Blocks arrive as one send stream; this replica keeps them (unless it only relays) and
+    // passes every frame on to the replicas behind it as it arrives.
     void receive(const json& request) {
         ChainIdentity bound = binding();
-        if (!lock_)
+        const bool keep = request.value("keep", true);
+        const std::vector<RelayFanOut::Route> routes = relayRoutes(request);
+        if (keep && !lock_)
             throw Error("agent: prepare the replica before receiving");
         std::vector<IncomingBlock> blocks;
         for (const auto& announced : request.at("blocks")) {
@@ -227,65 +249,169 @@ private:
             blocks.push_back(std::move(block));
         }
         SpoolOptions spool;
-        if (request.contains("spool_key") && request["spool_key"].is_string()) {
+        if (routes.empty() && request.contains("spool_key") && request["spool_key"].is_string()) {
             spool.file = spoolFile(request["spool_key"].get<std::string>());
             spool.resumeFrom = request.value("resume_from", std::uint64_t{0});
         }
-        bool compressed = request.value("compressed", false);
-        BlockReceiver receiver(replica_, bound, std::move(blocks), spool);
+        std::unique_ptr<BlockReceiver> receiver;
         std::unique_ptr<ZstdDecompressor> decompressor;
-        if (compressed)
-            decompressor = std::make_unique<ZstdDecompressor>();
-        writer_.sendJson(FrameType::Reply, {{"ready", true}, {"resume_from", receiver.bytesReceived()}});
+        if (keep) {
+            receiver = std::make_unique<BlockReceiver>(replica_, bound, std::move(blocks), spool);
+            if (request.value("compressed", false))
+                decompressor = std::make_unique<ZstdDecompressor>();
+        }
+        std::unique_ptr<RelayFanOut> relay;
+        if (!routes.empty())
+            relay = std::make_unique<RelayFanOut>(relays_, request, routes);
+        writer_.sendJson(FrameType::Reply,
+                         {{"ready", true}, {"resume_from", receiver ? receiver->bytesReceived() : 0}});
         std::string failure; // the stream is drained to its end either way, to stay in step with the sender
         while (true) {
             auto frame = reader_.next();
-            if (!frame) {
-                receiver.abort(true);
-                throw Error("agent: the sender went away in the middle of the stream");
+            if (!frame || (frame->type != FrameType::Data && frame->type != FrameType::End)) {
+                std::string why = !frame ? "the sender went away in the middle of the stream"
+                                         : frame->type == FrameType::Failure
+                                               ? frame->json("sender").value("error", std::string("sender gave up"))
+                                               : std::string("unexpected ") + frameTypeName(frame->type) +
+                                                     " frame in a stream";
+                if (relay)
+                    relay->abort(why);
+                // A sender that gave up keeps the spool unless it found it does not match the stream.
+                bool keepSpool = frame && frame->type == FrameType::Failure &&
+                                 !frame->json("sender").value("discard_spool", false);
+                if (receiver)
+                    receiver->abort(!frame || keepSpool);
+                if (frame && frame->type == FrameType::Failure)
+                    return;
+                throw Error("agent: " + why);
             }
-            if (frame->type == FrameType::Data) {
-                auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame->payload.data()), frame->payload.size());
-                try {
-                    if (failure.empty() && decompressor)
-                        decompressor->decompress(bytes, [&](std::span<const std::uint8_t> raw) { receiver.write(raw); });
-                    else if (failure.empty())
-                        receiver.write(bytes);
-                } catch (const Error& e) {
-                    failure = e.what();
-                }
+            if (relay && frame->type == FrameType::Data)
+                relay->forward(*frame);
+            else if (relay)
+                relay->end(*frame);
+            if (frame->type == FrameType::End)
+                return finishReceive(*frame, std::move(receiver), std::move(decompressor), relay.get(), failure);
+            if (!receiver || !failure.empty())
                 continue;
+            auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(frame->payload.data()), frame->payload.size());
+            try {
+                if (decompressor)
+                    decompressor->decompress(bytes, [&](std::span<const std::uint8_t> raw) { receiver->write(raw); });
+                else
+                    receiver->write(bytes);
+            } catch (const Error& e) {
+                failure = e.what();
             }
-            if (frame->type == FrameType::Failure) {
-                // The sender gave up (its source failed, or it was cancelled): keep the spool
-                // unless the sender found it does not match the stream.
-                receiver.abort(!frame->json("sender").value("discard_spool", false));
+        }
+    }
+
+    void finishReceive(const Frame& end, std::unique_ptr<BlockReceiver> receiver,
+                       std::unique_ptr<ZstdDecompressor> decompressor, RelayFanOut* relay, std::string failure) {
+        std::vector<std::uint64_t> published;
+        if (receiver) {
+            try {
+                if (failure.empty() && decompressor)
+                    decompressor->finish();
+                if (!failure.empty())
+                    throw Error(failure);
+                json trailer = end.json("sender");
+                published = receiver->finish(trailer.at("raw_bytes").get<std::uint64_t>(),
+                                             trailer.at("raw_sha256").get<std::string>());
+            } catch (const Error& e) {
+                receiver->abort(false);
+                failure = e.what();
+            }
+        }
+        json relayed = relay ? relay->collect() : json::array();
+        if (!failure.empty())
+            return writer_.sendJson(FrameType::Failure, {{"error", failure}, {"relayed", relayed}});
+        writer_.sendJson(FrameType::Reply, {{"published", published}, {"relayed", relayed}});
+    }
+
+    // Connect to a replica behind this one, with this relay's own key and pins.
+    void downstream(const json& request) {
+        ChainIdentity bound = binding(); // a relay serves its own chain only
+        DownstreamSpec spec{request.value("url", std::string()), request.value("accept_host_key", std::string()),
+                            request.value("agent_path", std::string()), request.value("deploy", false)};
+        try {
+            AgentClient& agent = relays_.open(spec, bound);
+            writer_.sendJson(FrameType::Reply, {{"hello", agent.hello()}});
+        } catch (const UnknownHostKeyError& unknown) {
+            writer_.sendJson(FrameType::Failure, {{"error", unknown.what()},
+                                                  {"host_key", {{"type", unknown.keyType()},
+                                                                {"fingerprint", unknown.fingerprint()}}}});
+        }
+    }
+
+    // A request for a replica behind this one: pass it and its frames on, and the answers back.
+    void forward(const json& request) {
+        binding();
+        auto route = request.at("route").get<std::vector<std::string>>();
+        const std::string next = route.front();
+        route.erase(route.begin());
+        json inner = request;
+        if (route.empty())
+            inner.erase("route");
+        else
+            inner["route"] = route;
+        const std::string op = request.value("op", std::string());
+        AgentClient& agent = relays_.link(next);
+        auto passBack = [&] {
+            Frame answer = agent.nextFrame("relaying to " + next);
+            writer_.send(answer.type, answer.payload);
+            return answer.type;
+        };
+        try {
+            agent.sendFrame(FrameType::Request, inner.dump());
+            if (op == "receive")
+                return forwardStream(agent, next, passBack);
+            if (op == "footprint" && request.value("tree", false)) {
+                if (passBack() == FrameType::Reply)
+                    while (passBack() == FrameType::Data) {
+                    }
                 return;
             }
-            if (frame->type != FrameType::End) {
-                receiver.abort(true);
-                throw Error(std::string("agent: unexpected ") + frameTypeName(frame->type) + " frame in a stream");
+            passBack();
+        } catch (const Error&) {
+            relays_.drop(next);
+            throw;
+        }
+    }
+
+    template <typename PassBack>
+    void forwardStream(AgentClient& agent, const std::string& next, PassBack& passBack) {
+        if (passBack() != FrameType::Reply)
+            return; // refused before any data
+        std::string broken;
+        while (true) {
+            auto frame = reader_.next();
+            if (!frame) {
+                if (broken.empty())
+                    agent.sendFrame(FrameType::Failure,
+                                    json{{"error", "the sender went away"}, {"discard_spool", false}}.dump());
+                throw Error("agent: the sender went away in the middle of the stream");
             }
-            if (failure.empty() && decompressor) {
+            if (broken.empty()) {
                 try {
-                    decompressor->finish();
+                    agent.sendFrame(frame->type, frame->payload);
                 } catch (const Error& e) {
-                    failure = e.what();
+                    broken = e.what(); // drain the sender's stream, then report
+                    relays_.drop(next);
                 }
             }
-            if (!failure.empty()) {
-                receiver.abort(false);
-                throw Error(failure);
+            if (frame->type == FrameType::Failure)
+                return;
+            if (frame->type == FrameType::End) {
+                if (!broken.empty())
+                    return writer_.sendJson(FrameType::Failure, {{"error", broken}});
+                passBack();
+                return;
             }
-            json trailer = frame->json("sender");
-            std::vector<std::uint64_t> published =
-                receiver.finish(trailer.at("raw_bytes").get<std::uint64_t>(), trailer.at("raw_sha256").get<std::string>());
-            writer_.sendJson(FrameType::Reply, {{"published", published}});
-            return;
         }
     }
 
     LocalReplica replica_;
+    RelayLinks relays_;
     FrameReader reader_;
     FrameWriter writer_;
     ChainIdentity announced_;

@@ -1,6 +1,7 @@
 #include "core/daemon_service.h"
 
 #include "core/chain.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/onboarding.h"
 #include "core/replica_registry.h"
@@ -22,9 +23,9 @@ std::string text(const nlohmann::json& request, const char* key) {
 
 nlohmann::json verifyJob(const std::string& chainPath, const std::string& replica, DaemonJobs::Context& job) {
     Chain chain = Chain::open(chainPath);
-    auto resolved = ReplicaRegistry(chain).resolve(replica, {});
-    auto endpoint = openEndpoint(resolved.spec, chain.identity(), resolved.options);
-    ReplicaVerifyReport report = verifyReplica(chain, *endpoint, [&](const ReplicaBlockVerdict& verdict) {
+    EndpointPool pool(chain.identity());
+    ReplicaEndpoint& endpoint = pool.get(ReplicaRegistry(chain).resolve(replica, {}).target());
+    ReplicaVerifyReport report = verifyReplica(chain, endpoint, [&](const ReplicaBlockVerdict& verdict) {
         if (job.cancelled)
             throw Error("verify cancelled", ExitCode::Interrupted);
         job.report({{"height", verdict.height},

@@ -1,13 +1,13 @@
 #include "core/onboarding.h"
 
 #include "core/agent_client.h"
+#include "core/agent_deploy.h"
 #include "core/chain.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/remote_endpoint.h"
 #include "core/ssh_session.h"
 #include "core/transfer_meter.h"
-
-#include <sys/utsname.h>
 
 namespace sc {
 
@@ -36,71 +36,16 @@ std::string trimmed(std::string text) {
     return text;
 }
 
-// The agent to use: a working one already there, or our own binary uploaded over SFTP.
-std::string ensureAgent(SshSession& session, const TargetSpec& target, const std::string& requestedPath, Steps& steps) {
-    auto version = [&](const std::string& path) -> std::string {
-        try {
-            return trimmed(session.run(shellCommand({path, "--version"}), "agent check"));
-        } catch (const Error&) {
-            return {};
-        }
-    };
-    const std::string ours = std::string("streamchain ") + STREAMCHAIN_VERSION;
-    if (!requestedPath.empty()) {
-        std::string found = version(requestedPath);
-        if (found != ours)
-            steps.fail(requestedPath + " on the host is " + (found.empty() ? "not a working streamchain" : found) +
-                       ", need " + ours);
-        steps.done("using " + requestedPath + " (" + found + ")");
-        return requestedPath;
-    }
-    const std::string deployed = deployedAgentPath(target.path);
-    if (version(deployed) == ours) {
-        steps.done("agent already deployed (" + ours + ")");
-        return {};
-    }
-    if (version("streamchain") == ours) {
-        steps.done("using streamchain installed on the host (" + ours + ")");
-        return "streamchain";
-    }
-    // Only a binary for the same machine type can run there; it is checked after upload too.
-    utsname local{};
-    ::uname(&local);
-    std::string machine = trimmed(session.run("uname -m", "machine type check"));
-    if (machine != local.machine)
-        steps.fail("the host is " + machine + ", this streamchain is built for " + local.machine +
-                   "; install streamchain on the host");
-    session.upload("/proc/self/exe", deployed, 0755);
-    std::string found = version(deployed);
-    if (found != ours)
-        steps.fail("the uploaded agent does not run on the host (missing libraries? install streamchain's "
-                   "dependencies there)");
-    steps.done("deployed " + ours + " to " + deployed);
-    return {};
-}
+// What the connect steps leave for the common ones.
+struct Reached {
+    TargetRef target;         // named as the replica; relays included
+    std::string acceptedLine; // a host key accepted for the chain's pins, recorded on success
+};
 
-} // namespace
-
-void onboardReplica(const Chain& chain, const OnboardingRequest& request,
-                    const std::function<void(const OnboardingEvent&)>& onEvent) {
+Reached connectDirect(const Chain& chain, const OnboardingRequest& request, const ReplicaRegistry& registry,
+                      EndpointPool& pool, Steps& steps) {
     const RegisteredReplica& replica = request.replica;
-    Steps steps{replica.name, onEvent, {}};
-    steps.start("check");
-    ReplicaRegistry registry(chain);
-    RegisteredReplica entry = replica;
-    entry.added = utcTimestampNow();
-    ReplicaRegistry trial = registry;
-    trial.add(entry); // name, URL and --via checked now; the real list changes only at the end
     TargetSpec target = parseTargetSpec(replica.url);
-    if (target.kind != TargetSpec::Kind::Ssh)
-        steps.fail("only ssh:// replicas are onboarded (local targets need no onboarding: send to them)",
-                   ExitCode::Usage);
-    if (!replica.via.empty())
-        steps.fail("relayed replicas (--via) are not supported by this build yet", ExitCode::Usage);
-    if (!replica.compress.empty())
-        parseCompressionSpec(replica.compress);
-    steps.done(target.host + ":" + std::to_string(target.port) + " " + target.path);
-
     steps.start("connect");
     SshConnectOptions connect;
     connect.knownHostsFile = registry.knownHostsFile();
@@ -142,37 +87,128 @@ void onboardReplica(const Chain& chain, const OnboardingRequest& request,
     EndpointOptions options;
     options.knownHostsFile = registry.knownHostsFile();
     options.identityFile = replica.identity;
-    options.agentPath = ensureAgent(*session, target, replica.agentPath, steps);
+    try {
+        AgentChoice agent = ensureAgent(*session, target.path, replica.agentPath);
+        options.agentPath = agent.agentPath;
+        steps.done(agent.detail);
+    } catch (const Error& e) {
+        steps.fail(e.what());
+    }
     std::string acceptedLine = session->acceptedKnownHostsLine();
 
     steps.start("prepare");
     target.text = replica.name;
-    std::unique_ptr<RemoteEndpoint> endpoint;
+    std::shared_ptr<RemoteEndpoint> endpoint;
     try {
-        endpoint = std::make_unique<RemoteEndpoint>(target, chain.identity(), options, std::move(session));
+        endpoint = std::make_shared<RemoteEndpoint>(target, chain.identity(), options, std::move(session));
     } catch (const Error& e) {
         steps.fail(e.what());
     }
     steps.done(endpoint->agent().hello().value("exists", false) ? "existing directory" : "new directory");
+    pool.adopt(replica.name, endpoint);
+    return {{target, options, {}}, acceptedLine};
+}
+
+// The relay connects to the new replica with its own key and pins, and deploys its agent there.
+Reached connectThroughRelay(const Chain& chain, const OnboardingRequest& request, const ReplicaRegistry& registry,
+                            EndpointPool& pool, Steps& steps) {
+    const RegisteredReplica& replica = request.replica;
+    steps.start("relay");
+    TargetRef relay = registry.resolve(replica.via, {}).target();
+    std::string relayKey;
+    try {
+        auto* relayEndpoint = dynamic_cast<RemoteEndpoint*>(&pool.get(relay));
+        if (!relayEndpoint)
+            steps.fail(replica.via + " cannot relay: only replicas served by the streamchain agent can",
+                       ExitCode::Usage);
+        relayKey = relayEndpoint->agent().relayPublicKey();
+    } catch (const Error& e) {
+        steps.fail(e.what());
+    }
+    steps.done(replica.via + " relays with key " + relayKey);
+
+    steps.start("connect");
+    TargetRef target{parseTargetSpec(replica.url), {}, relay.relays};
+    target.relays.push_back(relay);
+    target.spec.text = replica.name;
+    target.options.acceptHostKey = request.acceptHostKey;
+    target.options.agentPath = replica.agentPath;
+    target.options.deployAgent = true;
+    RemoteEndpoint* endpoint = nullptr;
+    for (int attempt = 0; !endpoint; ++attempt) {
+        try {
+            endpoint = dynamic_cast<RemoteEndpoint*>(&pool.get(target));
+        } catch (const UnknownHostKeyError& unknown) {
+            if (attempt > 0 || !request.confirmHostKey ||
+                !request.confirmHostKey(unknown.keyType(), unknown.fingerprint()))
+                steps.fail(unknown.what());
+            target.options.acceptHostKey = unknown.fingerprint();
+        } catch (const Error& e) {
+            steps.fail(e.what());
+        }
+    }
+    const nlohmann::json& hello = endpoint->agent().hello();
+    steps.done("reached through " + replica.via + ", agent " + hello.value("version", std::string("?")));
+
+    steps.start("check-path");
+    if (!hello.value("on_btrfs", false))
+        steps.fail(target.spec.path + " is not on btrfs", ExitCode::Usage);
+    std::uint64_t freeBytes = hello.value("free_bytes", std::uint64_t{0});
+    std::uint64_t need = chain.tip() ? chain.header(*chain.tip()).counts.bytes : 0;
+    if (freeBytes < need)
+        steps.fail("only " + formatBytes(freeBytes) + " free, the chain's newest block holds " + formatBytes(need));
+    steps.done("btrfs, " + formatBytes(freeBytes) + " free" +
+               (hello.value("exists", false) ? ", existing directory" : ", new directory"));
+    target.options.deployAgent = false;
+    target.options.acceptHostKey.clear(); // pinned on the relay now
+    return {target, {}};
+}
+
+} // namespace
+
+void onboardReplica(const Chain& chain, const OnboardingRequest& request,
+                    const std::function<void(const OnboardingEvent&)>& onEvent) {
+    const RegisteredReplica& replica = request.replica;
+    Steps steps{replica.name, onEvent, {}};
+    steps.start("check");
+    ReplicaRegistry registry(chain);
+    RegisteredReplica entry = replica;
+    entry.added = utcTimestampNow();
+    ReplicaRegistry trial = registry;
+    trial.add(entry); // name, URL and --via checked now; the real list changes only at the end
+    TargetSpec target = parseTargetSpec(replica.url);
+    if (target.kind != TargetSpec::Kind::Ssh)
+        steps.fail("only ssh:// replicas are onboarded (local targets need no onboarding: send to them)",
+                   ExitCode::Usage);
+    if (!replica.via.empty() && !replica.identity.empty())
+        steps.fail("--identity does not apply with --via: the relay connects with its own key", ExitCode::Usage);
+    if (!replica.compress.empty())
+        parseCompressionSpec(replica.compress);
+    steps.done(target.host + ":" + std::to_string(target.port) + " " + target.path +
+               (replica.via.empty() ? "" : " via " + replica.via));
+
+    EndpointPool pool(chain.identity());
+    Reached reached = replica.via.empty() ? connectDirect(chain, request, registry, pool, steps)
+                                          : connectThroughRelay(chain, request, registry, pool, steps);
 
     steps.start("initial-sync");
     SendRequest send;
-    send.targets.push_back({target, options});
+    send.targets.push_back(reached.target);
     if (!replica.compress.empty())
         send.compression = parseCompressionSpec(replica.compress);
     SendReport report = sendBlocks(chain, send, [&](const SendEvent& event) {
         OnboardingEvent progress{OnboardingEvent::Kind::Send, "initial-sync", {}, event};
         onEvent(progress);
-    }, nullptr, {{replica.name, endpoint.get()}});
+    }, nullptr, &pool);
     if (!report.allOk())
         steps.fail(report.targets.front().error);
     steps.done(std::to_string(report.targets.front().blocksReceived) + " block(s), " + formatBytes(report.rawBytes));
 
     steps.start("register");
-    entry.agentPath = options.agentPath;
+    entry.agentPath = reached.target.options.agentPath;
     registry.add(entry);
-    if (!acceptedLine.empty())
-        recordKnownHost(registry.knownHostsFile(), acceptedLine);
+    if (!reached.acceptedLine.empty())
+        recordKnownHost(registry.knownHostsFile(), reached.acceptedLine);
     registry.save();
     steps.done("registered as " + replica.name);
 }

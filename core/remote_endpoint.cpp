@@ -9,7 +9,8 @@ namespace sc {
 
 namespace {
 
-nlohmann::json announce(const StreamAnnouncement& stream, std::uint64_t resumeFrom, bool compressed) {
+nlohmann::json announce(const StreamAnnouncement& stream, std::uint64_t resumeFrom, bool compressed,
+                        const RelayPlan& plan) {
     nlohmann::json blocks = nlohmann::json::array();
     for (const auto& block : stream.blocks)
         blocks.push_back({{"height", block.height},
@@ -17,6 +18,14 @@ nlohmann::json announce(const StreamAnnouncement& stream, std::uint64_t resumeFr
                           {"header", block.header.toJson()},
                           {"parent", block.parent ? nlohmann::json(*block.parent) : nlohmann::json(nullptr)}});
     nlohmann::json request = {{"op", "receive"}, {"blocks", blocks}, {"compressed", compressed}};
+    if (!plan.routes.empty()) {
+        // A stream that feeds relays is not spooled: the replicas behind would need the spooled part too.
+        request["keep"] = plan.keep;
+        request["relay"] = nlohmann::json::array();
+        for (const auto& route : plan.routes)
+            request["relay"].push_back({{"route", route}});
+        return request;
+    }
     if (!stream.spoolKey.empty()) {
         request["spool_key"] = stream.spoolKey;
         request["resume_from"] = resumeFrom;
@@ -30,12 +39,13 @@ nlohmann::json announce(const StreamAnnouncement& stream, std::uint64_t resumeFr
 // compressed stream cannot be entered in the middle).
 class RemoteStreamSink : public StreamSink {
 public:
-    RemoteStreamSink(AgentClient& agent, const StreamAnnouncement& stream, std::shared_ptr<const StreamTrailer> trailer)
-        : agent_(agent), trailer_(std::move(trailer)), compression_(stream.compression) {
+    RemoteStreamSink(AgentClient& agent, const StreamAnnouncement& stream, std::shared_ptr<const StreamTrailer> trailer,
+                     const RelayPlan& plan = {}, std::shared_ptr<std::vector<RelayedOutcome>> results = nullptr)
+        : agent_(agent), trailer_(std::move(trailer)), compression_(stream.compression), results_(std::move(results)) {
         SpoolState spooled;
-        if (!stream.spoolKey.empty())
+        if (!stream.spoolKey.empty() && plan.routes.empty())
             spooled = agent_.spool(stream.spoolKey);
-        resumeFrom_ = agent_.beginReceive(announce(stream, spooled.bytes, compression_.enabled));
+        resumeFrom_ = agent_.beginReceive(announce(stream, spooled.bytes, compression_.enabled, plan));
         if (resumeFrom_ > 0) {
             expectedPrefix_ = spooled.sha256;
             if (compression_.enabled)
@@ -78,7 +88,14 @@ public:
             send(packed);
         }
         finished_ = true;
-        agent_.endReceive(trailer_->rawBytes, trailer_->rawSha256);
+        nlohmann::json relayed;
+        try {
+            agent_.endReceive(trailer_->rawBytes, trailer_->rawSha256, &relayed);
+        } catch (const Error&) {
+            report(relayed);
+            throw;
+        }
+        report(relayed);
     }
 
     void abort() noexcept override {
@@ -90,6 +107,18 @@ public:
     std::uint64_t resumedBytes() const override { return resumeFrom_; }
 
 private:
+    void report(const nlohmann::json& relayed) {
+        if (!results_ || !relayed.is_array())
+            return;
+        for (const auto& entry : relayed) {
+            RelayedOutcome outcome;
+            outcome.route = entry.value("route", std::vector<std::string>());
+            outcome.error = entry.value("error", std::string());
+            outcome.ok = outcome.error.empty();
+            results_->push_back(std::move(outcome));
+        }
+    }
+
     void send(std::string_view bytes) {
         if (bytes.empty())
             return;
@@ -111,6 +140,7 @@ private:
     std::string expectedPrefix_;
     Hasher prefix_{HashAlgorithm::Sha256};
     std::unique_ptr<ZstdCompressor> compressor_;
+    std::shared_ptr<std::vector<RelayedOutcome>> results_;
     bool flipByte_ = false;
     bool finished_ = false;
 };
@@ -133,6 +163,12 @@ RemoteEndpoint::RemoteEndpoint(const TargetSpec& target, const ChainIdentity& ch
                                std::unique_ptr<SshSession> session)
     : target_(target), session_(std::move(session)) {
     agent_ = std::make_unique<AgentClient>(*session_, target.path, chain, options.agentPath);
+}
+
+RemoteEndpoint::RemoteEndpoint(std::shared_ptr<RemoteEndpoint> relay, const TargetSpec& target,
+                               const ChainIdentity& chain, const DownstreamSpec& downstream)
+    : target_(target), relay_(std::move(relay)) {
+    agent_ = relay_->agent().relayTo(downstream, chain);
 }
 
 RemoteEndpoint::~RemoteEndpoint() = default;
@@ -169,6 +205,19 @@ FootprintTree RemoteEndpoint::footprintTree(std::uint64_t height) { return agent
 std::unique_ptr<StreamSink> RemoteEndpoint::openStream(const StreamAnnouncement& stream,
                                                        std::shared_ptr<const StreamTrailer> trailer) {
     return std::make_unique<RemoteStreamSink>(*agent_, stream, std::move(trailer));
+}
+
+std::unique_ptr<StreamSink> RemoteEndpoint::openRelayedStream(const StreamAnnouncement& stream,
+                                                              std::shared_ptr<const StreamTrailer> trailer,
+                                                              const RelayPlan& plan,
+                                                              std::shared_ptr<std::vector<RelayedOutcome>> results) {
+    return std::make_unique<RemoteStreamSink>(*agent_, stream, std::move(trailer), plan, std::move(results));
+}
+
+std::unique_ptr<StreamSink> ReplicaEndpoint::openRelayedStream(const StreamAnnouncement&,
+                                                               std::shared_ptr<const StreamTrailer>, const RelayPlan&,
+                                                               std::shared_ptr<std::vector<RelayedOutcome>>) {
+    throw Error(label() + " cannot relay to other replicas: only replicas served by the streamchain agent can");
 }
 
 std::unique_ptr<ReplicaEndpoint> openEndpoint(const TargetSpec& target, const ChainIdentity& chain,

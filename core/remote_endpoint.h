@@ -1,5 +1,6 @@
 #pragma once
-// A replica on another host, served by `streamchain agent` over one kept-open SSH connection.
+// A replica on another host, served by `streamchain agent` over one kept-open SSH
+// connection, or reached through a relay replica's connection.
 #include <memory>
 
 #include "core/agent_client.h"
@@ -14,6 +15,9 @@ public:
     // Over a session that is already connected (onboarding checks the host first).
     RemoteEndpoint(const TargetSpec& target, const ChainIdentity& chain, const EndpointOptions& options,
                    std::unique_ptr<SshSession> session);
+    // Behind `relay`: the relay connects to the downstream with its own key and pins.
+    RemoteEndpoint(std::shared_ptr<RemoteEndpoint> relay, const TargetSpec& target, const ChainIdentity& chain,
+                   const DownstreamSpec& downstream);
     ~RemoteEndpoint() override;
     std::string label() const override;
     void prepare(const ChainIdentity& chain) override;
@@ -24,13 +28,16 @@ public:
     FootprintTree footprintTree(std::uint64_t height) override;
     std::unique_ptr<StreamSink> openStream(const StreamAnnouncement& stream,
                                            std::shared_ptr<const StreamTrailer> trailer) override;
+    std::unique_ptr<StreamSink> openRelayedStream(const StreamAnnouncement& stream,
+                                                  std::shared_ptr<const StreamTrailer> trailer, const RelayPlan& plan,
+                                                  std::shared_ptr<std::vector<RelayedOutcome>> results) override;
     bool remote() const override { return true; }
 
-    SshSession& session() { return *session_; }
     AgentClient& agent() { return *agent_; }
 
 private:
     TargetSpec target_;
+    std::shared_ptr<RemoteEndpoint> relay_; // kept open while this one uses its session
     std::unique_ptr<SshSession> session_;
     std::unique_ptr<AgentClient> agent_;
     bool prepared_ = false;

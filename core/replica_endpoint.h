@@ -35,6 +35,19 @@ struct StreamTrailer {
     std::string rawSha256;
 };
 
+// A stream that also feeds replicas behind this one: each route names the hops
+// (their URLs, as the relays know them) from this replica down to one that receives.
+struct RelayPlan {
+    bool keep = true; // this replica publishes the blocks too; false: it only passes them on
+    std::vector<std::vector<std::string>> routes;
+};
+
+struct RelayedOutcome {
+    std::vector<std::string> route;
+    bool ok = false;
+    std::string error;
+};
+
 class ReplicaEndpoint {
 public:
     virtual ~ReplicaEndpoint() = default;
@@ -49,6 +62,12 @@ public:
     virtual FootprintTree footprintTree(std::uint64_t height) = 0;
     virtual std::unique_ptr<StreamSink> openStream(const StreamAnnouncement& stream,
                                                    std::shared_ptr<const StreamTrailer> trailer) = 0;
+    // Only replicas served by the agent relay; results are filled in when the sink finishes
+    // or fails (replicas without a result did not get the stream).
+    virtual std::unique_ptr<StreamSink> openRelayedStream(const StreamAnnouncement& stream,
+                                                          std::shared_ptr<const StreamTrailer> trailer,
+                                                          const RelayPlan& plan,
+                                                          std::shared_ptr<std::vector<RelayedOutcome>> results);
     virtual bool remote() const = 0;
     virtual bool canHash() const { return true; } // false: plain mode, nothing to re-hash with there
 };
@@ -59,15 +78,18 @@ struct EndpointOptions {
     std::string acceptHostKey;
     std::string agentPath;
     bool plain = false; // no agent: btrfs receive over SSH, fewer checks
+    bool deployAgent = false; // behind a relay: the relay uploads its own agent if the host lacks one
 };
 
-// A target and how to reach it.
+// A target and how to reach it: directly, or through relays (outermost first:
+// the primary connects to relays[0], which feeds relays[1], ..., which feeds spec).
 struct TargetRef {
     TargetSpec spec;
     EndpointOptions options;
+    std::vector<TargetRef> relays;
 };
 
-// Connects for ssh:// targets (throws naming the host and step).
+// Connects for ssh:// targets (throws naming the host and step). Relayed targets go through EndpointPool.
 std::unique_ptr<ReplicaEndpoint> openEndpoint(const TargetSpec& target, const ChainIdentity& chain,
                                               const EndpointOptions& options);
 

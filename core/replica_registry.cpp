@@ -93,6 +93,21 @@ ReplicaRegistry::Resolved ReplicaRegistry::resolve(const std::string& nameOrTarg
             resolved.options.identityFile = r->identity;
         if (resolved.options.agentPath.empty())
             resolved.options.agentPath = r->agentPath;
+        // The relays it is fed through, outermost (the one the primary reaches) first.
+        for (const RegisteredReplica* hop = r; !hop->via.empty();) {
+            const RegisteredReplica* relay = find(hop->via);
+            if (!relay || resolved.relays.size() > replicas_.size())
+                throw Error(file_ + " is damaged (replica " + hop->name + " is fed through " + hop->via +
+                            ", which is not a registered replica or leads in a circle)");
+            TargetRef ref;
+            ref.spec = parseTargetSpec(relay->url);
+            ref.spec.text = relay->name;
+            ref.options.knownHostsFile = knownHosts_;
+            ref.options.identityFile = relay->identity;
+            ref.options.agentPath = relay->agentPath;
+            resolved.relays.insert(resolved.relays.begin(), std::move(ref));
+            hop = relay;
+        }
         return resolved;
     }
     // A bare word that is neither a registered name nor an existing directory is a typo,

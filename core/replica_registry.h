@@ -36,6 +36,8 @@ public:
         TargetSpec spec;
         EndpointOptions options;
         const RegisteredReplica* registered = nullptr;
+        std::vector<TargetRef> relays; // outermost first, for replicas fed through others
+        TargetRef target() const { return {spec, options, relays}; }
     };
     Resolved resolve(const std::string& nameOrTarget, const EndpointOptions& overrides) const;
 

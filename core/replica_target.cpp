@@ -69,6 +69,13 @@ TargetSpec parseTargetSpec(const std::string& text) {
     return spec;
 }
 
+std::string targetUrl(const TargetSpec& target) {
+    if (target.kind != TargetSpec::Kind::Ssh)
+        return target.path;
+    return "ssh://" + (target.user.empty() ? std::string() : target.user + "@") + target.host + ":" +
+           std::to_string(target.port) + target.path;
+}
+
 LocalReplica::LocalReplica(const std::string& root) : root_(root) {}
 
 bool LocalReplica::exists() const { return fs::is_directory(root_); }

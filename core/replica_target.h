@@ -25,6 +25,8 @@ struct TargetSpec {
 };
 // "local:/path", "/path", a relative path, or ssh://[user@]host[:port]/absolute/path.
 TargetSpec parseTargetSpec(const std::string& text);
+// ssh://[user@]host:port/path for ssh targets (the form relays are told), the path otherwise.
+std::string targetUrl(const TargetSpec& target);
 
 struct ReplicaBlock {
     std::uint64_t height = 0;

@@ -2,6 +2,7 @@
 
 #include "core/chain.h"
 #include "core/commit.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/replica_registry.h"
 #include "core/send_job.h"
@@ -55,7 +56,7 @@ struct ReplicationDaemon::Worker {
     mutable std::mutex mutex; // guards states, seenAt
     std::map<std::string, ReplicaState> states;
     std::map<std::uint64_t, Clock::time_point> seenAt; // when the daemon first saw each block
-    std::map<std::string, std::unique_ptr<ReplicaEndpoint>> endpoints; // kept open; worker thread only
+    std::unique_ptr<EndpointPool> endpoints; // kept open; worker thread only
     std::atomic<bool> stop{false}, cancel{false}, wake{false};
     int inotifyFd = -1;
     std::thread thread;
@@ -68,6 +69,7 @@ ReplicationDaemon::ReplicationDaemon(std::vector<std::string> chainPaths, Daemon
     for (const auto& path : chainPaths) {
         auto worker = std::make_unique<Worker>();
         worker->chain = std::make_unique<Chain>(Chain::open(path));
+        worker->endpoints = std::make_unique<EndpointPool>(worker->chain->identity());
         worker->path = worker->chain->paths().root;
         worker->inotifyFd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (worker->inotifyFd >= 0)
@@ -130,7 +132,6 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
     auto now = Clock::now();
     ReplicaRegistry registry(chain);
     SendRequest request;
-    std::map<std::string, ReplicaEndpoint*> opened;
     {
         std::lock_guard lock(worker.mutex);
         for (std::uint64_t h : heights)
@@ -140,8 +141,6 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
         std::erase_if(worker.states, [&](const auto& entry) { return !registry.find(entry.first); });
     }
     for (const auto& replica : registry.replicas()) {
-        if (!replica.via.empty())
-            continue; // relayed replicas are fed by their upstream replica
         ReplicaState snapshot;
         {
             std::lock_guard lock(worker.mutex);
@@ -158,10 +157,10 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
                 continue;
             snapshot = state;
         }
-        auto resolved = registry.resolve(replica.name, {});
-        if (!worker.endpoints.count(replica.name)) {
+        TargetRef target = registry.resolve(replica.name, {}).target();
+        if (!worker.endpoints->contains(replica.name)) {
             try {
-                worker.endpoints[replica.name] = openEndpoint(resolved.spec, chain.identity(), resolved.options);
+                worker.endpoints->get(target); // replicas behind relays are reached through them
             } catch (const Error& e) {
                 std::lock_guard lock(worker.mutex);
                 ReplicaState& state = worker.states[replica.name];
@@ -170,8 +169,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
                 continue;
             }
         }
-        opened[replica.name] = worker.endpoints[replica.name].get();
-        request.targets.push_back({resolved.spec, resolved.options});
+        request.targets.push_back(target);
         if (request.compression.level == 0 && !replica.compress.empty())
             request.compression = parseCompressionSpec(replica.compress);
     }
@@ -204,12 +202,12 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
     }
     SendReport report;
     try {
-        report = sendBlocks(chain, request, onSend, &worker.cancel, opened);
+        report = sendBlocks(chain, request, onSend, &worker.cancel, worker.endpoints.get());
     } catch (const Error& e) {
         // Cancelled, or the chain itself failed: every stream of this round stopped.
         std::lock_guard lock(worker.mutex);
         for (const auto& target : request.targets) {
-            worker.endpoints.erase(target.spec.text);
+            worker.endpoints->drop(target.spec.text);
             worker.states[target.spec.text].phase = "retrying";
             worker.states[target.spec.text].lastError = e.what();
         }
@@ -231,7 +229,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
                 state.rate = static_cast<double>(report.rawBytes) / report.seconds;
         } else {
             // The connection may be half-broken: reconnect on the next try.
-            worker.endpoints.erase(outcome.target);
+            worker.endpoints->drop(outcome.target);
             scheduleRetry(state, outcome.error, options_.maxBackoffSeconds);
         }
         onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});

@@ -4,12 +4,14 @@
 #include "core/btrfs.h"
 #include "core/chain.h"
 #include "core/chain_lock.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/fan_out.h"
 #include "core/kernel_send.h"
 #include "core/hash.h"
 #include "core/replica_target.h"
 #include "core/send_plan.h"
+#include "core/stream_routes.h"
 
 #include <cerrno>
 #include <chrono>
@@ -37,7 +39,6 @@ namespace {
 
 struct TargetSlot {
     TargetSpec spec;
-    std::unique_ptr<ReplicaEndpoint> owned;
     ReplicaEndpoint* endpoint = nullptr;
     TargetOutcome outcome;
 };
@@ -91,10 +92,57 @@ void fail(TargetSlot& slot, const std::string& error, const SendEventHandler& on
     onEvent(event);
 }
 
+// One connection's stream: to a target (owner), and through it to the targets behind it (riders).
+struct OpenedStream {
+    std::unique_ptr<StreamSink> sink;
+    std::optional<std::size_t> owner;
+    std::vector<RiderRoute> riders;
+    std::shared_ptr<std::vector<RelayedOutcome>> relayed = std::make_shared<std::vector<RelayedOutcome>>();
+};
+
+std::vector<OpenedStream> openStreams(std::vector<TargetSlot>& slots, const std::vector<TargetRef>& targets,
+                                      const std::vector<std::size_t>& receivers, const StreamAnnouncement& announcement,
+                                      const std::shared_ptr<StreamTrailer>& trailer, EndpointPool& pool,
+                                      const SendEventHandler& onEvent) {
+    std::vector<std::size_t> healthy;
+    for (std::size_t target : receivers)
+        if (slots[target].outcome.ok)
+            healthy.push_back(target);
+    std::vector<OpenedStream> streams;
+    for (const StreamRoute& route : routeStream(targets, healthy)) {
+        OpenedStream stream;
+        stream.owner = route.own;
+        try {
+            if (route.riders.empty()) {
+                stream.sink = slots[*route.own].endpoint->openStream(announcement, trailer);
+            } else if (!route.own && route.riders.size() == 1) {
+                // One replica behind relays: its own routed session carries the stream, spool and all.
+                stream.owner = route.riders.front().target;
+                stream.sink = slots[*stream.owner].endpoint->openStream(announcement, trailer);
+            } else {
+                stream.riders = route.riders;
+                RelayPlan plan{route.own.has_value(), {}};
+                for (const RiderRoute& rider : route.riders)
+                    plan.routes.push_back(rider.route);
+                stream.sink = pool.get(route.entry).openRelayedStream(announcement, trailer, plan, stream.relayed);
+            }
+        } catch (const Error& e) {
+            if (stream.owner)
+                fail(slots[*stream.owner], e.what(), onEvent);
+            for (const RiderRoute& rider : route.riders)
+                if (slots[rider.target].outcome.ok)
+                    fail(slots[rider.target], e.what(), onEvent);
+            continue;
+        }
+        streams.push_back(std::move(stream));
+    }
+    return streams;
+}
+
 } // namespace
 
 SendReport sendBlocks(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
-                      const std::atomic<bool>* cancelled, const std::map<std::string, ReplicaEndpoint*>& opened) {
+                      const std::atomic<bool>* cancelled, EndpointPool* sharedPool) {
     auto started = std::chrono::steady_clock::now();
     if (request.targets.empty())
         throw Error("no target given (use --to)", ExitCode::Usage);
@@ -107,6 +155,8 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                         std::to_string(heights.back()) + " of " + chain.label(),
                     ExitCode::Usage);
 
+    EndpointPool ownPool(chain.identity());
+    EndpointPool& pool = sharedPool ? *sharedPool : ownPool;
     std::vector<TargetSlot> slots(request.targets.size());
     for (std::size_t i = 0; i < request.targets.size(); ++i)
         slots[i].spec = request.targets[i].spec;
@@ -124,13 +174,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
         TargetSlot& slot = slots[i];
         slot.outcome.target = slot.spec.text;
         try {
-            auto found = opened.find(slot.spec.text);
-            if (found != opened.end()) {
-                slot.endpoint = found->second;
-            } else {
-                slot.owned = openEndpoint(slot.spec, chain.identity(), request.targets[i].options);
-                slot.endpoint = slot.owned.get();
-            }
+            slot.endpoint = &pool.get(request.targets[i]);
             slot.endpoint->prepare(chain.identity());
             for (const auto& block : slot.endpoint->blocks()) {
                 auto match = heightByUuid.find(block.receivedUuid);
@@ -182,24 +226,18 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
             announcement.spoolKey = spoolKeyFor(first.parent ? &primary.at(*first.parent).info.uuid : nullptr, uuids);
 
         auto trailer = std::make_shared<StreamTrailer>();
-        std::vector<std::unique_ptr<StreamSink>> sinks;
+        std::vector<OpenedStream> streams = openStreams(slots, request.targets, first.targets, announcement, trailer,
+                                                        pool, onEvent);
         std::vector<StreamSink*> sinkPointers;
-        std::vector<std::size_t> sinkSlots;
         SendEvent begin{SendEvent::Kind::BlockStarted};
-        for (std::size_t target : first.targets) {
-            TargetSlot& slot = slots[target];
-            if (!slot.outcome.ok)
-                continue;
-            try {
-                sinks.push_back(slot.endpoint->openStream(announcement, trailer));
-                sinkPointers.push_back(sinks.back().get());
-                sinkSlots.push_back(target);
-                begin.targets.push_back(slot.spec.text);
-            } catch (const Error& e) {
-                fail(slot, e.what(), onEvent);
-            }
+        for (const OpenedStream& stream : streams) {
+            sinkPointers.push_back(stream.sink.get());
+            if (stream.owner)
+                begin.targets.push_back(slots[*stream.owner].spec.text);
+            for (const RiderRoute& rider : stream.riders)
+                begin.targets.push_back(slots[rider.target].spec.text);
         }
-        if (sinks.empty()) {
+        if (streams.empty()) {
             stepsDone += group.steps.size();
             continue;
         }
@@ -291,13 +329,30 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
         std::vector<SinkOutcome> outcomes = sourceError.empty() ? fanOut.finish() : fanOut.cancel(sourceError);
         std::vector<std::string> succeeded;
         for (std::size_t k = 0; k < outcomes.size(); ++k) {
-            TargetSlot& slot = slots[sinkSlots[k]];
-            if (outcomes[k].ok) {
-                slot.outcome.blocksReceived += group.steps.size();
-                slot.outcome.resumedBytes += sinks[k]->resumedBytes();
-                succeeded.push_back(slot.spec.text);
-            } else if (slot.outcome.ok) {
-                fail(slot, sourceError.empty() ? outcomes[k].error : sourceError, onEvent);
+            const std::string error = sourceError.empty() ? outcomes[k].error : sourceError;
+            if (auto owner = streams[k].owner) {
+                TargetSlot& slot = slots[*owner];
+                if (outcomes[k].ok) {
+                    slot.outcome.blocksReceived += group.steps.size();
+                    slot.outcome.resumedBytes += streams[k].sink->resumedBytes();
+                    succeeded.push_back(slot.spec.text);
+                } else if (slot.outcome.ok) {
+                    fail(slot, error, onEvent);
+                }
+            }
+            for (const RiderRoute& rider : streams[k].riders) {
+                TargetSlot& slot = slots[rider.target];
+                const RelayedOutcome* relayed = nullptr;
+                for (const auto& result : *streams[k].relayed)
+                    if (result.route == rider.route)
+                        relayed = &result;
+                if (relayed && relayed->ok) {
+                    slot.outcome.blocksReceived += group.steps.size();
+                    succeeded.push_back(slot.spec.text);
+                } else if (slot.outcome.ok) {
+                    fail(slot, relayed ? relayed->error : "not relayed to it: " + (error.empty() ? "no report" : error),
+                         onEvent);
+                }
             }
         }
         for (const SendStep& step : group.steps) {

@@ -16,6 +16,7 @@
 namespace sc {
 
 class Chain;
+class EndpointPool;
 
 struct SendRequest {
     std::vector<TargetRef> targets;
@@ -67,10 +68,10 @@ using SendEventHandler = std::function<void(const SendEvent&)>;
 
 // Target problems (not btrfs, foreign, unreachable, receive failed) are reported per
 // target; the others go on. Bad requests throw sc::Error before anything is sent.
-// `opened` supplies already-connected endpoints by target text (the daemon's kept-open
-// connections); the rest are opened here and closed at the end.
+// Targets behind relays get the stream through them, while the relays receive it.
+// `pool` keeps connections open across calls (the daemon's); without it they are
+// opened here and closed at the end.
 SendReport sendBlocks(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
-                      const std::atomic<bool>* cancelled = nullptr,
-                      const std::map<std::string, ReplicaEndpoint*>& opened = {});
+                      const std::atomic<bool>* cancelled = nullptr, EndpointPool* pool = nullptr);
 
 } // namespace sc

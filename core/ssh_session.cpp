@@ -246,7 +246,7 @@ void SshSession::authenticate(const SshConnectOptions& options) {
         rc = ssh_userauth_publickey(session_, nullptr, key);
         ssh_key_free(key);
         if (rc != SSH_AUTH_SUCCESS)
-            throw Error(who + ": the host refused the key " + options.identityFile + " for user " +
+            throw KeyRefusedError(who + ": the host refused the key " + options.identityFile + " for user " +
                         (endpoint_.user.empty() ? std::string("(local user)") : endpoint_.user) +
                         " (is its public key in authorized_keys?)");
         return;

@@ -43,6 +43,12 @@ private:
     std::string fingerprint_, keyType_;
 };
 
+// Thrown when the host does not accept the key given as the identity.
+class KeyRefusedError : public Error {
+public:
+    using Error::Error;
+};
+
 // Quote one argument for a POSIX shell on the remote side: 'it'\''s'.
 std::string shellQuote(const std::string& argument);
 std::string shellCommand(const std::vector<std::string>& argv);

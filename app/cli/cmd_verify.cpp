@@ -3,6 +3,7 @@
 #include "app/cli/target_options.h"
 #include "core/chain.h"
 #include "core/chain_verify.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/replica_endpoint.h"
 #include "core/replica_verify.h"
@@ -50,9 +51,11 @@ int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
 int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool json) {
     StatusLine status;
     const std::string& target = ref.spec.text;
-    std::unique_ptr<sc::ReplicaEndpoint> endpoint = sc::openEndpoint(ref.spec, chain.identity(), ref.options);
+    status.show("connecting to " + target);
+    sc::EndpointPool pool(chain.identity());
+    sc::ReplicaEndpoint& endpoint = pool.get(ref);
     status.show("verifying " + target);
-    sc::ReplicaVerifyReport report = sc::verifyReplica(chain, *endpoint, [&](const sc::ReplicaBlockVerdict& verdict) {
+    sc::ReplicaVerifyReport report = sc::verifyReplica(chain, endpoint, [&](const sc::ReplicaBlockVerdict& verdict) {
         status.clear();
         if (json) {
             nlohmann::json paths = nlohmann::json::array();

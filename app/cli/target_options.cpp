@@ -26,7 +26,7 @@ std::vector<sc::TargetRef> resolveTargets(const sc::Chain& chain, const std::vec
     std::vector<sc::TargetRef> refs;
     for (const auto& target : targets) {
         auto resolved = registry.resolve(target, overrides);
-        refs.push_back({resolved.spec, resolved.options});
+        refs.push_back(resolved.target());
     }
     return refs;
 }

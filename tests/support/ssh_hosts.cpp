@@ -79,7 +79,6 @@ SshLab::SshLab(int hostCount, unsigned imageMiB) : dir_("sshlab") {
     subnet_ = pickFreeSubnet();
     clientKey_ = makeKey(dir_.path() + "/client_ed25519");
     strangerKey_ = makeKey(dir_.path() + "/stranger_ed25519");
-    writeFile(dir_.path() + "/authorized_keys", readFile(clientKey_ + ".pub"));
 
     // The bridge lives in a namespace so nothing outlives the test's mount namespace.
     mustRun({"ip", "netns", "add", switchNs_});
@@ -112,10 +111,11 @@ SshLab::SshLab(int hostCount, unsigned imageMiB) : dir_("sshlab") {
         fs::create_directories(hostDir);
         host->hostKey = makeKey(hostDir + "/host_ed25519");
         host->configFile = hostDir + "/sshd_config";
+        host->authorizedKeys = hostDir + "/authorized_keys";
+        writeFile(host->authorizedKeys, readFile(clientKey_ + ".pub"));
         writeFile(host->configFile, "ListenAddress " + host->address +
                                         "\nPort 22\nHostKey " + host->hostKey +
-                                        "\nAuthorizedKeysFile " + dir_.path() +
-                                        "/authorized_keys\n"
+                                        "\nAuthorizedKeysFile " + host->authorizedKeys + "\n"
                                         "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
                                         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
                                         "PidFile none\nLogLevel ERROR\nMaxStartups 100\n"
@@ -198,6 +198,8 @@ void SshLab::replaceHostKey(int index) {
     makeKey(h.hostKey);
     restartSshd(index);
 }
+
+void SshLab::setAuthorizedKeys(int index, const std::string& lines) { writeFile(host(index).authorizedKeys, lines); }
 
 void SshLab::restartSshd(int index) {
     stopSshd(host(index));

@@ -19,6 +19,7 @@ struct SshHost {
     std::string address;    // IPv4 on the lab bridge
     std::string hostKey;    // private host key file (so a test can replace it)
     std::string configFile; // sshd_config
+    std::string authorizedKeys; // the lab's client key, unless a test changes it
     std::unique_ptr<BtrfsImage> image;
     std::unique_ptr<QProcess> sshd;
     std::string veth;       // the host's link, in its namespace
@@ -41,6 +42,7 @@ public:
 
     void replaceHostKey(int index); // new key, sshd restarted
     void restartSshd(int index);
+    void setAuthorizedKeys(int index, const std::string& lines); // read by sshd at each login
     void killConnections(int index);       // kill every sshd session child, keep the listener
     void setLink(int index, bool up);      // take the host's link down or up
     // Run argv inside the host's namespace (sees the same files).

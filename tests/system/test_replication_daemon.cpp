@@ -3,6 +3,7 @@
 // control socket serves status and commits, and only privileged peers get in.
 #include "core/control_socket.h"
 #include "tests/support/chain_fixture.h"
+#include "tests/support/relay_setup.h"
 #include "tests/support/ssh_hosts.h"
 
 #include <QProcess>
@@ -142,6 +143,35 @@ private slots:
 
         auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
         QVERIFY2(verify.exitCode == 0, verify.out.c_str());
+        QCOMPARE(daemon.exitCode(), 0);
+    }
+
+    void feedsReplicasBehindARelay() {
+        SshLab lab(2);
+        ChainFixture chain;
+        TempDir runDir("run");
+        std::string socket = runDir.path() + "/control.sock";
+        onboardRelayPair(lab, chain);
+        DaemonProcess daemon(chain.root(), socket);
+        for (int height = 1; height <= 3; ++height) {
+            writeFile(chain.data("a.txt"), "block " + std::to_string(height));
+            chain.commit("block " + std::to_string(height));
+            QVERIFY2(daemon.waitFor([&](const auto& r) { return inSyncAt(r, height); }, "r2"),
+                     daemon.status().dump().c_str());
+        }
+        QVERIFY(inSyncAt(daemon.replica("r1"), 3));
+        // The relay's link to r2 dies: r1 keeps up, r2 is retried through r1 and catches up.
+        lab.killConnections(1);
+        lab.setLink(1, false);
+        writeFile(chain.data("a.txt"), "block 4");
+        chain.commit("block 4");
+        QVERIFY2(daemon.waitFor([](const auto& r) { return r["phase"] == "retrying"; }, "r2", 60),
+                 daemon.status().dump().c_str());
+        QVERIFY(daemon.waitFor([](const auto& r) { return inSyncAt(r, 4); }, "r1"));
+        lab.setLink(1, true);
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 4); }, "r2", 60), daemon.status().dump().c_str());
+        auto verify = cli({"verify", chain.root(), "--replica", "r2", "--json"});
+        QVERIFY2(verify.exitCode == 0 && replicaStates(verify).size() == 5, (verify.out + verify.err).c_str());
         QCOMPARE(daemon.exitCode(), 0);
     }
 
