@@ -45,7 +45,7 @@ nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& re
     OnboardingRequest onboarding;
     onboarding.replica = {text(request, "name"),     text(request, "url"),        text(request, "via"),
                           text(request, "compress"), text(request, "identity"),   text(request, "agent_path"),
-                          {}};
+                          {},                        request.value("plain", false)};
     onboarding.acceptHostKey = text(request, "accept_host_key");
     onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
         if (job.cancelled)

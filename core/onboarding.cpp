@@ -4,6 +4,7 @@
 #include "core/agent_deploy.h"
 #include "core/chain.h"
 #include "core/endpoint_pool.h"
+#include "core/plain_endpoint.h"
 #include "core/error.h"
 #include "core/remote_endpoint.h"
 #include "core/ssh_session.h"
@@ -83,10 +84,18 @@ Reached connectDirect(const Chain& chain, const OnboardingRequest& request, cons
         steps.fail("only " + formatBytes(freeBytes) + " free, the chain's newest block holds " + formatBytes(need));
     steps.done("btrfs, " + formatBytes(freeBytes) + " free");
 
-    steps.start("agent");
     EndpointOptions options;
     options.knownHostsFile = registry.knownHostsFile();
     options.identityFile = replica.identity;
+    target.text = replica.name;
+    if (replica.plain) {
+        // No agent to check or start: the sync runs btrfs receive over this session.
+        options.plain = true;
+        std::string acceptedLine = session->acceptedKnownHostsLine();
+        pool.adopt(replica.name, std::make_shared<PlainEndpoint>(target, std::move(session)));
+        return {{target, options, {}}, acceptedLine};
+    }
+    steps.start("agent");
     try {
         AgentChoice agent = ensureAgent(*session, target.path, replica.agentPath);
         options.agentPath = agent.agentPath;
@@ -97,7 +106,6 @@ Reached connectDirect(const Chain& chain, const OnboardingRequest& request, cons
     std::string acceptedLine = session->acceptedKnownHostsLine();
 
     steps.start("prepare");
-    target.text = replica.name;
     std::shared_ptr<RemoteEndpoint> endpoint;
     try {
         endpoint = std::make_shared<RemoteEndpoint>(target, chain.identity(), options, std::move(session));
@@ -184,6 +192,8 @@ void onboardReplica(const Chain& chain, const OnboardingRequest& request,
         steps.fail("--identity does not apply with --via: the relay connects with its own key", ExitCode::Usage);
     if (!replica.compress.empty())
         parseCompressionSpec(replica.compress);
+    if (replica.plain && (!replica.via.empty() || !replica.compress.empty()))
+        steps.fail("a plain replica is fed directly and uncompressed (no --via, no --compress)", ExitCode::Usage);
     steps.done(target.host + ":" + std::to_string(target.port) + " " + target.path +
                (replica.via.empty() ? "" : " via " + replica.via));
 

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/remote_endpoint.h"
 
+#include <optional>
 #include <sstream>
 
 namespace sc {
@@ -72,6 +73,9 @@ PlainEndpoint::PlainEndpoint(const TargetSpec& target, const EndpointOptions& op
     session_ = std::make_unique<SshSession>(sshEndpointOf(target), connect);
 }
 
+PlainEndpoint::PlainEndpoint(const TargetSpec& target, std::unique_ptr<SshSession> session)
+    : target_(target), session_(std::move(session)) {}
+
 std::string PlainEndpoint::label() const {
     return "replica ssh://" + session_->endpoint().label() + target_.path + " (plain)";
 }
@@ -98,30 +102,52 @@ void PlainEndpoint::checkBinding(const ChainIdentity&) {
 }
 
 std::vector<EndpointBlock> PlainEndpoint::blocks() {
-    // Read-only subvolumes below blocks/ with their received UUIDs, one per line:
-    // "ID 257 gen 9 top level 5 received_uuid <uuid> path <path>"
-    std::string listing = session_->run(
-        shellCommand({"btrfs", "subvolume", "list", "-o", "-r", "-R", "--", blocksDir()}), "listing blocks");
+    // `btrfs subvolume show` for each entry of blocks/ (`subvolume list -o` on a plain
+    // directory lists the whole filesystem, other replicas' blocks included). The
+    // script is fixed; the directory travels as its argument.
+    static const std::string script =
+        "for d in \"$1\"/*; do [ -d \"$d\" ] || continue; printf '@@ %s\\n' \"${d##*/}\"; "
+        "btrfs subvolume show \"$d\" 2>/dev/null; done";
+    std::string listing =
+        session_->run(shellCommand({"sh", "-c", script, "sh", blocksDir()}), "listing blocks");
     std::vector<EndpointBlock> result;
+    std::optional<EndpointBlock> current;
+    auto field = [](const std::string& line, const std::string& name) -> std::optional<std::string> {
+        auto at = line.find(name + ":");
+        if (at == std::string::npos || line.find_first_not_of(" \t") != at)
+            return std::nullopt;
+        auto value = line.find_first_not_of(" \t", at + name.size() + 1);
+        return value == std::string::npos ? std::string() : line.substr(value);
+    };
+    auto flush = [&] {
+        if (current && current->readOnly && current->receivedUuid != btrfs::Uuid{})
+            result.push_back(*current);
+        current.reset();
+    };
     std::istringstream lines(listing);
     for (std::string line; std::getline(lines, line);) {
-        auto uuidAt = line.find(" received_uuid ");
-        auto pathAt = line.find(" path ");
-        if (uuidAt == std::string::npos || pathAt == std::string::npos)
-            continue;
-        std::string uuid = line.substr(uuidAt + 15, pathAt - uuidAt - 15);
-        std::string path = line.substr(pathAt + 6);
-        EndpointBlock block;
-        if (!parseHeightName(path.substr(path.rfind('/') + 1), block.height) || uuid == "-")
-            continue;
-        try {
-            block.receivedUuid = btrfs::parseUuid(uuid);
-        } catch (const Error&) {
+        if (line.rfind("@@ ", 0) == 0) {
+            flush();
+            EndpointBlock block;
+            if (parseHeightName(line.substr(3), block.height))
+                current = block;
             continue;
         }
-        block.readOnly = true;
-        result.push_back(block);
+        if (!current)
+            continue;
+        try {
+            if (auto uuid = field(line, "UUID"))
+                current->uuid = btrfs::parseUuid(*uuid);
+            else if (auto received = field(line, "Received UUID"); received && *received != "-")
+                current->receivedUuid = btrfs::parseUuid(*received);
+        } catch (const Error&) {
+            current.reset(); // not a block we can vouch for
+            continue;
+        }
+        if (auto flags = field(line, "Flags"))
+            current->readOnly = flags->find("readonly") != std::string::npos;
     }
+    flush();
     return result;
 }
 

@@ -14,6 +14,7 @@ namespace sc {
 class PlainEndpoint : public ReplicaEndpoint {
 public:
     PlainEndpoint(const TargetSpec& target, const EndpointOptions& options);
+    PlainEndpoint(const TargetSpec& target, std::unique_ptr<SshSession> session); // already connected
     std::string label() const override;
     void prepare(const ChainIdentity& chain) override;
     void checkBinding(const ChainIdentity& chain) override;

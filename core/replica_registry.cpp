@@ -32,6 +32,7 @@ ReplicaRegistry::ReplicaRegistry(const Chain& chain)
         r.identity = entry.value("identity", std::string());
         r.agentPath = entry.value("agent_path", std::string());
         r.added = entry.value("added", std::string());
+        r.plain = entry.value("plain", false);
         if (!isValidReplicaName(r.name) || r.url.empty())
             throw Error(file_ + " is damaged (a replica without a valid name or URL)");
         replicas_.push_back(r);
@@ -55,6 +56,8 @@ void ReplicaRegistry::add(const RegisteredReplica& replica) {
             throw Error(replica.url + " is already registered as " + r.name, ExitCode::Usage);
     if (!replica.via.empty() && !find(replica.via))
         throw Error("--via " + replica.via + ": no such replica", ExitCode::Usage);
+    if (!replica.via.empty() && find(replica.via)->plain)
+        throw Error("--via " + replica.via + ": a plain replica (no agent) cannot relay", ExitCode::Usage);
     replicas_.push_back(replica);
 }
 
@@ -76,7 +79,8 @@ void ReplicaRegistry::save() const {
                         {"compress", r.compress},
                         {"identity", r.identity},
                         {"agent_path", r.agentPath},
-                        {"added", r.added}});
+                        {"added", r.added},
+                        {"plain", r.plain}});
     writeFileAtomically(file_, nlohmann::json({{"format", 1}, {"replicas", list}}).dump(2) + "\n", 0600);
 }
 
@@ -93,6 +97,7 @@ ReplicaRegistry::Resolved ReplicaRegistry::resolve(const std::string& nameOrTarg
             resolved.options.identityFile = r->identity;
         if (resolved.options.agentPath.empty())
             resolved.options.agentPath = r->agentPath;
+        resolved.options.plain = resolved.options.plain || r->plain;
         // The relays it is fed through, outermost (the one the primary reaches) first.
         for (const RegisteredReplica* hop = r; !hop->via.empty();) {
             const RegisteredReplica* relay = find(hop->via);

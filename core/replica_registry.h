@@ -19,6 +19,7 @@ struct RegisteredReplica {
     std::string identity;  // private key file for ssh; empty: ssh-agent / ~/.ssh
     std::string agentPath; // empty: deployed agent, else `streamchain` on the host's PATH
     std::string added;     // RFC 3339
+    bool plain = false;    // no agent there: btrfs receive over SSH (see PlainEndpoint)
 };
 
 class ReplicaRegistry {

@@ -29,6 +29,7 @@ nlohmann::json ReplicaState::toJson() const {
             {"blocks_behind", blocksBehind},
             {"lag_seconds", lagSeconds},
             {"bytes_sent", bytesSent},
+            {"resumed_bytes", resumedBytes},
             {"streams", streams},
             {"rate", rate},
             {"last_error", lastError},
@@ -218,6 +219,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
         ReplicaState& state = worker.states[outcome.target];
         state.streams++;
         state.bytesSent += report.wireBytes;
+        state.resumedBytes += outcome.resumedBytes;
         if (outcome.ok) {
             state.phase = "in-sync";
             state.height = tip;

@@ -27,6 +27,7 @@ struct ReplicaState {
     std::uint64_t blocksBehind = 0;
     double lagSeconds = 0;          // age of the oldest block the replica lacks
     std::uint64_t bytesSent = 0, streams = 0;
+    std::uint64_t resumedBytes = 0; // not sent again after broken transfers: the replica had them spooled
     double rate = 0;                // of the current or last stream, bytes/s
     std::string lastError;
     std::string lastSuccess;        // RFC 3339

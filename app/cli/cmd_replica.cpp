@@ -67,7 +67,8 @@ int listReplicas(const sc::Chain& chain, bool json) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& r : registry.replicas())
             list.push_back({{"name", r.name}, {"url", r.url}, {"via", r.via}, {"compress", r.compress},
-                            {"identity", r.identity}, {"agent_path", r.agentPath}, {"added", r.added}});
+                            {"identity", r.identity}, {"agent_path", r.agentPath}, {"added", r.added},
+                            {"plain", r.plain}});
         printJson({{"chain", chain.paths().root}, {"replicas", list}});
         return 0;
     }
@@ -75,9 +76,10 @@ int listReplicas(const sc::Chain& chain, bool json) {
         std::printf("no replicas registered (add one with `streamchain replica add`)\n");
         return 0;
     }
-    std::printf("%-16s %-50s %-10s %s\n", "NAME", "URL", "COMPRESS", "VIA");
+    std::printf("%-16s %-50s %-10s %-6s %s\n", "NAME", "URL", "COMPRESS", "AGENT", "VIA");
     for (const auto& r : registry.replicas())
-        std::printf("%-16s %-50s %-10s %s\n", r.name.c_str(), r.url.c_str(), r.compress.empty() ? "-" : r.compress.c_str(),
+        std::printf("%-16s %-50s %-10s %-6s %s\n", r.name.c_str(), r.url.c_str(),
+                    r.compress.empty() ? "-" : r.compress.c_str(), r.plain ? "plain" : "yes",
                     r.via.empty() ? "-" : r.via.c_str());
     return 0;
 }
@@ -90,7 +92,7 @@ void addReplicaCommands(CLI::App& app, Handler& run) {
 
     struct AddOptions {
         std::string chain, name, url, via, compress, identity, acceptHostKey, agentPath;
-        bool json = false;
+        bool json = false, plain = false;
     };
     auto add = std::make_shared<AddOptions>();
     auto* addCmd = replica->add_subcommand(
@@ -106,12 +108,15 @@ void addReplicaCommands(CLI::App& app, Handler& run) {
     addCmd->add_option("--accept-host-key", add->acceptHostKey,
                        "Pin the host key if it shows exactly this fingerprint (for scripts; else you are asked)");
     addCmd->add_option("--agent-path", add->agentPath, "Use this streamchain binary on the host instead of deploying");
+    addCmd->add_flag("--plain", add->plain,
+                     "No agent on the host: btrfs receive over SSH; verification there cannot re-hash contents");
     addCmd->add_flag("--json", add->json, "JSON lines: step_started, step_done, progress");
     addCmd->callback([&run, add] {
         run = [add] {
             sc::Chain chain = sc::Chain::open(add->chain);
             sc::OnboardingRequest request;
-            request.replica = {add->name, add->url, add->via, add->compress, add->identity, add->agentPath, {}};
+            request.replica = {add->name,     add->url,       add->via, add->compress,
+                               add->identity, add->agentPath, {},       add->plain};
             request.acceptHostKey = add->acceptHostKey;
             return addReplica(chain, request, add->json);
         };

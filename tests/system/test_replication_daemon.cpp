@@ -9,6 +9,7 @@
 #include <QProcess>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <sys/prctl.h>
 #include <thread>
@@ -144,6 +145,41 @@ private slots:
         auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
         QVERIFY2(verify.exitCode == 0, verify.out.c_str());
         QCOMPARE(daemon.exitCode(), 0);
+    }
+
+    void aTransferCutMidwayResumesFromTheSpool() {
+        SshLab lab(1, 1024);
+        ChainFixture chain(1024);
+        TempDir runDir("run");
+        std::string socket = runDir.path() + "/control.sock";
+        auto added = cli({"replica", "add", chain.root(), "r1", lab.url(0, "replica"), "--identity", lab.clientKey(),
+                          "--accept-host-key", lab.hostKeyFingerprint(0), "--agent-path", STREAMCHAIN_CLI});
+        QVERIFY2(added.exitCode == 0, added.err.c_str());
+        DaemonProcess daemon(chain.root(), socket);
+        QVERIFY(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"));
+
+        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "120000000", "/dev/urandom"}));
+        chain.commit("big");
+        const std::string spool = lab.replicaPath(0, "replica/.streamchain/spool");
+        std::uintmax_t spooled = 0;
+        for (int i = 0; i < 600 && spooled < 40'000'000; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            spooled = 0;
+            std::error_code ec;
+            for (const auto& entry : std::filesystem::directory_iterator(spool, ec))
+                spooled += std::filesystem::file_size(entry.path(), ec);
+        }
+        QVERIFY2(spooled >= 40'000'000, "the transfer never got going");
+        lab.killConnections(0);
+        QVERIFY2(daemon.waitFor([](const nlohmann::json& r) { return r["failures"].get<int>() >= 1; }, "r1"),
+                 daemon.status().dump().c_str());
+        QVERIFY(!std::filesystem::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 1); }, "r1", 90), daemon.status().dump().c_str());
+        // The retry sent only what the replica had not spooled.
+        QVERIFY2(daemon.replica("r1")["resumed_bytes"].get<std::uint64_t>() >= 30'000'000,
+                 daemon.status().dump().c_str());
+        auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
+        QVERIFY2(verify.exitCode == 0 && replicaStates(verify).size() == 2, (verify.out + verify.err).c_str());
     }
 
     void feedsReplicasBehindARelay() {

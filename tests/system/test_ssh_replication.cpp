@@ -270,6 +270,22 @@ private slots:
         for (const auto& [height, state] : states)
             QCOMPARE(state, std::string("UNHASHED"));
         QVERIFY2(contains(verify.out, "not re-hashed"), verify.out.c_str());
+
+        // Registered as plain: sends by name need no --plain, and nothing is deployed.
+        auto added = cli({"replica", "add", chain.root(), "p1", lab.url(0, "registered"), "--plain", "--identity",
+                          lab.clientKey(), "--json"});
+        QVERIFY2(added.exitCode == 0, (added.out + added.err).c_str());
+        QVERIFY(!fs::exists(lab.replicaPath(0, "registered/.streamchain/agent")));
+        QVERIFY2(namesIn(lab.replicaPath(0, "registered/blocks")).size() == 3, added.out.c_str());
+        auto listed = cli({"replica", "list", chain.root(), "--json"});
+        QVERIFY2(jsonLines(listed.out).front()["replicas"][0]["plain"] == true, listed.out.c_str());
+        writeFile(chain.data("a.txt"), "plain three");
+        chain.commit("three");
+        auto byName = cli({"send", chain.root(), "--to", "p1", "--json"});
+        QVERIFY2(byName.exitCode == 0, (byName.out + byName.err).c_str());
+        auto verifyByName = cli({"verify", chain.root(), "--replica", "p1", "--json"});
+        QCOMPARE(replicaStates(verifyByName).size(), std::size_t{4});
+        QCOMPARE(replicaStates(verifyByName)[3], std::string("UNHASHED"));
     }
 
     void brokenTransferResumesFromTheSpool() {
