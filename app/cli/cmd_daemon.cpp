@@ -2,6 +2,7 @@
 #include "app/cli/output.h"
 #include "core/control_socket.h"
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/daemon_service.h"
 #include "core/transfer_meter.h"
 
@@ -41,6 +42,7 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         std::vector<std::string> chains;
         std::string socket = sc::defaultControlSocket();
         double maxBackoff = 60;
+        int metricsPort = -1;
         bool json = false;
     };
     auto options = std::make_shared<Options>();
@@ -52,6 +54,9 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
     daemonCmd->add_option("CHAIN", options->chains, "The chain directories")->required();
     daemonCmd->add_option("--socket", options->socket, "Control socket path");
     daemonCmd->add_option("--max-backoff", options->maxBackoff, "Longest wait between retries of a failing replica, s");
+    daemonCmd->add_option("--metrics-port", options->metricsPort,
+                          "Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (loopback only; off by default)")
+        ->check(CLI::Range(0, 65535));
     daemonCmd->callback([&run, options] {
         run = [options] {
             std::signal(SIGTERM, onStop);
@@ -69,6 +74,13 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
                 options->socket, [&service](const nlohmann::json& request) { return service.handle(request); });
             std::fprintf(stderr, "streamchain daemon: serving %zu chain(s) on %s\n", options->chains.size(),
                          options->socket.c_str());
+            std::unique_ptr<sc::MetricsServer> metrics;
+            if (options->metricsPort >= 0) {
+                metrics = std::make_unique<sc::MetricsServer>(options->metricsPort, [&service] {
+                    return sc::prometheusText(service.handle({{"op", "status"}}));
+                });
+                std::fprintf(stderr, "streamchain daemon: metrics on http://127.0.0.1:%d/metrics\n", metrics->port());
+            }
             while (!stopRequested)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
             // Leaving scope stops the service (its threads may still publish) before the socket.

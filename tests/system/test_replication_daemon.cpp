@@ -11,7 +11,11 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <thread>
 
 using namespace sctest;
@@ -20,11 +24,12 @@ namespace {
 
 class DaemonProcess {
 public:
-    DaemonProcess(const std::string& chain, const std::string& socket) : socket_(socket) {
+    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {}) : socket_(socket) {
         process_.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-        process_.start(STREAMCHAIN_CLI, {"daemon", QString::fromStdString(chain), "--socket",
-                                         QString::fromStdString(socket), "--max-backoff", "1"});
+        process_.start(STREAMCHAIN_CLI, QStringList{"daemon", QString::fromStdString(chain), "--socket",
+                                                    QString::fromStdString(socket), "--max-backoff", "1"} +
+                                            extra);
         if (!process_.waitForStarted())
             throw std::runtime_error("daemon did not start");
         for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i)
@@ -76,6 +81,37 @@ private:
     QProcess process_;
 };
 
+// A free loopback port for the metrics endpoint.
+int freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+std::string httpGet(int port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+        std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        [[maybe_unused]] auto sent = ::write(fd, request.data(), request.size());
+        char buffer[4096];
+        for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+            response.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return response;
+}
+
 bool inSyncAt(const nlohmann::json& r, int height) { return r["phase"] == "in-sync" && r["height"] == height; }
 
 } // namespace
@@ -96,7 +132,8 @@ private slots:
         QCOMPARE(noDaemon.exitCode, 1);
         QVERIFY2(contains(noDaemon.err, "no streamchain daemon is running"), noDaemon.err.c_str());
 
-        DaemonProcess daemon(chain.root(), socket);
+        int metricsPort = freePort();
+        DaemonProcess daemon(chain.root(), socket, {"--metrics-port", QString::number(metricsPort)});
         QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"), daemon.status().dump().c_str());
 
         // A commit from the CLI streams by itself.
@@ -120,6 +157,10 @@ private slots:
         QVERIFY(daemon.replica("r1")["blocks_behind"].get<int>() >= 1);
         lab.setLink(0, true);
         QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 3); }, "r1", 60), daemon.status().dump().c_str());
+
+        std::string metrics = httpGet(metricsPort, "/metrics");
+        QVERIFY2(contains(metrics, "200 OK") && contains(metrics, "replica=\"r1\"} 3\n"), metrics.c_str());
+        QVERIFY(contains(httpGet(metricsPort, "/other"), "404"));
 
         auto status = cli({"status", "--socket", socket, "--json"});
         QCOMPARE(status.exitCode, 0);

@@ -1,0 +1,35 @@
+#pragma once
+// The daemon's numbers in the Prometheus text format, served over HTTP on
+// loopback only (`streamchain daemon --metrics-port PORT`): chain tips and, per
+// replica, height, blocks behind, lag, bytes, rate, failures and whether it is in sync.
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+namespace sc {
+
+// From the daemon's status reply.
+std::string prometheusText(const nlohmann::json& status);
+
+class MetricsServer {
+public:
+    // Listens on 127.0.0.1:port (0: any free port); `render` runs for every scrape.
+    MetricsServer(int port, std::function<std::string()> render);
+    ~MetricsServer();
+    MetricsServer(const MetricsServer&) = delete;
+    MetricsServer& operator=(const MetricsServer&) = delete;
+    int port() const { return port_; }
+
+private:
+    void serve();
+    void answer(int fd);
+
+    std::function<std::string()> render_;
+    int listenFd_ = -1;
+    int wakeFd_[2] = {-1, -1};
+    int port_ = 0;
+    std::thread thread_;
+};
+
+} // namespace sc
