@@ -114,7 +114,7 @@ bool ControlServer::peerAllowed(int fd) const {
 }
 
 void ControlServer::broadcast(const nlohmann::json& event) {
-    std::string line = event.dump() + "\n";
+    std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     {
         std::lock_guard lock(mutex_);
         for (auto& client : clients_)
@@ -140,7 +140,7 @@ void ControlServer::handleLine(Client& client, const std::string& line) {
     std::lock_guard lock(mutex_);
     if (reply.value("subscribe", false))
         client.subscribed = true;
-    client.out += reply.dump() + "\n";
+    client.out += reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 void ControlServer::serve() {

@@ -55,6 +55,14 @@ std::uint64_t DaemonJobs::start(const std::string& kind, const std::string& chai
             raw->result = result;
             done["ok"] = true;
             done["result"] = result;
+        } catch (const JobFailure& e) {
+            std::lock_guard guard(mutex_);
+            raw->state = raw->cancelled ? "cancelled" : "failed";
+            raw->error = e.what();
+            raw->detail = e.detail();
+            done["ok"] = false;
+            done["error"] = e.what();
+            done["detail"] = e.detail();
         } catch (const std::exception& e) {
             std::lock_guard guard(mutex_);
             raw->state = raw->cancelled ? "cancelled" : "failed";
@@ -85,6 +93,8 @@ nlohmann::json DaemonJobs::list() const {
             j["error"] = job->error;
         if (!job->result.is_null())
             j["result"] = job->result;
+        if (!job->detail.is_null())
+            j["detail"] = job->detail;
         list.push_back(j);
     }
     return list;

@@ -12,7 +12,19 @@
 #include <string>
 #include <thread>
 
+#include "core/error.h"
+
 namespace sc {
+
+// A job failure with structured detail for the client (e.g. the host key to confirm).
+class JobFailure : public Error {
+public:
+    JobFailure(const std::string& message, nlohmann::json detail) : Error(message), detail_(std::move(detail)) {}
+    const nlohmann::json& detail() const { return detail_; }
+
+private:
+    nlohmann::json detail_;
+};
 
 class DaemonJobs {
 public:
@@ -34,6 +46,7 @@ private:
     struct Job {
         std::uint64_t id;
         std::string kind, chain, state = "running", error;
+        nlohmann::json detail; // of a failure
         nlohmann::json result;
         std::atomic<bool> cancelled{false};
         std::thread thread;

@@ -1,6 +1,7 @@
 #include "core/daemon_service.h"
 
 #include "core/chain.h"
+#include "core/daemon_queries.h"
 #include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/onboarding.h"
@@ -47,7 +48,14 @@ nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& re
                           text(request, "compress"), text(request, "identity"),   text(request, "agent_path"),
                           {},                        request.value("plain", false)};
     onboarding.acceptHostKey = text(request, "accept_host_key");
-    onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
+    // An unknown host key fails the job with the key to show; the client asks again with it accepted.
+    nlohmann::json hostKey;
+    onboarding.confirmHostKey = [&](const std::string& type, const std::string& fingerprint) {
+        hostKey = {{"type", type}, {"fingerprint", fingerprint}};
+        return false;
+    };
+    try {
+        onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
         if (job.cancelled)
             throw Error("onboarding cancelled", ExitCode::Interrupted);
         if (event.kind == OnboardingEvent::Kind::Send) {
@@ -60,8 +68,60 @@ nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& re
         job.report({{"step", event.step},
                     {"state", event.kind == OnboardingEvent::Kind::StepDone ? "done" : "started"},
                     {"detail", event.detail}});
-    });
+        });
+    } catch (const Error& e) {
+        if (hostKey.is_null())
+            throw;
+        throw JobFailure(e.what(), {{"host_key", hostKey}});
+    }
     return {{"replica", onboarding.replica.name}, {"registered", true}};
+}
+
+nlohmann::json streamJob(ReplicationDaemon& replication, const std::string& chainPath, const nlohmann::json& request,
+                         DaemonJobs::Context& job) {
+    nlohmann::json result;
+    replication.withConnections(chainPath, [&](const Chain& chain, EndpointPool& pool) {
+        ReplicaRegistry registry(chain);
+        SendRequest send;
+        for (const auto& target : request.value("targets", std::vector<std::string>()))
+            send.targets.push_back(registry.resolve(target, {}).target());
+        const std::string mode = request.value("mode", std::string("auto"));
+        if (mode != "auto" && mode != "full" && mode != "incremental")
+            throw Error("stream: mode must be auto, full or incremental", ExitCode::Usage);
+        send.full = mode == "full";
+        send.incrementalOnly = mode == "incremental";
+        if (!text(request, "compress").empty())
+            send.compression = parseCompressionSpec(text(request, "compress"));
+        if (request.contains("upto") && request["upto"].is_number_unsigned())
+            send.upto = request["upto"].get<std::uint64_t>();
+        SendReport report = sendBlocks(chain, send, [&](const SendEvent& event) {
+            if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
+                return;
+            nlohmann::json progress = {{"bytes_done", event.progress.bytesDone},
+                                       {"bytes_total", event.progress.bytesTotal},
+                                       {"rate", event.progress.rate},
+                                       {"eta_seconds", event.progress.etaSeconds},
+                                       {"wire_bytes", event.wireBytes},
+                                       {"height", event.height},
+                                       {"targets", event.targets}};
+            if (!event.error.empty())
+                progress["error"] = event.error;
+            job.report(progress);
+        }, &job.cancelled, &pool);
+        // Only registered replicas stay connected; a one-off target is let go with its lock.
+        for (const auto& target : send.targets)
+            if (!registry.find(target.spec.text))
+                pool.drop(target.spec.text);
+        nlohmann::json targets = nlohmann::json::array();
+        for (const auto& t : report.targets)
+            targets.push_back({{"target", t.target}, {"ok", t.ok}, {"error", t.error},
+                               {"blocks", t.blocksReceived}, {"resumed_bytes", t.resumedBytes}});
+        result = {{"targets", targets}, {"raw_bytes", report.rawBytes}, {"wire_bytes", report.wireBytes},
+                  {"seconds", report.seconds}, {"all_ok", report.allOk()}};
+        if (!report.allOk())
+            throw JobFailure("stream: some targets failed", result);
+    });
+    return result;
 }
 
 } // namespace
@@ -115,6 +175,22 @@ nlohmann::json DaemonService::handle(const nlohmann::json& request) {
         });
         return {{"ok", true}, {"job", id}};
     }
+    if (op == "stream") {
+        std::string chain = chainOf(request);
+        if (!request.contains("targets") || !request["targets"].is_array() || request["targets"].empty())
+            throw Error("stream: no targets given", ExitCode::Usage);
+        auto id = jobs_.start("stream", chain, [this, chain, request](DaemonJobs::Context& job) {
+            return streamJob(replication_, chain, request, job);
+        });
+        return {{"ok", true}, {"job", id}};
+    }
+    if (op == "log")
+        return blockList(Chain::open(chainOf(request)), request.value("limit", std::size_t{500}));
+    if (op == "show") {
+        if (!request.contains("height") || !request["height"].is_number_unsigned())
+            throw Error("show: no valid height given", ExitCode::Usage);
+        return blockDetail(Chain::open(chainOf(request)), request["height"].get<std::uint64_t>());
+    }
     if (op == "replica-remove") {
         Chain chain = Chain::open(chainOf(request));
         ReplicaRegistry registry(chain);
@@ -123,7 +199,8 @@ nlohmann::json DaemonService::handle(const nlohmann::json& request) {
         return {{"ok", true}};
     }
     throw Error("unknown request \"" + op +
-                "\" (status, subscribe, commit, sync, cancel, verify, replica-add, replica-remove)");
+                "\" (status, subscribe, log, show, commit, sync, cancel, stream, verify, replica-add, "
+                "replica-remove)");
 }
 
 } // namespace sc

@@ -47,7 +47,8 @@ std::string spoolKeyFor(const btrfs::Uuid* parent, const std::vector<btrfs::Uuid
 
 void LocalEndpoint::prepare(const ChainIdentity& chain) {
     replica_.prepare(chain);
-    lock_ = std::make_unique<ChainLock>(replica_.lockFile(), replica_.label());
+    if (!lock_) // prepared again when kept open across jobs: the lock is already ours
+        lock_ = std::make_unique<ChainLock>(replica_.lockFile(), replica_.label());
     replica_.cleanStaging();
     binding_ = std::make_unique<ChainIdentity>(*replica_.binding());
 }

@@ -112,7 +112,8 @@ Reached connectDirect(const Chain& chain, const OnboardingRequest& request, cons
     } catch (const Error& e) {
         steps.fail(e.what());
     }
-    steps.done(endpoint->agent().hello().value("exists", false) ? "existing directory" : "new directory");
+    steps.done(endpoint->agent().hello()["bound_chain"].is_string() ? "a replica of this chain already"
+                                                                    : "new replica");
     pool.adopt(replica.name, endpoint);
     return {{target, options, {}}, acceptedLine};
 }

@@ -24,6 +24,7 @@ nlohmann::json ReplicaState::toJson() const {
     double retryIn = std::max(0.0, std::chrono::duration<double>(nextAttempt - Clock::now()).count());
     return {{"name", name},
             {"url", url},
+            {"via", via},
             {"phase", phase},
             {"height", height ? nlohmann::json(*height) : nlohmann::json(nullptr)},
             {"blocks_behind", blocksBehind},
@@ -57,7 +58,9 @@ struct ReplicationDaemon::Worker {
     mutable std::mutex mutex; // guards states, seenAt
     std::map<std::string, ReplicaState> states;
     std::map<std::uint64_t, Clock::time_point> seenAt; // when the daemon first saw each block
-    std::unique_ptr<EndpointPool> endpoints; // kept open; worker thread only
+    std::unique_ptr<EndpointPool> endpoints; // kept open; used with `sending` held
+    std::mutex sending;                      // one stream at a time over the kept-open connections
+    std::optional<std::uint64_t> announcedTip; // newest block a "block" event was sent for
     std::atomic<bool> stop{false}, cancel{false}, wake{false};
     int inotifyFd = -1;
     std::thread thread;
@@ -124,11 +127,35 @@ void ReplicationDaemon::run(Worker& worker) {
     }
 }
 
+void ReplicationDaemon::withConnections(const std::string& chain,
+                                        const std::function<void(const Chain&, EndpointPool&)>& work) {
+    Worker& w = worker(chain);
+    std::lock_guard sending(w.sending);
+    work(*w.chain, *w.endpoints);
+}
+
+void ReplicationDaemon::announceBlocks(Worker& worker, const std::vector<std::uint64_t>& heights) {
+    std::optional<std::uint64_t> announced;
+    {
+        std::lock_guard lock(worker.mutex);
+        announced = worker.announcedTip;
+        worker.announcedTip = std::max(worker.announcedTip.value_or(0), heights.back());
+    }
+    if (!announced)
+        return; // the blocks that were there when the daemon started
+    for (std::uint64_t h : heights)
+        if (h > *announced)
+            onEvent_({{"event", "block"}, {"chain", worker.path}, {"height", h},
+                      {"hash", worker.chain->header(h).hash().hex()}});
+}
+
 void ReplicationDaemon::syncOnce(Worker& worker) {
     const Chain& chain = *worker.chain;
     std::vector<std::uint64_t> heights = chain.heights();
     if (heights.empty())
         return;
+    announceBlocks(worker, heights);
+    std::lock_guard sending(worker.sending);
     std::uint64_t tip = heights.back();
     auto now = Clock::now();
     ReplicaRegistry registry(chain);
@@ -148,6 +175,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
             ReplicaState& state = worker.states[replica.name];
             state.name = replica.name;
             state.url = replica.url;
+            state.via = replica.via;
             state.blocksBehind = state.height ? tip - std::min(tip, *state.height) : heights.size();
             std::uint64_t firstMissing = state.height ? *state.height + 1 : heights.front();
             auto seen = worker.seenAt.find(firstMissing);
@@ -266,10 +294,9 @@ nlohmann::json ReplicationDaemon::commit(const std::string& chainPath, const nlo
         request.elements = body["elements"].get<std::vector<std::string>>();
     validateCommitRequest(request);
     CommitResult result = commitBlock(*w.chain, request);
+    std::vector<std::uint64_t> heights = w.chain->heights();
+    announceBlocks(w, heights);
     w.wake = true;
-    nlohmann::json event = {{"event", "block"}, {"chain", w.path}, {"height", result.header.height},
-                            {"hash", result.header.hash().hex()}};
-    onEvent_(event);
     return {{"ok", true}, {"height", result.header.height}, {"hash", result.header.hash().hex()},
             {"seconds", result.seconds}};
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,9 +20,11 @@ namespace sc {
 
 class Chain;
 class ReplicaEndpoint;
+class EndpointPool;
 
 struct ReplicaState {
     std::string name, url;
+    std::string via; // the replica that relays to this one
     std::string phase = "unknown"; // unknown, connecting, syncing, in-sync, retrying
     std::optional<std::uint64_t> height;
     std::uint64_t blocksBehind = 0;
@@ -54,12 +57,16 @@ public:
     nlohmann::json commit(const std::string& chain, const nlohmann::json& request);
     void syncNow(const std::string& chain); // wake up and forget backoff
     void cancel(const std::string& chain);  // stop the running stream
+    // Runs `work` on the chain's kept-open connections while its replication waits
+    // (a replica's agent session holds the replica's lock, so a second one would wait).
+    void withConnections(const std::string& chain, const std::function<void(const Chain&, EndpointPool&)>& work);
 
 private:
     struct Worker;
     Worker& worker(const std::string& chain) const;
     void run(Worker& worker);
     void syncOnce(Worker& worker);
+    void announceBlocks(Worker& worker, const std::vector<std::uint64_t>& heights); // "block" events for new ones
 
     DaemonOptions options_;
     EventSink onEvent_;

@@ -188,6 +188,13 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     }
 
     std::vector<SendStep> steps = planSends(heights, held, upto, request.full);
+    if (request.incrementalOnly)
+        for (const SendStep& step : steps)
+            if (!step.parent)
+                for (std::size_t target : step.targets)
+                    if (slots[target].outcome.ok)
+                        fail(slots[target], "no block in common to send incrementally from (a full send is needed)",
+                             onEvent);
     std::vector<std::uint64_t> sizes;
     std::uint64_t total = 0;
     for (const auto& step : steps) {

@@ -21,6 +21,7 @@ class EndpointPool;
 struct SendRequest {
     std::vector<TargetRef> targets;
     bool full = false;
+    bool incrementalOnly = false; // a target with no block in common with the primary fails instead of a full send
     CompressionSpec compression;
     std::optional<std::uint64_t> upto;
     // Protocol 2 sends punched holes as fallocate, where protocol 1 sends them as

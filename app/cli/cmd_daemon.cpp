@@ -4,12 +4,14 @@
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/daemon_service.h"
+#include "core/block_header.h"
 #include "core/transfer_meter.h"
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <unistd.h>
 
 namespace cli {
 
@@ -25,7 +27,9 @@ void printStatus(const nlohmann::json& status) {
         if (chain["replicas"].empty())
             std::printf("  no replicas registered\n");
         for (const auto& r : chain["replicas"]) {
-            std::string line = "  " + r["name"].get<std::string>() + "  " + r["phase"].get<std::string>() + "  height " +
+            std::string via = r.value("via", std::string());
+            std::string line = "  " + r["name"].get<std::string>() + (via.empty() ? "" : " (via " + via + ")") + "  " +
+                               r["phase"].get<std::string>() + "  height " +
                                r["height"].dump() + "  behind " + std::to_string(r["blocks_behind"].get<std::uint64_t>()) +
                                " (" + sc::formatDuration(r["lag_seconds"].get<double>()) + ")";
             if (!r["last_error"].get<std::string>().empty() && r["phase"] != "in-sync")
@@ -33,6 +37,31 @@ void printStatus(const nlohmann::json& status) {
             std::printf("%s\n", line.c_str());
         }
     }
+}
+
+// Live status for a terminal (redrawn in place) or a log (one block of lines per update).
+int watchStatus(const std::string& socket, double every, bool json) {
+    std::signal(SIGINT, onStop);
+    std::signal(SIGTERM, onStop);
+    const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    while (!stopRequested) {
+        std::string when = sc::utcTimestampNow();
+        try {
+            nlohmann::json reply = sc::controlRequest(socket, {{"op", "status"}});
+            if (json) {
+                printJson(reply);
+            } else {
+                std::printf(terminal ? "\033[H\033[J%s\n" : "--- %s\n", when.c_str());
+                printStatus(reply);
+            }
+        } catch (const sc::Error& e) {
+            std::printf("%s %s\n", when.c_str(), e.what());
+        }
+        std::fflush(stdout);
+        for (int i = 0; i < static_cast<int>(every * 10) && !stopRequested; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
 }
 
 } // namespace
@@ -43,7 +72,8 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         std::string socket = sc::defaultControlSocket();
         double maxBackoff = 60;
         int metricsPort = -1;
-        bool json = false;
+        bool json = false, watch = false;
+        double every = 1;
     };
     auto options = std::make_shared<Options>();
     auto* daemonCmd = app.add_subcommand(
@@ -91,8 +121,12 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
     auto* status = app.add_subcommand("status", "Ask the running daemon how every chain and replica is doing");
     status->add_option("--socket", options->socket, "Control socket path");
     status->add_flag("--json", options->json, "The daemon's status as JSON");
+    status->add_flag("--watch", options->watch, "Keep printing the status until interrupted (waits for a daemon)");
+    status->add_option("--every", options->every, "Seconds between updates with --watch")->check(CLI::Range(0.1, 3600.0));
     status->callback([&run, options] {
         run = [options] {
+            if (options->watch)
+                return watchStatus(options->socket, options->every, options->json);
             nlohmann::json reply = sc::controlRequest(options->socket, {{"op", "status"}});
             if (options->json)
                 printJson(reply);

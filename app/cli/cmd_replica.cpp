@@ -1,8 +1,10 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
 #include "core/chain.h"
+#include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/onboarding.h"
+#include "core/remote_endpoint.h"
 #include "core/replica_registry.h"
 #include "core/transfer_meter.h"
 
@@ -128,6 +130,26 @@ void addReplicaCommands(CLI::App& app, Handler& run) {
     listCmd->add_flag("--json", list->second, "JSON instead of a table");
     listCmd->callback([&run, list] {
         run = [list] { return listReplicas(sc::Chain::open(list->first), list->second); };
+    });
+
+    auto relayKey = std::make_shared<std::pair<std::string, std::string>>();
+    auto* keyCmd = replica->add_subcommand(
+        "relay-key", "Print the SSH public key a registered replica uses to feed others (made on first use);\n"
+                     "authorize it on a host before `replica add ... --via NAME`.");
+    keyCmd->add_option("CHAIN", relayKey->first, "The chain directory")->required();
+    keyCmd->add_option("NAME", relayKey->second, "The relay replica's name")->required();
+    keyCmd->callback([&run, relayKey] {
+        run = [relayKey] {
+            sc::Chain chain = sc::Chain::open(relayKey->first);
+            sc::EndpointPool pool(chain.identity());
+            auto* relay = dynamic_cast<sc::RemoteEndpoint*>(
+                &pool.get(sc::ReplicaRegistry(chain).resolve(relayKey->second, {}).target()));
+            if (!relay)
+                throw sc::Error(relayKey->second + " cannot relay: only replicas served by the streamchain agent can",
+                                sc::ExitCode::Usage);
+            std::printf("%s\n", relay->agent().relayPublicKey().c_str());
+            return 0;
+        };
     });
 
     auto remove = std::make_shared<std::pair<std::string, std::string>>();

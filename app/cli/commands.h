@@ -14,6 +14,7 @@ void addVerifyCommand(CLI::App& app, Handler& run);
 void addSendCommand(CLI::App& app, Handler& run);
 void addAgentCommand(CLI::App& app, Handler& run);
 void addDaemonCommands(CLI::App& app, Handler& run); // daemon, status
-void addReplicaCommands(CLI::App& app, Handler& run); // replica add, list, remove
+void addReplicaCommands(CLI::App& app, Handler& run); // replica add, list, relay-key, remove
+void addLabCommands(CLI::App& app, Handler& run);     // lab up, down, workload
 
 } // namespace cli

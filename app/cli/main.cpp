@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     cli::addReplicaCommands(app, run);
     cli::addDaemonCommands(app, run);
     cli::addAgentCommand(app, run);
+    cli::addLabCommands(app, run);
 
     try {
         app.parse(argc, argv);

@@ -14,7 +14,7 @@ void onboardRelayPair(SshLab& lab, ChainFixture& chain) {
     if (r1.exitCode != 0)
         throw std::runtime_error("r1: " + r1.err);
     lab.setAuthorizedKeys(1, "");
-    cli({"replica", "add", chain.root(), "r2", lab.url(1, "replica"), "--via", "r1"}); // fails, but makes r1's key
+    cli({"replica", "relay-key", chain.root(), "r1"});
     lab.setAuthorizedKeys(1, relayPublicKey(lab, 0));
     auto r2 = cli({"replica", "add", chain.root(), "r2", lab.url(1, "replica"), "--via", "r1", "--accept-host-key",
                    lab.hostKeyFingerprint(1), "--agent-path", STREAMCHAIN_CLI});

@@ -2,6 +2,7 @@
 // on their own, a replica whose connection dies is retried and catches up, the
 // control socket serves status and commits, and only privileged peers get in.
 #include "core/control_socket.h"
+#include "core/error.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/relay_setup.h"
 #include "tests/support/ssh_hosts.h"
@@ -186,6 +187,40 @@ private slots:
         auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
         QVERIFY2(verify.exitCode == 0, verify.out.c_str());
         QCOMPARE(daemon.exitCode(), 0);
+    }
+
+    void answersQueriesAndRunsStreamJobs() {
+        ChainFixture chain;
+        TempDir runDir("run");
+        std::string socket = runDir.path() + "/control.sock";
+        writeFile(chain.data("notes.txt"), "first");
+        chain.commit("first");
+        DaemonProcess daemon(chain.root(), socket);
+        auto log = sc::controlRequest(socket, {{"op", "log"}});
+        QCOMPARE(log["blocks"].size(), std::size_t{2});
+        QCOMPARE(log["blocks"][1]["message"].get<std::string>(), std::string("first"));
+        QVERIFY(log["blocks"][1]["signature_valid"].get<bool>());
+        auto show = sc::controlRequest(socket, {{"op", "show"}, {"height", 1}});
+        QVERIFY2(contains(show["changes"].dump(), "notes.txt"), show.dump().c_str());
+        std::string refusal;
+        try {
+            sc::controlRequest(socket, {{"op", "show"}, {"height", 9}});
+        } catch (const sc::Error& e) {
+            refusal = e.what();
+        }
+        QVERIFY2(contains(refusal, "block 9 does not exist"), refusal.c_str());
+
+        BtrfsImage target(512);
+        std::string replica = target.path("replica");
+        auto refused = sc::controlRequest(socket, {{"op", "stream"}, {"targets", {replica}}, {"mode", "incremental"}});
+        nlohmann::json failed = daemon.waitForJob(refused["job"].get<int>());
+        QVERIFY2(failed["state"] == "failed" && contains(failed["detail"].dump(), "no block in common"),
+                 failed.dump().c_str());
+        QVERIFY(!std::filesystem::exists(replica + "/blocks/000000000000"));
+        auto streamed = sc::controlRequest(socket, {{"op", "stream"}, {"targets", {replica}}, {"compress", "zstd:1"}});
+        nlohmann::json done = daemon.waitForJob(streamed["job"].get<int>());
+        QVERIFY2(done["state"] == "done" && done["result"]["all_ok"] == true, done.dump().c_str());
+        QCOMPARE(namesIn(replica + "/blocks").size(), std::size_t{2});
     }
 
     void aTransferCutMidwayResumesFromTheSpool() {
