@@ -4,6 +4,7 @@
 #include "core/daemon_queries.h"
 #include "core/endpoint_pool.h"
 #include "core/error.h"
+#include "core/footprint_tree.h"
 #include "core/onboarding.h"
 #include "core/replica_registry.h"
 #include "core/replica_verify.h"
@@ -22,6 +23,13 @@ std::string text(const nlohmann::json& request, const char* key) {
     return request[key].get<std::string>();
 }
 
+nlohmann::json displayPaths(const std::vector<std::string>& raw) {
+    nlohmann::json shown = nlohmann::json::array();
+    for (const auto& path : raw)
+        shown.push_back(displayPath(path));
+    return shown;
+}
+
 nlohmann::json verifyJob(const std::string& chainPath, const std::string& replica, DaemonJobs::Context& job) {
     Chain chain = Chain::open(chainPath);
     EndpointPool pool(chain.identity());
@@ -29,10 +37,11 @@ nlohmann::json verifyJob(const std::string& chainPath, const std::string& replic
     ReplicaVerifyReport report = verifyReplica(chain, endpoint, [&](const ReplicaBlockVerdict& verdict) {
         if (job.cancelled)
             throw Error("verify cancelled", ExitCode::Interrupted);
-        job.report({{"height", verdict.height},
+        job.report({{"replica", replica},
+                    {"height", verdict.height},
                     {"state", replicaBlockStateName(verdict.state)},
                     {"detail", verdict.detail},
-                    {"paths", verdict.paths}});
+                    {"paths", displayPaths(verdict.paths)}});
     });
     nlohmann::json counts;
     for (auto state : {ReplicaBlockState::Match, ReplicaBlockState::Mismatch, ReplicaBlockState::Missing,

@@ -1,0 +1,193 @@
+#include "ui/add_replica_wizard.h"
+
+#include "ui/console_session.h"
+#include "ui/format.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QVBoxLayout>
+
+namespace ui {
+
+TargetPage::TargetPage(const QStringList& relays, QWidget* parent)
+    : QWizardPage(parent), name(new QLineEdit(this)), url(new QLineEdit(this)), via(new QComboBox(this)),
+      identity(new QLineEdit(this)), compress(new QComboBox(this)), plain(new QCheckBox(this)) {
+    setTitle(tr("Where is the new replica?"));
+    setSubTitle(tr("The daemon connects, checks the host key and the path, deploys the agent if needed, sends "
+                   "every block, and registers the replica. Nothing changes in the chain's configuration "
+                   "unless every step succeeds."));
+    name->setPlaceholderText(tr("r4"));
+    url->setPlaceholderText(tr("ssh://root@host:22/srv/replica"));
+    via->addItem(tr("the primary (direct)"), QString());
+    for (const QString& relay : relays)
+        via->addItem(tr("relay %1").arg(relay), relay);
+    identity->setPlaceholderText(tr("private key file on the daemon's host (default: its ssh-agent, ~/.ssh)"));
+    compress->addItem(tr("off"), QString());
+    compress->addItem(tr("zstd level 3"), "zstd:3");
+    compress->addItem(tr("zstd level 9"), "zstd:9");
+    plain->setText(tr("no agent on the host: plain btrfs receive (contents cannot be re-hashed there)"));
+    auto* form = new QFormLayout(this);
+    form->addRow(tr("Name"), name);
+    form->addRow(tr("URL"), url);
+    form->addRow(tr("Fed by"), via);
+    form->addRow(tr("SSH key"), identity);
+    form->addRow(tr("Compression"), compress);
+    form->addRow(QString(), plain);
+    connect(name, &QLineEdit::textChanged, this, &QWizardPage::completeChanged);
+    connect(url, &QLineEdit::textChanged, this, &QWizardPage::completeChanged);
+}
+
+bool TargetPage::isComplete() const {
+    static const QRegularExpression validName("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$");
+    return validName.match(name->text()).hasMatch() && url->text().startsWith("ssh://");
+}
+
+QJsonObject TargetPage::request() const {
+    QJsonObject request{{"name", name->text().trimmed()}, {"url", url->text().trimmed()},
+                        {"compress", compress->currentData().toString()}, {"plain", plain->isChecked()}};
+    if (!via->currentData().toString().isEmpty())
+        request["via"] = via->currentData().toString();
+    if (!identity->text().trimmed().isEmpty())
+        request["identity"] = identity->text().trimmed();
+    return request;
+}
+
+OnboardPage::OnboardPage(ConsoleSession& session, const TargetPage& target, QWidget* parent)
+    : QWizardPage(parent), confirm(new QCheckBox(this)), acceptButton(new QPushButton(tr("Accept key and continue"), this)),
+      session_(session), target_(target), steps_(new QListWidget(this)), sync_(new QProgressBar(this)),
+      keyBox_(new QLabel(this)), error_label_(new QLabel(this)) {
+    setTitle(tr("Onboarding"));
+    setSubTitle(tr("Each step as the daemon reports it."));
+    sync_->setRange(0, 1000);
+    sync_->setFormat(tr("initial sync %p%"));
+    sync_->hide();
+    keyBox_->setWordWrap(true);
+    keyBox_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    keyBox_->hide();
+    confirm->setText(tr("I have checked this fingerprint against the host (e.g. ssh-keygen -lf on it)"));
+    confirm->hide();
+    acceptButton->hide();
+    acceptButton->setEnabled(false);
+    error_label_->setWordWrap(true);
+    error_label_->setStyleSheet("color:#c62828");
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(steps_, 1);
+    layout->addWidget(sync_);
+    layout->addWidget(keyBox_);
+    layout->addWidget(confirm);
+    layout->addWidget(acceptButton, 0, Qt::AlignLeft);
+    layout->addWidget(error_label_);
+    connect(confirm, &QCheckBox::toggled, acceptButton, &QPushButton::setEnabled);
+    connect(acceptButton, &QPushButton::clicked, this, &OnboardPage::acceptHostKey);
+    connect(&session_, &ConsoleSession::jobEvent, this, &OnboardPage::onJobEvent);
+}
+
+void OnboardPage::initializePage() { begin({}); }
+
+void OnboardPage::acceptHostKey() {
+    if (confirm->isChecked() && !fingerprint_.isEmpty())
+        begin(fingerprint_);
+}
+
+void OnboardPage::begin(const QString& acceptedFingerprint) {
+    steps_->clear();
+    sync_->hide();
+    keyBox_->hide();
+    confirm->hide();
+    confirm->setChecked(false);
+    acceptButton->hide();
+    error_label_->clear();
+    error_.clear();
+    succeeded_ = false;
+    emit completeChanged();
+    QJsonObject request = target_.request();
+    if (!acceptedFingerprint.isEmpty())
+        request["accept_host_key"] = acceptedFingerprint;
+    steps_->addItem(tr("asking the daemon to onboard %1…").arg(request.value("name").toString()));
+    job_ = -1;
+    session_.addReplica(request, [this](const QJsonObject& reply) {
+        if (!reply.value("ok").toBool()) {
+            error_ = reply.value("error").toString();
+            error_label_->setText(error_);
+            return;
+        }
+        job_ = reply.value("job").toInteger();
+        QList<QJsonObject> early;
+        early.swap(early_);
+        for (const auto& event : early)
+            onJobEvent(event);
+    });
+}
+
+void OnboardPage::onJobEvent(const QJsonObject& event) {
+    if (event.value("kind").toString() != "replica-add")
+        return;
+    if (job_ < 0) {
+        if (early_.size() < 1000)
+            early_.append(event); // arrived before the reply with the job's id
+        return;
+    }
+    if (event.value("job").toInteger() != job_)
+        return;
+    if (event.value("event").toString() == "job_progress") {
+        QJsonObject p = event.value("progress").toObject();
+        if (p.contains("bytes_total")) {
+            sync_->show();
+            double total = p.value("bytes_total").toDouble();
+            sync_->setValue(total > 0 ? static_cast<int>(1000 * p.value("bytes_done").toDouble() / total) : 0);
+            sync_->setFormat(tr("initial sync %p% (%1)").arg(formatRate(p.value("rate").toDouble())));
+            return;
+        }
+        QString step = p.value("step").toString();
+        if (p.value("state").toString() == "done")
+            steps_->addItem(QString::fromUtf8("\u2714 ") + step + ": " + p.value("detail").toString());
+        else
+            steps_->addItem(QString::fromUtf8("\u2026 ") + step);
+        steps_->scrollToBottom();
+        return;
+    }
+    // job_done
+    job_ = -1;
+    if (event.value("ok").toBool()) {
+        succeeded_ = true;
+        sync_->setValue(1000);
+        steps_->addItem(QString::fromUtf8("\u2714 ") + tr("%1 is registered").arg(target_.request().value("name").toString()));
+        emit completeChanged();
+        return;
+    }
+    error_ = event.value("error").toString();
+    QJsonObject hostKey = event.value("detail").toObject().value("host_key").toObject();
+    if (!hostKey.isEmpty()) {
+        fingerprint_ = hostKey.value("fingerprint").toString();
+        keyBox_->setText(tr("<b>The host's key is not known yet.</b><br>%1 key fingerprint:<br><tt>%2</tt><br>"
+                            "Accept it only if it is the fingerprint the host itself shows.")
+                             .arg(hostKey.value("type").toString(), fingerprint_));
+        keyBox_->show();
+        confirm->show();
+        acceptButton->show();
+        return;
+    }
+    error_label_->setText(tr("Failed: %1\nGo back to change the details, or fix the host and try again.").arg(error_));
+}
+
+AddReplicaWizard::AddReplicaWizard(ConsoleSession& session, QWidget* parent) : QWizard(parent) {
+    setWindowTitle(tr("Add replica"));
+    QStringList relays;
+    for (const auto& r : session.replicas().rows())
+        relays << r.name;
+    target_ = new TargetPage(relays, this);
+    onboard_ = new OnboardPage(session, *target_, this);
+    addPage(target_);
+    addPage(onboard_);
+    setOption(QWizard::NoCancelButtonOnLastPage, false);
+    resize(640, 480);
+}
+
+} // namespace ui
