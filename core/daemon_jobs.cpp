@@ -70,6 +70,7 @@ std::uint64_t DaemonJobs::start(const std::string& kind, const std::string& chai
             done["ok"] = false;
             done["error"] = e.what();
         }
+        done["state"] = raw->state;
         onEvent_(done);
     });
     return raw->id;

@@ -58,6 +58,7 @@ void DaemonClient::lost(const QString& why) {
         return;
     losing_ = true;
     // A refusal line from the daemon says more than the socket error.
+    const QString before = problem_;
     if (problem_.isEmpty() || !problem_.startsWith(tr("the daemon refused")))
         problem_ = why;
     std::deque<Reply> waiting;
@@ -71,10 +72,13 @@ void DaemonClient::lost(const QString& why) {
     for (auto& reply : waiting)
         if (reply)
             reply(QJsonObject{{"ok", false}, {"error", problem_}});
-    if (was || !reconnect_.isActive())
+    if (was || !reconnect_.isActive() || problem_ != before)
         emit connectionChanged(false, problem_);
-    if (!reconnect_.isActive())
+    if (!reconnect_.isActive()) {
         reconnect_.start();
+        if (was) // try at once: a restarting daemon is back in moments, a stopped one says so now
+            QTimer::singleShot(0, this, &DaemonClient::connectBoth);
+    }
     losing_ = false;
 }
 

@@ -129,7 +129,7 @@ void JobModel::applyEvent(const QJsonObject& event) {
     } else if (type == "job_done") {
         JobRow& row = rowFor(id, event.value("kind").toString());
         bool ok = event.value("ok").toBool();
-        row.state = ok ? "done" : (row.state == "cancelling" ? "cancelled" : "failed");
+        row.state = event.contains("state") ? event.value("state").toString() : ok ? "done" : "failed";
         row.outcome = ok ? summarize(row.kind, event.value("result").toObject()) : event.value("error").toString();
         if (ok && row.total > 0)
             row.done = row.total;

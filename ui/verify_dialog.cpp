@@ -82,9 +82,11 @@ void VerifyDialog::start(const QStringList& replicas) {
         }
     running_.clear();
     started_ = !columns_.isEmpty();
+    awaiting_ = static_cast<int>(columns_.size());
     summary_->setText(tr("Verifying %1 replica(s)…").arg(columns_.size()));
     for (const QString& replica : columns_)
         session_.verify(replica, [this, replica](const QJsonObject& reply) {
+            --awaiting_;
             if (reply.value("ok").toBool()) {
                 const qint64 id = reply.value("job").toInteger();
                 running_.insert(id, replica);
@@ -133,6 +135,8 @@ void VerifyDialog::onJobEvent(const QJsonObject& event) {
     item->setToolTip(p.value("detail").toString() + (paths.isEmpty() ? QString() : "\n" + paths.join("\n")));
     item->setBackground(stateColour(state));
 }
+
+QString VerifyDialog::summary() const { return summary_->text(); }
 
 QString VerifyDialog::cell(qint64 height, const QString& replica) const {
     const int row = static_cast<int>(session_.tip() - height), column = static_cast<int>(columns_.indexOf(replica));

@@ -23,7 +23,8 @@ public:
     explicit VerifyDialog(ConsoleSession& session, QWidget* parent = nullptr);
     void start(const QStringList& replicas); // also what the Verify button does
     QString cell(qint64 height, const QString& replica) const; // the state shown (tests read it)
-    bool finished() const { return running_.isEmpty() && started_; }
+    bool finished() const { return started_ && awaiting_ == 0 && running_.isEmpty(); }
+    QString summary() const;
 
 private:
     void onJobEvent(const QJsonObject& event);
@@ -37,6 +38,7 @@ private:
     QStringList columns_;
     QHash<qint64, QString> running_; // job id -> replica
     bool started_ = false;
+    int awaiting_ = 0; // verify requests not answered yet
     QList<QJsonObject> early_; // events of jobs whose id has not come back yet
 };
 

@@ -4,6 +4,7 @@
 #include "core/control_socket.h"
 #include "core/error.h"
 #include "tests/support/chain_fixture.h"
+#include "tests/support/daemon_process.h"
 #include "tests/support/relay_setup.h"
 #include "tests/support/ssh_hosts.h"
 
@@ -22,65 +23,6 @@
 using namespace sctest;
 
 namespace {
-
-class DaemonProcess {
-public:
-    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {}) : socket_(socket) {
-        process_.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-        process_.start(STREAMCHAIN_CLI, QStringList{"daemon", QString::fromStdString(chain), "--socket",
-                                                    QString::fromStdString(socket), "--max-backoff", "1"} +
-                                            extra);
-        if (!process_.waitForStarted())
-            throw std::runtime_error("daemon did not start");
-        for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ~DaemonProcess() {
-        process_.terminate();
-        if (!process_.waitForFinished(10000))
-            process_.kill();
-    }
-    nlohmann::json status() const { return sc::controlRequest(socket_, {{"op", "status"}}); }
-    nlohmann::json replica(const std::string& name) const {
-        nlohmann::json current = status(); // keep the temporary alive for the loop
-        for (const auto& r : current["chains"][0]["replicas"])
-            if (r["name"] == name)
-                return r;
-        return {};
-    }
-    bool waitFor(const std::function<bool(const nlohmann::json&)>& condition, const std::string& name,
-                 double seconds = 40) const {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-        while (std::chrono::steady_clock::now() < deadline) {
-            nlohmann::json r = replica(name);
-            if (!r.is_null() && condition(r))
-                return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
-    }
-    // The job's entry in status once it is no longer running (null after 30 s).
-    nlohmann::json waitForJob(int id) const {
-        for (int i = 0; i < 300; ++i) {
-            nlohmann::json current = status();
-            for (const auto& j : current["jobs"])
-                if (j["job"] == id && j["state"] != "running")
-                    return j;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return nullptr;
-    }
-    int exitCode() {
-        process_.terminate();
-        process_.waitForFinished(10000);
-        return process_.exitCode();
-    }
-
-private:
-    std::string socket_;
-    QProcess process_;
-};
 
 // A free loopback port for the metrics endpoint.
 int freePort() {
@@ -113,7 +55,6 @@ std::string httpGet(int port, const std::string& path) {
     return response;
 }
 
-bool inSyncAt(const nlohmann::json& r, int height) { return r["phase"] == "in-sync" && r["height"] == height; }
 
 } // namespace
 

@@ -1,0 +1,36 @@
+#pragma once
+// `streamchain daemon` for a test: started on a chain with its own control
+// socket, stopped (and killed with the test, PDEATHSIG) at the end.
+#include <QProcess>
+#include <QStringList>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace sctest {
+
+class DaemonProcess {
+public:
+    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {});
+    ~DaemonProcess();
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    void start(); // again, after stop()
+    int stop();   // SIGTERM; returns the exit code
+    nlohmann::json status() const;
+    nlohmann::json replica(const std::string& name) const; // null if unknown
+    bool waitFor(const std::function<bool(const nlohmann::json&)>& condition, const std::string& name,
+                 double seconds = 40) const;
+    nlohmann::json waitForJob(int id) const; // its status entry once not running; null after 30 s
+    int exitCode() { return stop(); }
+
+private:
+    std::string chain_, socket_;
+    QStringList extra_;
+    QProcess process_;
+};
+
+bool inSyncAt(const nlohmann::json& replica, int height);
+
+} // namespace sctest
