@@ -30,6 +30,7 @@ nlohmann::json ReplicaState::toJson() const {
             {"blocks_behind", blocksBehind},
             {"lag_seconds", lagSeconds},
             {"bytes_sent", bytesSent},
+            {"raw_bytes", rawBytes},
             {"resumed_bytes", resumedBytes},
             {"streams", streams},
             {"rate", rate},
@@ -206,24 +207,43 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
         return;
     request.upto = tip;
     worker.cancel = false;
+    std::vector<std::string> streaming; // targets of the stream in flight
+    std::uint64_t rawSoFar = 0, wireSoFar = 0;
     auto onSend = [&](const SendEvent& event) {
-        if (event.kind != SendEvent::Kind::Progress && event.kind != SendEvent::Kind::BlockDone &&
-            event.kind != SendEvent::Kind::TargetFailed)
+        if (event.kind == SendEvent::Kind::BlockStarted)
+            streaming = event.targets;
+        if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
             return;
-        nlohmann::json j = {{"event", "job"}, {"chain", worker.path}, {"height", event.height},
-                            {"bytes_done", event.progress.bytesDone}, {"bytes_total", event.progress.bytesTotal},
-                            {"rate", event.progress.rate}, {"wire_bytes", event.wireBytes}, {"targets", event.targets}};
+        // Bytes since the last event belong to the stream in flight: every replica it feeds counts them.
+        std::uint64_t raw = event.progress.bytesDone - std::min(rawSoFar, event.progress.bytesDone);
+        std::uint64_t wire = event.wireBytes - std::min(wireSoFar, event.wireBytes);
+        rawSoFar = std::max(rawSoFar, event.progress.bytesDone);
+        wireSoFar = std::max(wireSoFar, event.wireBytes);
+        nlohmann::json j = {{"event", "job"},
+                            {"chain", worker.path},
+                            {"height", event.height},
+                            {"bytes_done", event.progress.bytesDone},
+                            {"bytes_total", event.progress.bytesTotal},
+                            {"rate", event.progress.rate},
+                            {"wire_bytes", event.wireBytes},
+                            {"targets", event.targets.empty() ? streaming : event.targets}};
         if (!event.error.empty())
             j["error"] = event.error;
         std::lock_guard lock(worker.mutex);
-        for (const auto& name : event.targets) {
+        for (const auto& name : streaming) {
             ReplicaState& state = worker.states[name];
             state.phase = "syncing";
             state.rate = event.progress.rate;
-            if (event.kind == SendEvent::Kind::BlockDone)
-                state.height = std::max(state.height.value_or(0), event.height);
+            state.rawBytes += raw;
+            state.bytesSent += wire;
         }
-        onEvent_(j);
+        if (event.kind == SendEvent::Kind::BlockDone)
+            for (const auto& name : event.targets) {
+                ReplicaState& state = worker.states[name];
+                state.height = std::max(state.height.value_or(0), event.height);
+            }
+        if (event.kind != SendEvent::Kind::BlockStarted)
+            onEvent_(j);
     };
     for (const auto& target : request.targets) {
         std::lock_guard lock(worker.mutex);
@@ -246,7 +266,6 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
     for (const auto& outcome : report.targets) {
         ReplicaState& state = worker.states[outcome.target];
         state.streams++;
-        state.bytesSent += report.wireBytes;
         state.resumedBytes += outcome.resumedBytes;
         if (outcome.ok) {
             state.phase = "in-sync";

@@ -29,7 +29,8 @@ struct ReplicaState {
     std::optional<std::uint64_t> height;
     std::uint64_t blocksBehind = 0;
     double lagSeconds = 0;          // age of the oldest block the replica lacks
-    std::uint64_t bytesSent = 0, streams = 0;
+    std::uint64_t bytesSent = 0, streams = 0; // bytesSent: on the wire, after compression
+    std::uint64_t rawBytes = 0;                // of the send streams, before compression
     std::uint64_t resumedBytes = 0; // not sent again after broken transfers: the replica had them spooled
     double rate = 0;                // of the current or last stream, bytes/s
     std::string lastError;

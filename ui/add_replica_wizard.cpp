@@ -163,6 +163,8 @@ void OnboardPage::onJobEvent(const QJsonObject& event) {
         return;
     }
     error_ = event.value("error").toString();
+    steps_->addItem(QString::fromUtf8("\u2716 ") + error_);
+    steps_->scrollToBottom();
     QJsonObject hostKey = event.value("detail").toObject().value("host_key").toObject();
     if (!hostKey.isEmpty()) {
         fingerprint_ = hostKey.value("fingerprint").toString();

@@ -13,9 +13,7 @@ qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 ConsoleSession::ConsoleSession(const QString& socketPath, QObject* parent)
     : QObject(parent), client_(socketPath, this), startedMs_(nowMs()) {
     pollTimer_.setInterval(1000);
-    sampleTimer_.setInterval(1000);
     connect(&pollTimer_, &QTimer::timeout, this, &ConsoleSession::poll);
-    connect(&sampleTimer_, &QTimer::timeout, this, &ConsoleSession::sample);
     connect(&client_, &DaemonClient::eventReceived, this, &ConsoleSession::onEvent);
     connect(&client_, &DaemonClient::connectionChanged, this, [this](bool connected, const QString& detail) {
         log_.add(connected ? EventLogModel::Level::Info : EventLogModel::Level::Error, detail);
@@ -28,7 +26,6 @@ ConsoleSession::ConsoleSession(const QString& socketPath, QObject* parent)
 void ConsoleSession::start() {
     client_.start();
     pollTimer_.start();
-    sampleTimer_.start();
 }
 
 void ConsoleSession::poll() {
@@ -64,6 +61,25 @@ void ConsoleSession::onStatus(const QJsonObject& status) {
     }
     blocks_.setReplicas(names, heights);
     jobs_.applyStatus(status.value("jobs").toArray());
+    // Throughput from the daemon's byte counters between two polls: honest for bursts too.
+    const qint64 now = nowMs();
+    QHash<QString, ReplicaRates> rates;
+    QHash<QString, double> lags;
+    for (const auto& r : replicas) {
+        QJsonObject o = r.toObject();
+        const QString name = o.value("name").toString();
+        Counters current{o.value("raw_bytes").toDouble(), o.value("bytes_sent").toDouble(), now};
+        auto previous = counters_.constFind(name);
+        if (previous != counters_.constEnd() && now > previous->at) {
+            double seconds = static_cast<double>(now - previous->at) / 1000.0;
+            rates[name] = {std::max(0.0, current.raw - previous->raw) / seconds,
+                           std::max(0.0, current.wire - previous->wire) / seconds};
+        }
+        counters_[name] = current;
+        lags[name] = o.value("blocks_behind").toInteger() ? o.value("lag_seconds").toDouble() : 0.0;
+    }
+    if (!rates.isEmpty())
+        emit sampled(static_cast<double>(now - startedMs_) / 1000.0, rates, lags);
     if (tip != tip_ || blocks_.tip() != tip) {
         tip_ = tip;
         reloadBlocks();
@@ -105,15 +121,8 @@ void ConsoleSession::onEvent(const QJsonObject& event) {
     } else if (type == "error") {
         log_.add(EventLogModel::Level::Error, event.value("error").toString());
         emit problem(event.value("error").toString());
-    } else if (type == "job" || (type == "job_progress" && event.value("kind").toString() == "stream")) {
-        QJsonObject p = type == "job" ? event : event.value("progress").toObject();
-        double done = p.value("bytes_done").toDouble(), wire = p.value("wire_bytes").toDouble();
-        ReplicaRates rates{p.value("rate").toDouble(), 0};
-        rates.wire = done > 0 ? rates.raw * wire / done : rates.raw; // compression ratio so far
-        for (const auto& t : p.value("targets").toArray())
-            rates_[t.toString()] = {rates, nowMs() - startedMs_};
-        if (p.contains("error"))
-            log_.add(EventLogModel::Level::Error, p.value("error").toString());
+    } else if (type == "job" && event.contains("error")) {
+        log_.add(EventLogModel::Level::Error, event.value("error").toString());
     } else if (type == "job_done") {
         bool ok = event.value("ok").toBool();
         log_.add(ok ? EventLogModel::Level::Info : EventLogModel::Level::Error,
@@ -134,19 +143,6 @@ void ConsoleSession::onEvent(const QJsonObject& event) {
     }
     if (type == "job_progress" || type == "job_done")
         emit jobEvent(event);
-}
-
-void ConsoleSession::sample() {
-    const double seconds = static_cast<double>(nowMs() - startedMs_) / 1000.0;
-    QHash<QString, ReplicaRates> rates;
-    QHash<QString, double> lags;
-    for (const auto& r : replicas_.rows()) {
-        Rate known = rates_.value(r.name);
-        bool fresh = nowMs() - startedMs_ - known.at < 1500;
-        rates[r.name] = fresh ? known.rates : ReplicaRates{};
-        lags[r.name] = r.behind ? r.lag : 0.0;
-    }
-    emit sampled(seconds, rates, lags);
 }
 
 void ConsoleSession::startJob(const QJsonObject& request, const QString& target, Reply done) {

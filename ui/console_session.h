@@ -60,22 +60,21 @@ private:
     void onEvent(const QJsonObject& event);
     void reloadBlocks();
     void startJob(const QJsonObject& request, const QString& target, Reply done);
-    void sample();
 
     DaemonClient client_;
     BlockModel blocks_;
     ReplicaModel replicas_;
     JobModel jobs_;
     EventLogModel log_;
-    QTimer pollTimer_, sampleTimer_;
+    QTimer pollTimer_;
     QString chain_, chainName_;
     qint64 tip_ = -1;
     bool polling_ = false;
-    struct Rate {
-        ReplicaRates rates;
-        qint64 at = 0; // ms since start
+    struct Counters {
+        double raw = 0, wire = 0;
+        qint64 at = 0; // ms
     };
-    QHash<QString, Rate> rates_;
+    QHash<QString, Counters> counters_; // per replica, from the previous status
     qint64 startedMs_ = 0;
 };
 

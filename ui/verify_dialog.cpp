@@ -83,7 +83,7 @@ void VerifyDialog::start(const QStringList& replicas) {
     running_.clear();
     started_ = !columns_.isEmpty();
     awaiting_ = static_cast<int>(columns_.size());
-    summary_->setText(tr("Verifying %1 replica(s)…").arg(columns_.size()));
+    summary_->setText(tr("Verifying %1 replica(s)\u2026").arg(columns_.size()));
     for (const QString& replica : columns_)
         session_.verify(replica, [this, replica](const QJsonObject& reply) {
             --awaiting_;
@@ -117,7 +117,7 @@ void VerifyDialog::onJobEvent(const QJsonObject& event) {
                                                            ? tr("every block matches")
                                                            : tr("DIFFERENCES FOUND"))
                            : tr("%1: failed: %2").arg(replica, event.value("error").toString());
-        summary_->setText(running_.isEmpty() ? summary_->text().replace(tr("Verifying"), tr("Verified")) + "\n" + line
+        summary_->setText(running_.isEmpty() ? summary_->text().replace(tr("Verifying"), tr("Verified")).replace(QString::fromUtf8("\u2026"), ":") + "\n" + line
                                              : summary_->text() + "\n" + line);
         return;
     }
