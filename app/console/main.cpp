@@ -8,9 +8,16 @@
 #include <QIcon>
 #include <QTimer>
 #include <cstdio>
+#include <string_view>
 #include <unistd.h>
 
 int main(int argc, char** argv) {
+    // Answered before Qt needs a display, so packaging checks run anywhere.
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--version") {
+            std::printf("streamchain-console %s\n", STREAMCHAIN_VERSION);
+            return 0;
+        }
     QApplication app(argc, argv);
     QApplication::setApplicationName("streamchain-console");
     QApplication::setApplicationVersion(STREAMCHAIN_VERSION);
