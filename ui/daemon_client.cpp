@@ -92,13 +92,24 @@ void DaemonClient::request(const QJsonObject& request, Reply onReply) {
     requests_->write(QJsonDocument(request).toJson(QJsonDocument::Compact) + "\n");
 }
 
+namespace {
+
+// The complete JSON lines in `buffer`, leaving a partial last line there.
+QList<QJsonObject> takeLines(QByteArray& buffer) {
+    QList<QJsonObject> lines;
+    qsizetype newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+        lines.append(QJsonDocument::fromJson(buffer.left(newline)).object());
+        buffer.remove(0, newline + 1);
+    }
+    return lines;
+}
+
+} // namespace
+
 void DaemonClient::readReplies() {
     replyBuffer_ += requests_->readAll();
-    qsizetype newline;
-    while ((newline = replyBuffer_.indexOf('\n')) >= 0) {
-        QByteArray line = replyBuffer_.left(newline);
-        replyBuffer_.remove(0, newline + 1);
-        QJsonObject reply = QJsonDocument::fromJson(line).object();
+    for (const QJsonObject& reply : takeLines(replyBuffer_)) {
         if (pending_.empty()) {
             // Unasked: the daemon refusing this peer before closing.
             problem_ = tr("the daemon refused the console: %1").arg(reply.value("error").toString());
@@ -113,11 +124,7 @@ void DaemonClient::readReplies() {
 
 void DaemonClient::readEvents() {
     eventBuffer_ += events_->readAll();
-    qsizetype newline;
-    while ((newline = eventBuffer_.indexOf('\n')) >= 0) {
-        QByteArray line = eventBuffer_.left(newline);
-        eventBuffer_.remove(0, newline + 1);
-        QJsonObject event = QJsonDocument::fromJson(line).object();
+    for (const QJsonObject& event : takeLines(eventBuffer_)) {
         if (!subscribed_) {
             subscribed_ = event.value("subscribe").toBool();
             continue; // the subscription's own reply

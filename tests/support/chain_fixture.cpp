@@ -3,6 +3,7 @@
 #include "core/block_header.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fcntl.h>
 #include <filesystem>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -47,6 +49,21 @@ std::vector<std::string> namesIn(const std::string& dir) {
         names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
+}
+
+bool waitForBytesUnder(const std::string& dir, std::uintmax_t bytes, double seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::uintmax_t total = 0;
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+            if (it->is_regular_file(ec))
+                total += it->file_size(ec);
+        if (total >= bytes)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
 }
 
 std::vector<std::string> ChainFixture::stagingEntries() const {

@@ -139,16 +139,7 @@ private slots:
                                      "--json"});
         QVERIFY(send.waitForStarted());
         const std::string staging = lab.replicaPath(1, "replica/.streamchain/staging");
-        std::uintmax_t received = 0;
-        for (int i = 0; i < 600 && received < 30'000'000; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            received = 0;
-            std::error_code ec;
-            for (auto it = fs::recursive_directory_iterator(staging, ec); !ec && it != fs::end(it); it.increment(ec))
-                if (it->is_regular_file(ec))
-                    received += it->file_size(ec);
-        }
-        QVERIFY2(received >= 30'000'000, "the relayed transfer never got going");
+        QVERIFY2(waitForBytesUnder(staging, 30'000'000), "the relayed transfer never got going");
         lab.killConnections(1);
         QVERIFY(send.waitForFinished(120000));
         std::string out = send.readAllStandardOutput().toStdString();

@@ -178,15 +178,7 @@ private slots:
         writeFile(chain.data("big.bin"), mustRun({"head", "-c", "120000000", "/dev/urandom"}));
         chain.commit("big");
         const std::string spool = lab.replicaPath(0, "replica/.streamchain/spool");
-        std::uintmax_t spooled = 0;
-        for (int i = 0; i < 600 && spooled < 40'000'000; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            spooled = 0;
-            std::error_code ec;
-            for (const auto& entry : std::filesystem::directory_iterator(spool, ec))
-                spooled += std::filesystem::file_size(entry.path(), ec);
-        }
-        QVERIFY2(spooled >= 40'000'000, "the transfer never got going");
+        QVERIFY2(waitForBytesUnder(spool, 40'000'000), "the transfer never got going");
         lab.killConnections(0);
         QVERIFY2(daemon.waitFor([](const nlohmann::json& r) { return r["failures"].get<int>() >= 1; }, "r1"),
                  daemon.status().dump().c_str());

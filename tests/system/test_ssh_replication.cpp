@@ -304,15 +304,7 @@ private slots:
         first.start(STREAMCHAIN_CLI, args);
         QVERIFY(first.waitForStarted());
         // Cut the connection once a good part of the stream is spooled on the replica.
-        std::uintmax_t spooled = 0;
-        for (int i = 0; i < 600 && spooled < 40'000'000; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            spooled = 0;
-            std::error_code ec;
-            for (const auto& entry : fs::directory_iterator(spoolDir, ec))
-                spooled += fs::file_size(entry.path(), ec);
-        }
-        QVERIFY2(spooled >= 40'000'000, "the transfer never got going");
+        QVERIFY2(waitForBytesUnder(spoolDir, 40'000'000), "the transfer never got going");
         lab.killConnections(0);
         QVERIFY(first.waitForFinished(60000));
         QVERIFY(first.exitCode() != 0);

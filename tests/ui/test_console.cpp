@@ -36,6 +36,18 @@ int rowsOfKind(const ui::JobModel& jobs, const QString& kind) {
     return count;
 }
 
+// A daemon on the chain with its own socket, and a console session connected to it.
+struct ConsoleOnDaemon {
+    explicit ConsoleOnDaemon(const ChainFixture& chain)
+        : run("run"), socket(run.path() + "/control.sock"), daemon(chain.root(), socket), session(q(socket)) {
+        session.start();
+    }
+    TempDir run;
+    std::string socket;
+    DaemonProcess daemon;
+    ui::ConsoleSession session;
+};
+
 } // namespace
 
 class TestConsole : public QObject {
@@ -47,12 +59,10 @@ private slots:
         writeFile(chain.data("a.txt"), "one");
         chain.commit("one");
         onboardRelayPair(lab, chain);
-        TempDir run("run");
-        const std::string socket = run.path() + "/control.sock";
-        DaemonProcess daemon(chain.root(), socket);
-        ui::ConsoleSession session(q(socket));
+        ConsoleOnDaemon console(chain);
+        auto& session = console.session;
+        auto& daemon = console.daemon;
         ui::MainWindow window(session);
-        session.start();
         QTRY_VERIFY_WITH_TIMEOUT(session.client().isConnected(), 10000);
         QTRY_COMPARE_WITH_TIMEOUT(session.replicas().rowCount(), 2, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(session.blocks().rowCount(), 2, 10000);
@@ -99,11 +109,8 @@ private slots:
         sc::btrfs::setReadOnly(tampered, false); // keeps received_uuid: only hashing can tell
         writeFile(tampered + "/a.txt", "forged");
         sc::btrfs::setReadOnly(tampered, true);
-        TempDir run("run");
-        const std::string socket = run.path() + "/control.sock";
-        DaemonProcess daemon(chain.root(), socket);
-        ui::ConsoleSession session(q(socket));
-        session.start();
+        ConsoleOnDaemon console(chain);
+        auto& session = console.session;
         QTRY_COMPARE_WITH_TIMEOUT(session.blocks().rowCount(), 2, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(session.replicas().rowCount(), 1, 10000);
 
@@ -123,11 +130,8 @@ private slots:
         ChainFixture chain;
         writeFile(chain.data("a.txt"), "one");
         chain.commit("one");
-        TempDir run("run");
-        const std::string socket = run.path() + "/control.sock";
-        DaemonProcess daemon(chain.root(), socket);
-        ui::ConsoleSession session(q(socket));
-        session.start();
+        ConsoleOnDaemon console(chain);
+        auto& session = console.session;
         QTRY_COMPARE_WITH_TIMEOUT(session.blocks().rowCount(), 2, 10000);
         const std::string registry = chain.root() + "/.streamchain/replicas.json";
 
@@ -168,6 +172,13 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!notBtrfs->onboardPage()->error().isEmpty(), 60000);
         QVERIFY2(notBtrfs->onboardPage()->error().contains("not btrfs"), qPrintable(notBtrfs->onboardPage()->error()));
         QVERIFY(!contains(readFile(registry), "r9"));
+
+        // Remove (the confirmation is the main window's; the session sends the request).
+        bool removed = false;
+        session.removeReplica("r1", [&](const QJsonObject& reply) { removed = reply.value("ok").toBool(); });
+        QTRY_VERIFY_WITH_TIMEOUT(removed, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(session.replicas().rowCount(), 0, 10000);
+        QVERIFY(!contains(readFile(registry), "\"r1\""));
     }
 
     void cancelStopsARunningStream() {
@@ -176,11 +187,8 @@ private slots:
         chain.commit("big");
         BtrfsImage target(2048);
         const std::string replica = target.path("replica");
-        TempDir run("run");
-        const std::string socket = run.path() + "/control.sock";
-        DaemonProcess daemon(chain.root(), socket);
-        ui::ConsoleSession session(q(socket));
-        session.start();
+        ConsoleOnDaemon console(chain);
+        auto& session = console.session;
         QTRY_COMPARE_WITH_TIMEOUT(session.blocks().rowCount(), 2, 10000);
         qint64 job = -1;
         session.stream({q(replica)}, "full", "", std::nullopt, [&](const QJsonObject& reply) {
