@@ -2,6 +2,7 @@
 // a 1 MB change, against the seed's loop (poll every 1 s, then
 // `btrfs send -p | ssh | btrfs receive`), whose pipe is measured in the same run.
 // Run through bench/lag (root; private mount namespace; a namespace host with sshd).
+#include "bench/pipeline.h"
 #include "core/chain.h"
 #include "core/commit.h"
 #include "core/endpoint_pool.h"
@@ -68,17 +69,16 @@ int main(int argc, char** argv) {
     std::string pipeTarget = lab.replicaPath(0, "plain");
     mustRun({"mkdir", "-p", pipeTarget});
     auto heights = chain.heights();
-    std::string ssh = "ssh -i " + lab.clientKey() + " -o UserKnownHostsFile=" + knownHosts +
-                      " -o StrictHostKeyChecking=yes -o BatchMode=yes root@" + lab.host(0).address;
-    mustRun({"sh", "-c", "btrfs send -q " + chain.paths().block(heights.front()) + " | " + ssh + " btrfs receive -q " +
-                             pipeTarget});
+    auto ssh = [&] {
+        return bench::sshTo(lab.host(0).address, lab.clientKey(), knownHosts, {"btrfs", "receive", "-q", pipeTarget});
+    };
+    bench::runPipeline({{"btrfs", "send", "-q", chain.paths().block(heights.front())}, ssh()});
     std::vector<double> pipe;
-    for (std::size_t i = 1; i < heights.size() && pipe.size() < 30; ++i) {
-        auto start = Clock::now();
-        mustRun({"sh", "-c", "btrfs send -q -p " + chain.paths().block(heights[i - 1]) + " " +
-                                 chain.paths().block(heights[i]) + " | " + ssh + " btrfs receive -q " + pipeTarget});
-        pipe.push_back(seconds(start));
-    }
+    for (std::size_t i = 1; i < heights.size() && pipe.size() < 30; ++i)
+        pipe.push_back(bench::runPipeline({{"btrfs", "send", "-q", "-p", chain.paths().block(heights[i - 1]),
+                                            chain.paths().block(heights[i])},
+                                           ssh()})
+                           .seconds);
     // A 1 s poll finds a block 0.5 s (p50) to 0.99 s (p99) after it appears.
     double seedP50 = 0.5 + percentile(pipe, 50), seedP99 = 0.99 + percentile(pipe, 99);
     std::printf("%-46s %12s %12s %8s\n", "commit -> verified on replica (1 MB change)", "streamchain", "seed loop",

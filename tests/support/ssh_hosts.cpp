@@ -216,6 +216,16 @@ void SshLab::setLink(int index, bool up) {
     mustRun({"ip", "-n", switchNs_, "link", "set", "p" + std::to_string(index + 1), up ? "up" : "down"});
 }
 
+void SshLab::shapeLink(int index, const std::string& rate) {
+    // The switch port's egress is the primary-to-host direction.
+    std::string port = "p" + std::to_string(index + 1);
+    if (rate.empty())
+        run({"ip", "netns", "exec", switchNs_, "tc", "qdisc", "del", "dev", port, "root"});
+    else
+        mustRun({"ip", "netns", "exec", switchNs_, "tc", "qdisc", "replace", "dev", port, "root", "tbf", "rate", rate,
+                 "burst", "256kb", "latency", "100ms"});
+}
+
 CommandResult SshLab::runOn(int index, const std::vector<std::string>& argv) {
     std::vector<std::string> full{"ip", "netns", "exec", host(index).netns};
     full.insert(full.end(), argv.begin(), argv.end());

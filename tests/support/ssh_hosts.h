@@ -45,6 +45,7 @@ public:
     void setAuthorizedKeys(int index, const std::string& lines); // read by sshd at each login
     void killConnections(int index);       // kill every sshd session child, keep the listener
     void setLink(int index, bool up);      // take the host's link down or up
+    void shapeLink(int index, const std::string& rate); // tc tbf towards the host, e.g. "100mbit"; "" removes it
     // Run argv inside the host's namespace (sees the same files).
     CommandResult runOn(int index, const std::vector<std::string>& argv);
 

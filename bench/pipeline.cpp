@@ -1,0 +1,91 @@
+#include "bench/pipeline.h"
+
+#include "core/ssh_session.h"
+
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace bench {
+
+namespace {
+
+struct Started {
+    std::vector<pid_t> pids;
+    std::vector<std::string> names;
+};
+
+Started start(const std::vector<Argv>& stages) {
+    Started started;
+    int input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+        int pipeFds[2] = {-1, -1};
+        bool last = i + 1 == stages.size();
+        if (!last && ::pipe2(pipeFds, O_CLOEXEC) != 0)
+            throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::dup2(input, 0);
+            int out = last ? ::open("/dev/null", O_WRONLY) : pipeFds[1];
+            ::dup2(out, 1);
+            std::vector<char*> args;
+            for (const auto& a : stages[i])
+                args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execvp(args[0], args.data());
+            ::_exit(127);
+        }
+        ::close(input);
+        if (!last) {
+            ::close(pipeFds[1]);
+            input = pipeFds[0];
+        }
+        started.pids.push_back(pid);
+        started.names.push_back(stages[i].front());
+    }
+    return started;
+}
+
+double finish(const Started& started) {
+    double cpu = 0;
+    std::string failed;
+    for (std::size_t i = 0; i < started.pids.size(); ++i) {
+        int status = 0;
+        rusage usage{};
+        ::wait4(started.pids[i], &status, 0, &usage);
+        cpu += static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            failed = started.names[i];
+    }
+    if (!failed.empty())
+        throw std::runtime_error("peer pipeline stage " + failed + " failed");
+    return cpu;
+}
+
+} // namespace
+
+PipelineResult runPipeline(const std::vector<Argv>& stages) { return runConcurrently({stages}); }
+
+PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines) {
+    auto begin = std::chrono::steady_clock::now();
+    std::vector<Started> running;
+    for (const auto& stages : pipelines)
+        running.push_back(start(stages));
+    PipelineResult result;
+    for (const auto& started : running)
+        result.cpuSeconds += finish(started);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    return result;
+}
+
+Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote) {
+    return {"ssh", "-i", key, "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o",
+            "BatchMode=yes", "root@" + address, sc::shellCommand(remote)};
+}
+
+} // namespace bench

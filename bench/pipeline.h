@@ -1,0 +1,26 @@
+#pragma once
+// Runs what peers do: a pipeline of programs (argv vectors joined by pipes, like
+// `btrfs send | ssh host btrfs receive`, but never through a local shell), timed,
+// with the CPU time of every process in it.
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct PipelineResult {
+    double seconds = 0;    // wall time from the first start to the last exit
+    double cpuSeconds = 0; // user + system of every process in the pipeline (this machine)
+};
+
+using Argv = std::vector<std::string>;
+
+// Throws std::runtime_error naming the stage that failed (non-zero exit).
+PipelineResult runPipeline(const std::vector<Argv>& stages);
+// Several pipelines at once (fan-out by hand): wall time of all, CPU of all.
+PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines);
+
+// `ssh` to a lab host with the lab's client key and a known_hosts file, then `remote`
+// quoted for the remote shell word by word.
+Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote);
+
+} // namespace bench

@@ -1,0 +1,59 @@
+#pragma once
+// Every benchmark scenario of bench/run, on one dataset, one primary chain on a
+// loop image and three namespace hosts with sshd, streamchain and its peers
+// measured in the same run.
+#include <memory>
+#include <string>
+
+#include "bench/dataset.h"
+#include "bench/report.h"
+
+namespace sctest {
+class BtrfsImage;
+class SshLab;
+} // namespace sctest
+
+namespace sc {
+class Chain;
+}
+
+namespace bench {
+
+class Suite {
+public:
+    Suite(bool full, std::uint64_t seed);
+    ~Suite();
+    Report run(); // a scenario that breaks is recorded in failures and the rest go on
+
+private:
+    void prepare();
+    void localFull();
+    void sshFull();
+    void sshIncremental(double fraction, const std::string& label);
+    void compressedShaped();
+    void fanOut();
+    void relayChain();
+    void catchUp();
+    void lag();
+    void commitRate();
+    void footprintAndVerify();
+    void daemonMemory();
+
+    std::string url(int host, const std::string& relative) const;
+    std::vector<std::string> reach(int host) const; // --identity, --accept-host-key, --agent-path
+    std::string block(std::uint64_t height) const;
+    std::uint64_t commit(const std::string& message);
+    void add(Row row);
+
+    bool full_;
+    DatasetShape shape_;
+    Report report_;
+    std::unique_ptr<sctest::SshLab> lab_;
+    std::unique_ptr<sctest::BtrfsImage> primary_, local_;
+    std::unique_ptr<sc::Chain> chain_;
+    std::string knownHosts_;
+    std::uint64_t datasetBlock_ = 1;
+    double sshFullSeconds_ = 0; // streamchain's single-replica figure, for the fan-out row
+};
+
+} // namespace bench

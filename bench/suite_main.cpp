@@ -1,0 +1,54 @@
+// bench/run: streamchain against its peers on the same data in one run. Prints the
+// table and writes it as CSV, JSON and a PNG chart into the output directory.
+// Exit status: 0 when every scenario ran (ratios are reported, not asserted).
+#include "bench/suite.h"
+#include "tests/support/btrfs_fixture.h"
+#include "ui/ratio_chart.h"
+
+#include <QApplication>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+int main(int argc, char** argv) {
+    bool full = false;
+    std::uint64_t seed = 1;
+    std::string out = "build/bench";
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--full")
+            full = true;
+        else if (arg == "--quick")
+            full = false;
+        else if (arg == "--seed" && i + 1 < argc)
+            seed = std::stoull(argv[++i]);
+        else if (arg == "--out" && i + 1 < argc)
+            out = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: bench/run [--quick|--full] [--seed N] [--out DIR]\n");
+            return 2;
+        }
+    }
+    if (!sctest::isRoot()) {
+        std::fprintf(stderr, "bench/run needs root (loop images, network namespaces, sshd)\n");
+        return 2;
+    }
+    sctest::enterPrivateMountNamespace();
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    std::filesystem::create_directories(out);
+    bench::Report report = bench::Suite(full, seed).run();
+    report.print();
+    report.writeCsv(out + "/bench.csv");
+    report.writeJson(out + "/bench.json");
+    QVector<ui::RatioBar> bars;
+    for (const auto& row : report.rows)
+        if (row.ratio() > 0)
+            bars.push_back({QString::fromStdString(row.scenario + " vs " + row.peer), row.ratio()});
+    bool saved = ui::saveRatioChart(QString::fromStdString("streamchain vs peers (" + report.mode + ", " +
+                                                            report.machine + ", " + report.date + ")"),
+                                    bars, QString::fromStdString(out + "/bench.png"));
+    std::printf("\nwritten: %s/bench.csv, bench.json%s\n", out.c_str(), saved ? ", bench.png" : " (PNG failed)");
+    return report.failures.empty() && saved ? 0 : 1;
+}
