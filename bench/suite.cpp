@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <sys/utsname.h>
@@ -121,6 +122,31 @@ void Suite::sshFull() {
     add({"full send over SSH", "btrfs send | ssh | btrfs receive", "MB/s", bytes / us.seconds, bytes / pipe.seconds,
          true, ">= 1.0", ""});
     add({"full send over SSH", "rsync -a", "MB/s", bytes / us.seconds, bytes / rsync.seconds, true, "", ""});
+    auto btrbk = btrbkRun();
+    add({"full send over SSH", "btrbk run (snapshot + send)", "MB/s", bytes / us.seconds, bytes / btrbk.seconds, true,
+         "", ""});
+}
+
+// btrbk for the same job: its own snapshot of the working data, sent to host 0 (incrementally
+// from its previous one). Its ssh is OpenSSH with our pinned host keys, through a wrapper on PATH.
+PipelineResult Suite::btrbkRun() {
+    const std::string dir = primary_->path("btrbk-config");
+    if (!std::filesystem::exists(dir)) {
+        std::filesystem::create_directories(dir);
+        std::filesystem::create_directories(primary_->path("btrbk_snapshots"));
+        sctest::mustRun({"mkdir", "-p", lab_->replicaPath(0, "btrbk")});
+        sctest::writeFile(dir + "/ssh", "#!/bin/sh\nexec /usr/bin/ssh -o UserKnownHostsFile=" + sc::shellQuote(knownHosts_) +
+                                            " -o StrictHostKeyChecking=yes -o BatchMode=yes \"$@\"\n");
+        std::filesystem::permissions(dir + "/ssh", std::filesystem::perms::owner_all);
+        sctest::writeFile(dir + "/btrbk.conf", "ssh_identity " + lab_->clientKey() +
+                                                   "\nssh_user root\nsnapshot_preserve_min all\ntarget_preserve_min all\n"
+                                                   "snapshot_dir btrbk_snapshots\nvolume " + primary_->mountPoint() +
+                                                   "\n  subvolume ledger/data\n    target send-receive ssh://" +
+                                                   lab_->host(0).address + lab_->replicaPath(0, "btrbk") + "\n");
+    }
+    const char* path = std::getenv("PATH");
+    return runPipeline({{"env", "PATH=" + dir + ":" + (path ? path : "/usr/bin:/bin"), "btrbk", "-c",
+                         dir + "/btrbk.conf", "-q", "run"}});
 }
 
 void Suite::sshIncremental(double fraction, const std::string& label) {
@@ -140,6 +166,8 @@ void Suite::sshIncremental(double fraction, const std::string& label) {
     const std::string scenario = "incremental over SSH, " + label + " changed";
     add({scenario, "btrfs send -p | ssh | receive", "s", us.seconds, pipe.seconds, false, "", ""});
     add({scenario, "rsync -a", "s", us.seconds, rsync.seconds, false, fraction < 0.01 ? ">= 10" : "", ""});
+    auto btrbk = btrbkRun();
+    add({scenario, "btrbk run (snapshot + send -p)", "s", us.seconds, btrbk.seconds, false, "", ""});
 }
 
 void Suite::compressedShaped() {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bench/dataset.h"
+#include "bench/pipeline.h"
 #include "bench/report.h"
 
 namespace sctest {
@@ -30,6 +31,7 @@ private:
     void localFull();
     void sshFull();
     void sshIncremental(double fraction, const std::string& label);
+    PipelineResult btrbkRun(); // btrbk doing the same job, timed
     void compressedShaped();
     void fanOut();
     void relayChain();
