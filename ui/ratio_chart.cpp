@@ -6,6 +6,7 @@
 #include <QChartView>
 #include <QHorizontalBarSeries>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QValueAxis>
 #include <algorithm>
 
@@ -37,9 +38,17 @@ bool saveRatioChart(const QString& title, const QVector<RatioBar>& bars, const Q
     categories->append(labels);
     chart->addAxis(categories, Qt::AlignLeft);
     series->attachAxis(categories);
-    auto* values = new QValueAxis;
-    values->setRange(0, top * 1.15);
-    values->setTitleText(QObject::tr("ratio (above 1: streamchain does better)"));
+    // Logarithmic, so 0.5 and 2 sit as far from parity on either side.
+    double bottom = 1;
+    for (const auto& bar : bars)
+        if (bar.ratio > 0)
+            bottom = std::min(bottom, bar.ratio);
+    auto* values = new QLogValueAxis;
+    values->setBase(10);
+    values->setLabelFormat("%g");
+    values->setMinorTickCount(8);
+    values->setRange(std::min(0.1, bottom / 1.5), top * 2);
+    values->setTitleText(QObject::tr("ratio, log scale (above 1: streamchain does better)"));
     chart->addAxis(values, Qt::AlignBottom);
     series->attachAxis(values);
     // The line at 1: parity with the peer.
