@@ -83,9 +83,21 @@ PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines) 
     return result;
 }
 
-Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote) {
+Argv sshClient(const std::string& key, const std::string& knownHosts) {
     return {"ssh", "-i", key, "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o",
-            "BatchMode=yes", "root@" + address, sc::shellCommand(remote)};
+            "BatchMode=yes"};
+}
+
+Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts,
+           const std::string& remoteCommand) {
+    Argv argv = sshClient(key, knownHosts);
+    argv.push_back("root@" + address);
+    argv.push_back(remoteCommand);
+    return argv;
+}
+
+Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote) {
+    return sshTo(address, key, knownHosts, sc::shellCommand(remote));
 }
 
 } // namespace bench

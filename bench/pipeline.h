@@ -19,8 +19,12 @@ PipelineResult runPipeline(const std::vector<Argv>& stages);
 // Several pipelines at once (fan-out by hand): wall time of all, CPU of all.
 PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines);
 
-// `ssh` to a lab host with the lab's client key and a known_hosts file, then `remote`
-// quoted for the remote shell word by word.
+// OpenSSH as every peer uses it: the lab's client key, our pinned host keys, no prompts.
+Argv sshClient(const std::string& key, const std::string& knownHosts);
+// `ssh` to a lab host running `remoteCommand`, a command line already quoted for the remote shell.
+Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts,
+           const std::string& remoteCommand);
+// The same with `remote` quoted word by word.
 Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote);
 
 } // namespace bench

@@ -117,8 +117,7 @@ void Suite::sshFull() {
     const std::string address = lab_->host(0).address;
     auto pipe = runPipeline({{"btrfs", "send", "-q", block(datasetBlock_)},
                              sshTo(address, lab_->clientKey(), knownHosts_, {"btrfs", "receive", "-q", peerPath})});
-    const std::string rsh = "ssh -i " + lab_->clientKey() + " -o UserKnownHostsFile=" + knownHosts_ +
-                            " -o StrictHostKeyChecking=yes -o BatchMode=yes";
+    const std::string rsh = sc::shellCommand(sshClient(lab_->clientKey(), knownHosts_)); // rsync -e takes a command line
     auto rsync = runPipeline({{"rsync", "-a", "--delete", "-e", rsh, block(datasetBlock_) + "/",
                                "root@" + address + ":" + lab_->replicaPath(0, "rsync") + "/"}});
     double bytes = mb(static_cast<double>(shape_.totalBytes()));
@@ -161,8 +160,7 @@ void Suite::sshIncremental(double fraction, const std::string& label) {
     auto pipe = runPipeline({{"btrfs", "send", "-q", "-p", block(parent), block(child)},
                              sshTo(address, lab_->clientKey(), knownHosts_,
                                    {"btrfs", "receive", "-q", lab_->replicaPath(0, "peer")})});
-    const std::string rsh = "ssh -i " + lab_->clientKey() + " -o UserKnownHostsFile=" + knownHosts_ +
-                            " -o StrictHostKeyChecking=yes -o BatchMode=yes";
+    const std::string rsh = sc::shellCommand(sshClient(lab_->clientKey(), knownHosts_)); // rsync -e takes a command line
     auto rsync = runPipeline({{"rsync", "-a", "--delete", "-e", rsh, block(child) + "/",
                                "root@" + address + ":" + lab_->replicaPath(0, "rsync") + "/"}});
     const std::string scenario = "incremental over SSH, " + label + " changed";
@@ -185,8 +183,7 @@ void Suite::compressedShaped() {
                                sc::shellCommand({"btrfs", "receive", "-q", peerPath});
     auto them = runPipeline({{"btrfs", "send", "-q", block(datasetBlock_)},
                              {"zstd", "-3", "-T0", "-q", "-c"},
-                             {"ssh", "-i", lab_->clientKey(), "-o", "UserKnownHostsFile=" + knownHosts_, "-o",
-                              "BatchMode=yes", "root@" + lab_->host(1).address, remote}});
+                             sshTo(lab_->host(1).address, lab_->clientKey(), knownHosts_, remote)});
     lab_->shapeLink(1, "");
     double bytes = mb(static_cast<double>(shape_.totalBytes()));
     add({"compressed full send, link shaped to " + rate, "send | zstd -3 -T0 | ssh | zstd -d", "MB/s",
@@ -259,11 +256,15 @@ void Suite::relayChain() {
     for (int host = 1; host < 3; ++host) {
         const std::string& from = paths[static_cast<std::size_t>(host - 1)];
         // The hop runs inside the previous host's namespace, as a relay host would run it.
-        runPipeline({{"ip", "netns", "exec", lab_->host(host - 1).netns, "btrfs", "send", "-q", "-p",
-                      from + "/" + sc::heightName(parent), from + "/" + sc::heightName(child)},
-                     {"ip", "netns", "exec", lab_->host(host - 1).netns, "ssh", "-i", lab_->clientKey(), "-o",
-                      "UserKnownHostsFile=" + knownHosts_, "-o", "BatchMode=yes", "root@" + lab_->host(host).address,
-                      sc::shellCommand({"btrfs", "receive", "-q", paths[static_cast<std::size_t>(host)]})}});
+        const Argv inPrevious{"ip", "netns", "exec", lab_->host(host - 1).netns};
+        Argv send = inPrevious, ssh = inPrevious;
+        for (const auto& word : Argv{"btrfs", "send", "-q", "-p", from + "/" + sc::heightName(parent),
+                                     from + "/" + sc::heightName(child)})
+            send.push_back(word);
+        for (const auto& word : sshTo(lab_->host(host).address, lab_->clientKey(), knownHosts_,
+                                      Argv{"btrfs", "receive", "-q", paths[static_cast<std::size_t>(host)]}))
+            ssh.push_back(word);
+        runPipeline({send, ssh});
     }
     add({"relay chain of 3 hosts (5% change)", "3 sequential hops", "s", us.seconds, since(start), false, "", ""});
 }

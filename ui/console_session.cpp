@@ -88,9 +88,16 @@ void ConsoleSession::onStatus(const QJsonObject& status) {
 }
 
 void ConsoleSession::reloadBlocks() {
+    // Block events and status polls both notice a new tip: one request at a time, again only if still behind.
+    if (loadingBlocks_ || !client_.isConnected())
+        return;
+    loadingBlocks_ = true;
     client_.request({{"op", "log"}, {"chain", chain_}, {"limit", 500}}, [this](const QJsonObject& reply) {
+        loadingBlocks_ = false;
         if (reply.value("ok").toBool())
             blocks_.setBlocks(reply.value("blocks").toArray());
+        if (reply.value("ok").toBool() && blocks_.tip() < tip_)
+            reloadBlocks();
     });
 }
 

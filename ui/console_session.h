@@ -70,6 +70,7 @@ private:
     QString chain_, chainName_;
     qint64 tip_ = -1;
     bool polling_ = false;
+    bool loadingBlocks_ = false; // a `log` request is out; a newer tip is fetched when it returns
     struct Counters {
         double raw = 0, wire = 0;
         qint64 at = 0; // ms
