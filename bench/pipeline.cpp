@@ -72,6 +72,7 @@ double finish(const Started& started) {
 PipelineResult runPipeline(const std::vector<Argv>& stages) { return runConcurrently({stages}); }
 
 PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines) {
+    ::sync(); // what earlier runs left dirty is written back on nobody's clock
     auto begin = std::chrono::steady_clock::now();
     std::vector<Started> running;
     for (const auto& stages : pipelines)

@@ -9,12 +9,15 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
     bool full = false;
     std::uint64_t seed = 1;
     std::string out = "build/bench";
+    std::vector<std::string> only;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--full")
@@ -25,8 +28,22 @@ int main(int argc, char** argv) {
             seed = std::stoull(argv[++i]);
         else if (arg == "--out" && i + 1 < argc)
             out = argv[++i];
-        else {
-            std::fprintf(stderr, "usage: bench/run [--quick|--full] [--seed N] [--out DIR]\n");
+        else if (arg == "--only" && i + 1 < argc)
+            only.push_back(argv[++i]);
+        else if (arg == "--help" || arg == "-h") {
+            std::printf("usage: bench/run [--quick|--full] [--seed N] [--out DIR] [--only SCENARIO]...\n"
+                        "  --quick     a few hundred MB, small counts (default; CI runs it)\n"
+                        "  --full      >= 1 GB dataset, 500-block catch-up, 100-block lag\n"
+                        "  --seed N    dataset seed (default 1)\n"
+                        "  --out DIR   where bench.csv, bench.json and bench.png go (default build/bench)\n"
+                        "  --only S    run scenario S (repeatable); later scenarios build on earlier ones\n"
+                        "scenarios: %s\n",
+                        bench::Suite::scenarioNames().c_str());
+            return 0;
+        } else {
+            std::fprintf(stderr, "usage: bench/run [--quick|--full] [--seed N] [--out DIR] [--only SCENARIO]...\n"
+                                 "scenarios: %s\n",
+                         bench::Suite::scenarioNames().c_str());
             return 2;
         }
     }
@@ -38,7 +55,13 @@ int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
     std::filesystem::create_directories(out);
-    bench::Report report = bench::Suite(full, seed).run();
+    bench::Report report;
+    try {
+        report = bench::Suite(full, seed).run(only);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "bench/run: %s\n", e.what());
+        return 2;
+    }
     report.print();
     report.writeCsv(out + "/bench.csv");
     report.writeJson(out + "/bench.json");

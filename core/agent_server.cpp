@@ -298,7 +298,7 @@ private:
                 if (decompressor)
                     decompressor->decompress(bytes, [&](std::span<const std::uint8_t> raw) { receiver->write(raw); });
                 else
-                    receiver->write(bytes);
+                    receiver->write(std::move(frame->payload));
             } catch (const Error& e) {
                 failure = e.what();
             }
@@ -423,6 +423,8 @@ private:
 int runAgent(const std::string& root, int inputFd, int outputFd) {
     if (root.empty() || root.front() != '/')
         throw Error("agent: --root must be an absolute path", ExitCode::Usage);
+    // sshd hands us pipes: larger ones let it keep decrypting while we feed btrfs receive.
+    ::fcntl(inputFd, F_SETPIPE_SZ, kStreamPipeBytes);
     Agent agent(fs::path(root).lexically_normal().string(), inputFd, outputFd);
     return agent.serve();
 }

@@ -3,9 +3,11 @@
 #include "core/block_diff.h"
 #include "core/chain.h"
 #include "core/error.h"
+#include "core/fan_out.h"
 #include "core/fault_injection.h"
 #include "core/footprint.h"
 #include "core/footprint_records.h"
+#include "core/receive_input.h"
 
 #include <cerrno>
 #include <csignal>
@@ -18,6 +20,10 @@
 namespace fs = std::filesystem;
 
 namespace sc {
+
+namespace {
+constexpr std::size_t kFeedQueueChunks = 16; // chunks of up to 1 MiB between the network and receive
+}
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
                              std::vector<IncomingBlock> blocks, SpoolOptions spool)
@@ -45,15 +51,27 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     receive_ = std::make_unique<Subprocess>(std::vector<std::string>{"btrfs", "receive", "-q", "-C", stagingDir_},
                                             Subprocess::Options{.pipeStdin = true, .pipeStdout = false,
                                                                 .workingDirectory = {}});
+    // A deep pipe and a feeding thread of its own keep btrfs receive busy while the
+    // caller waits for the network.
+    ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
+    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd());
+    feeder_ = std::make_unique<FanOut>(std::vector<StreamSink*>{input_.get()}, kFeedQueueChunks);
     // Bytes that arrived before a broken transfer: replay them from the spool.
-    std::vector<std::uint8_t> buffer(1 << 20);
-    for (std::uint64_t done = 0; done < replay;) {
-        ssize_t n = ::pread(spoolFd_, buffer.data(), std::min<std::uint64_t>(buffer.size(), replay - done),
-                            static_cast<off_t>(done));
-        if (n <= 0)
-            throwSystemError(replica_.label() + ": cannot read spool " + spool_.file, n < 0 ? errno : EIO);
-        feed(std::span(buffer.data(), static_cast<std::size_t>(n)));
-        done += static_cast<std::uint64_t>(n);
+    try {
+        std::vector<std::uint8_t> buffer(1 << 20);
+        for (std::uint64_t done = 0; done < replay;) {
+            ssize_t n = ::pread(spoolFd_, buffer.data(), std::min<std::uint64_t>(buffer.size(), replay - done),
+                                static_cast<off_t>(done));
+            if (n <= 0)
+                throwSystemError(replica_.label() + ": cannot read spool " + spool_.file, n < 0 ? errno : EIO);
+            feed(std::make_shared<const std::string>(reinterpret_cast<const char*>(buffer.data()),
+                                                     static_cast<std::size_t>(n)));
+            done += static_cast<std::uint64_t>(n);
+        }
+    } catch (...) {
+        abort(true);
+        ::close(spoolFd_);
+        throw;
     }
     if (spoolFd_ >= 0)
         ::lseek(spoolFd_, 0, SEEK_END);
@@ -99,62 +117,52 @@ void BlockReceiver::checkAnnounced() const {
     }
 }
 
-void BlockReceiver::feed(std::span<const std::uint8_t> raw) {
-    digest_.update(raw);
-    bytes_ += raw.size();
-    if (!receiveError_.empty())
-        return; // keep counting and hashing: a corrupted stream must be named as such at the end
-    std::size_t done = 0;
-    while (done < raw.size()) {
-        ssize_t n = ::write(receive_->stdinFd(), raw.data() + done, raw.size() - done);
+void BlockReceiver::feed(std::shared_ptr<const std::string> raw) {
+    bytes_ += raw->size();
+    feeder_->push(std::move(raw));
+}
+
+void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
+    for (std::size_t done = 0; spoolFd_ >= 0 && done < raw.size();) {
+        ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            int err = errno;
-            // The receiver died: its own message says why (e.g. no space left, bad checksum).
-            ProcessResult result = receive_->wait();
-            receiveError_ = result.ok() ? std::string(std::strerror(err)) : result.describe();
-            return;
-        }
+        if (n < 0)
+            throwSystemError(replica_.label() + ": cannot write spool " + spool_.file, errno);
         done += static_cast<std::size_t>(n);
     }
 }
 
 void BlockReceiver::write(std::span<const std::uint8_t> raw) {
+    write(std::string(reinterpret_cast<const char*>(raw.data()), raw.size()));
+}
+
+void BlockReceiver::write(std::string&& raw) {
     if (!receive_)
         throw Error(replica_.label() + ": receive is not running");
-    if (spoolFd_ >= 0) {
-        std::size_t done = 0;
-        while (done < raw.size()) {
-            ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                throwSystemError(replica_.label() + ": cannot write spool " + spool_.file, errno);
-            done += static_cast<std::size_t>(n);
-        }
-    }
-    feed(raw);
+    spool(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+    feed(std::make_shared<const std::string>(std::move(raw)));
 }
 
 std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> rawBytes,
                                                  const std::string& rawSha256Hex) {
+    feeder_->finish();
     receive_->closeStdin();
     ProcessResult result = receive_->wait();
     receive_.reset();
     auto discard = [&] { abort(false); };
     // The digest first: a stream corrupted in transit also upsets btrfs receive, but
     // the operator needs to hear that the transfer, not the replica, was at fault.
-    std::string digest = digest_.finish().hex();
+    std::string digest = input_->digestHex();
     if (!rawSha256Hex.empty() && rawSha256Hex != digest) {
         discard();
         throw Error(where(blocks_.front()) + ": stream digest mismatch (corrupted in transit); nothing published");
     }
-    if (receiveError_.empty() && !result.ok())
-        receiveError_ = result.describe();
-    if (!receiveError_.empty()) {
+    // A receiver that died mid-stream tells why itself (e.g. no space left, bad checksum).
+    if (!result.ok() || input_->writeError()) {
         discard();
-        throw Error(where(blocks_.front()) + ": btrfs receive failed (" + receiveError_ + ")");
+        throw Error(where(blocks_.front()) + ": btrfs receive failed (" +
+                    (result.ok() ? std::string(std::strerror(input_->writeError())) : result.describe()) + ")");
     }
     if (rawBytes && *rawBytes != bytes_) {
         discard();
@@ -164,9 +172,9 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     faultPoint("receive-before-publish");
     std::vector<std::uint64_t> published;
     try {
-        for (const auto& block : blocks_) {
-            checkAndPublish(block);
-            published.push_back(block.height);
+        for (std::size_t i = 0; i < blocks_.size(); ++i) {
+            checkAndPublish(blocks_[i], i);
+            published.push_back(blocks_[i].height);
         }
     } catch (...) {
         discard();
@@ -176,7 +184,7 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     return published;
 }
 
-void BlockReceiver::checkAndPublish(const IncomingBlock& block) {
+void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t index) {
     const std::string what = where(block);
     std::string staged = stagingDir_ + "/" + heightName(block.height);
     if (!btrfs::isSubvolume(staged))
@@ -199,8 +207,15 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block) {
         parentPath = replica_.blocksDir() + "/" + heightName(*block.parent);
         parentTree = records.load(*block.parent);
     }
-    FootprintTree tree = parentTree ? updateFootprint(staged, *parentTree, kernelDiff(parentPath, staged), options)
-                                    : computeFootprint(staged, options);
+    // What to re-hash comes from the stream receive just applied: its commands name every
+    // path they change, as the kernel's own diff of the two snapshots would. Reuse of a
+    // parent digest is still guarded by inode, ctime, mtime and size, which no stream can
+    // forge on this disk. A stream we could not read falls back to the kernel's diff.
+    std::optional<std::vector<ChangeSet>> streamed = input_->changes();
+    bool fromStream = streamed && streamed->size() == blocks_.size();
+    FootprintTree tree = !parentTree ? computeFootprint(staged, options)
+                         : fromStream ? updateFootprint(staged, *parentTree, (*streamed)[index], options)
+                                      : updateFootprint(staged, *parentTree, kernelDiff(parentPath, staged), options);
     if (tree.root().hex() != block.header.contentRoot)
         throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
                     "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
@@ -228,7 +243,8 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block) {
 void BlockReceiver::abort(bool keepSpool) noexcept {
     try {
         if (receive_) {
-            receive_->kill(SIGKILL);
+            receive_->kill(SIGKILL); // first: a feeding thread blocked on its pipe then returns
+            feeder_->cancel("receive stopped");
             receive_->wait();
             receive_.reset();
         }

@@ -15,11 +15,13 @@
 #include "core/block_header.h"
 #include "core/btrfs.h"
 #include "core/chain_identity.h"
-#include "core/hash.h"
 #include "core/process.h"
 #include "core/replica_target.h"
 
 namespace sc {
+
+class FanOut;
+class ReceiveInput;
 
 struct IncomingBlock {
     std::uint64_t height = 0;
@@ -45,6 +47,7 @@ public:
     BlockReceiver& operator=(const BlockReceiver&) = delete;
 
     void write(std::span<const std::uint8_t> raw);
+    void write(std::string&& raw); // the same, taking the buffer instead of copying it
     // All data delivered: check byte count and digest (when given), then check and publish
     // each block in order. Returns the published heights. Throws naming the block and check.
     std::vector<std::uint64_t> finish(std::optional<std::uint64_t> rawBytes = {},
@@ -55,8 +58,9 @@ public:
 
 private:
     void checkAnnounced() const;
-    void feed(std::span<const std::uint8_t> raw);
-    void checkAndPublish(const IncomingBlock& block);
+    void spool(std::span<const std::uint8_t> raw);
+    void feed(std::shared_ptr<const std::string> raw);
+    void checkAndPublish(const IncomingBlock& block, std::size_t index);
     std::string where(const IncomingBlock& block) const;
 
     const LocalReplica& replica_;
@@ -66,8 +70,8 @@ private:
     int spoolFd_ = -1;
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;
-    std::string receiveError_; // btrfs receive died before the end of the stream
-    Hasher digest_{HashAlgorithm::Sha256};
+    std::unique_ptr<ReceiveInput> input_; // receive's stdin, the stream digest and its commands
+    std::unique_ptr<FanOut> feeder_;      // runs input_ on a thread of its own
     std::uint64_t bytes_ = 0;
 };
 

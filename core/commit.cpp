@@ -8,6 +8,7 @@
 #include "core/fault_injection.h"
 #include "core/footprint.h"
 #include "core/signing_key.h"
+#include "core/stream_estimate.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -51,6 +52,9 @@ void validateCommitRequest(const CommitRequest& request) {
 }
 
 namespace {
+
+// The header file written into the block after the diff, as it travels in a stream.
+constexpr std::uint64_t kHeaderStreamBytes = 2048;
 
 std::vector<std::string> elementsOf(const CommitRequest& request) {
     std::set<std::string> elements(request.elements.begin(), request.elements.end());
@@ -129,9 +133,12 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     FootprintTree tree;
     FootprintRecords records = chain.footprintRecords();
     std::optional<FootprintTree> previous = tip ? records.load(*tip) : std::nullopt;
+    std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
     if (previous) {
         try {
-            ChangeSet changes = kernelDiff(paths.block(*tip), staged.path);
+            std::uint64_t metadataBytes = 0;
+            ChangeSet changes = kernelDiff(paths.block(*tip), staged.path, &metadataBytes);
+            streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
             tree = updateFootprint(staged.path, *previous, changes, options, &stats);
             result.incrementalFootprint = true;
         } catch (const Error&) {
@@ -159,6 +166,8 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     // losing it costs a full hash, not correctness.
     try {
         records.save(height, tree, previous ? &*previous : nullptr);
+        if (streamBytes)
+            recordStreamBytes(chain, height, *streamBytes);
     } catch (const Error&) {
     }
 

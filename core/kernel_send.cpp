@@ -2,6 +2,7 @@
 
 #include "core/btrfs.h"
 #include "core/error.h"
+#include "core/process.h"
 
 #include <cerrno>
 #include <csignal>
@@ -58,7 +59,7 @@ KernelSend::KernelSend(const std::vector<KernelSendPart>& parts, const KernelSen
     readFd_ = fds[0];
     writeFd_ = fds[1];
     // A larger pipe halves the context switches between the kernel's writer and our reader.
-    fcntl(writeFd_, F_SETPIPE_SZ, 1 << 20);
+    fcntl(writeFd_, F_SETPIPE_SZ, kStreamPipeBytes);
 
     std::uint64_t flags = 0;
     if (options.noFileData)

@@ -7,6 +7,9 @@
 
 namespace sc {
 
+// Pipe capacity for bulk streams (F_SETPIPE_SZ): Linux's default pipe-max-size.
+constexpr int kStreamPipeBytes = 1 << 20;
+
 struct ProcessResult {
     int exitCode = -1;   // valid when signal == 0
     int signal = 0;      // the signal that ended the process, if any

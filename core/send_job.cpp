@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/replica_target.h"
 #include "core/send_plan.h"
+#include "core/stream_estimate.h"
 #include "core/stream_routes.h"
 
 #include <cerrno>
@@ -54,14 +55,6 @@ struct StreamGroup {
     std::vector<SendStep> steps;
     std::uint64_t estimatedBytes = 0;
 };
-
-// The no-data stream of the same (parent, block) pair tells the size of the real
-// one: its own bytes plus the file data it leaves out.
-std::uint64_t estimateStreamBytes(const std::string& block, const std::string& parent, std::uint32_t protocol) {
-    std::uint64_t metadataBytes = 0;
-    ChangeSet changes = kernelDiff(parent, block, &metadataBytes, protocol);
-    return metadataBytes + changes.dataBytes;
-}
 
 std::vector<StreamGroup> groupSteps(const std::vector<SendStep>& steps, const std::vector<std::uint64_t>& sizes,
                                     const SendRequest& request) {
@@ -198,9 +191,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     std::vector<std::uint64_t> sizes;
     std::uint64_t total = 0;
     for (const auto& step : steps) {
-        sizes.push_back(estimateStreamBytes(primary.at(step.height).path,
-                                            step.parent ? primary.at(*step.parent).path : std::string(),
-                                            request.protocol));
+        sizes.push_back(estimateStreamBytes(chain, step.height, step.parent, request.protocol));
         total += sizes.back();
     }
     std::vector<StreamGroup> groups = groupSteps(steps, sizes, request);

@@ -13,6 +13,9 @@ constexpr char kMagic[] = "btrfs-stream"; // 13 bytes with its NUL
 constexpr std::size_t kStreamHeader = 13 + 4;
 constexpr std::size_t kCommandHeader = 4 + 2 + 4;
 constexpr std::uint32_t kMaxCommand = (16u << 20) + 4096;
+// What HeadersOnly keeps of a command: room for two paths (rename, link, clone) and the
+// small attributes; only file data (and xattr values) lie beyond it.
+constexpr std::uint32_t kHeldPrefix = 16u << 10;
 
 enum Attribute : std::uint16_t {
     AttrSize = 4, AttrMode = 5, AttrUid = 6, AttrGid = 7, AttrXattrName = 13, AttrPath = 15, AttrPathTo = 16,
@@ -52,34 +55,25 @@ std::uint32_t crc32c(std::uint32_t seed, std::span<const std::uint8_t> bytes) {
     return crc;
 }
 
-SendStreamParser::SendStreamParser(Handler handler, bool verifyCrc)
-    : handler_(std::move(handler)), verifyCrc_(verifyCrc) {
+SendStreamParser::SendStreamParser(Handler handler, Mode mode) : handler_(std::move(handler)), mode_(mode) {
     pending_.reserve(1 << 16);
 }
 
 void SendStreamParser::feed(std::span<const std::uint8_t> bytes) {
     std::size_t at = 0;
-    while (at < bytes.size()) {
-        std::size_t need;
-        if (!haveHeader_) {
-            need = kStreamHeader;
-        } else if (pending_.size() < kCommandHeader) {
-            need = kCommandHeader;
-        } else {
-            std::uint32_t length = le32(pending_.data());
-            if (length > kMaxCommand)
-                throw Error("send stream: command of " + std::to_string(length) + " bytes at offset " +
-                            std::to_string(commandStart_) + " is too large");
-            need = kCommandHeader + length;
-        }
+    // Moves input into pending_ until it holds `need` bytes; true once it does.
+    auto hold = [&](std::size_t need) {
         std::size_t take = std::min(need - pending_.size(), bytes.size() - at);
         pending_.insert(pending_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at),
                         bytes.begin() + static_cast<std::ptrdiff_t>(at + take));
         at += take;
         bytesSeen_ += take;
-        if (pending_.size() < need)
-            continue;
+        return pending_.size() == need;
+    };
+    while (at < bytes.size()) {
         if (!haveHeader_) {
+            if (!hold(kStreamHeader))
+                continue;
             if (std::memcmp(pending_.data(), kMagic, sizeof kMagic) != 0)
                 throw Error("send stream: bad magic (not a btrfs send stream)");
             version_ = le32(pending_.data() + 13);
@@ -88,13 +82,27 @@ void SendStreamParser::feed(std::span<const std::uint8_t> bytes) {
             haveHeader_ = true;
             pending_.clear();
             commandStart_ = bytesSeen_;
-        } else if (pending_.size() == kCommandHeader + le32(pending_.data())) {
-            // A whole command (a bare header when its length is 0); otherwise the
-            // header alone has arrived and the next round collects the payload.
-            parseCommand();
-            pending_.clear();
-            commandStart_ = bytesSeen_;
+            continue;
         }
+        if (pending_.size() < kCommandHeader && !hold(kCommandHeader))
+            continue;
+        std::uint32_t length = le32(pending_.data());
+        if (length > kMaxCommand)
+            throw Error("send stream: command of " + std::to_string(length) + " bytes at offset " +
+                        std::to_string(commandStart_) + " is too large");
+        std::uint32_t keep = mode_ == Mode::Verify ? length : std::min(length, kHeldPrefix);
+        if (!hold(kCommandHeader + keep))
+            continue;
+        std::size_t skip = std::min<std::size_t>(length - keep - skipped_, bytes.size() - at);
+        skipped_ += static_cast<std::uint32_t>(skip);
+        at += skip;
+        bytesSeen_ += skip;
+        if (keep + skipped_ < length)
+            continue;
+        parseCommand();
+        pending_.clear();
+        skipped_ = 0;
+        commandStart_ = bytesSeen_;
     }
 }
 
@@ -102,7 +110,7 @@ void SendStreamParser::parseCommand() {
     std::uint8_t* base = pending_.data();
     std::uint32_t length = le32(base);
     auto type = static_cast<SendCommandType>(le16(base + 4));
-    if (verifyCrc_) {
+    if (mode_ == Mode::Verify) {
         std::uint32_t stored = le32(base + 6);
         std::memset(base + 6, 0, 4);
         std::uint32_t actual = crc32c(0, std::span<const std::uint8_t>(base, kCommandHeader + length));
@@ -112,39 +120,46 @@ void SendStreamParser::parseCommand() {
     SendCommand command;
     command.type = type;
     const std::uint8_t* p = base + kCommandHeader;
+    const std::uint8_t* held = base + pending_.size(); // HeadersOnly may hold less than the whole command
     const std::uint8_t* end = p + length;
+    auto fail = [&](const char* what) {
+        throw Error(std::string("send stream: ") + what + " at offset " + std::to_string(commandStart_));
+    };
     bool dataHasNoLength = version_ >= 2 && (type == SendCommandType::Write || type == SendCommandType::EncodedWrite);
     while (p < end) {
-        if (end - p < 2)
-            throw Error("send stream: truncated attribute at offset " + std::to_string(commandStart_));
+        if (held - p < 2)
+            fail(held < end ? "attribute beyond the parsed prefix" : "truncated attribute");
         std::uint16_t attr = le16(p);
-        std::size_t attrLength;
-        const std::uint8_t* value;
         if (attr == AttrData && dataHasNoLength) {
-            value = p + 2;
-            attrLength = static_cast<std::size_t>(end - value);
-        } else {
-            if (end - p < 4)
-                throw Error("send stream: truncated attribute at offset " + std::to_string(commandStart_));
-            attrLength = le16(p + 2);
-            value = p + 4;
-            if (static_cast<std::size_t>(end - value) < attrLength)
-                throw Error("send stream: attribute overruns its command at offset " +
-                            std::to_string(commandStart_));
+            command.dataLength = static_cast<std::uint64_t>(end - (p + 2)); // the rest of the command
+            break;
         }
-        auto text = [&] { return std::string(reinterpret_cast<const char*>(value), attrLength); };
+        if (held - p < 4)
+            fail(held < end ? "attribute beyond the parsed prefix" : "truncated attribute");
+        std::size_t attrLength = le16(p + 2);
+        const std::uint8_t* value = p + 4;
+        if (static_cast<std::size_t>(end - value) < attrLength)
+            fail("attribute overruns its command");
+        // Only data may lie past what HeadersOnly holds; anything read must be present.
+        auto present = [&] {
+            if (static_cast<std::size_t>(held - value) < attrLength)
+                fail("attribute beyond the parsed prefix");
+            return value;
+        };
+        auto text = [&] { return std::string(reinterpret_cast<const char*>(present()), attrLength); };
+        auto number = [&] { return leN(present(), attrLength); };
         switch (attr) {
         case AttrPath: command.path = text(); break;
         case AttrPathTo: command.pathTo = text(); break;
         case AttrPathLink: command.pathLink = text(); break;
         case AttrClonePath: command.clonePath = text(); break;
         case AttrXattrName: command.xattrName = text(); break;
-        case AttrFileOffset: command.fileOffset = leN(value, attrLength); break;
-        case AttrSize: command.size = leN(value, attrLength); break;
-        case AttrUnencodedLen: command.size = leN(value, attrLength); break;
-        case AttrMode: command.mode = leN(value, attrLength); break;
-        case AttrUid: command.uid = leN(value, attrLength); break;
-        case AttrGid: command.gid = leN(value, attrLength); break;
+        case AttrFileOffset: command.fileOffset = number(); break;
+        case AttrSize: command.size = number(); break;
+        case AttrUnencodedLen: command.size = number(); break;
+        case AttrMode: command.mode = number(); break;
+        case AttrUid: command.uid = number(); break;
+        case AttrGid: command.gid = number(); break;
         case AttrData: command.dataLength = attrLength; break;
         default: break;
         }

@@ -1,8 +1,10 @@
 // send / verify --replica on real btrfs: footprints survive send→receive, tampering
 // is caught, fan-out with zstd, a failing target fails alone, bad input changes nothing.
+#include "core/block_diff.h"
 #include "core/btrfs.h"
 #include "core/chain.h"
 #include "core/footprint.h"
+#include "core/kernel_send.h"
 #include "tests/support/chain_fixture.h"
 
 #include <algorithm>
@@ -26,6 +28,25 @@ nlohmann::json lastEvent(const CommandResult& result, const std::string& kind) {
     return found;
 }
 
+// What a replica reads from a real incremental stream with file data, as BlockReceiver does.
+sc::ChangeSet changesInDataStream(const std::string& parent, const std::string& child) {
+    sc::ChangeSet changes;
+    sc::SendStreamParser parser([&](const sc::SendCommand& command) { changes.add(command); },
+                                sc::SendStreamParser::Mode::HeadersOnly);
+    sc::KernelSendOptions options;
+    options.parent = parent;
+    sc::KernelSend send(child, options);
+    std::vector<std::uint8_t> buffer(1 << 16);
+    while (ssize_t n = ::read(send.fd(), buffer.data(), buffer.size())) {
+        if (n < 0)
+            throw std::runtime_error("reading the send stream failed");
+        parser.feed(std::span(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    send.finish();
+    parser.finish();
+    return changes;
+}
+
 } // namespace
 
 class TestReplication : public QObject {
@@ -40,6 +61,12 @@ private slots:
         chain.commit("awkward tree");
         auto full = cli({"send", chain.root(), "--to", target, "--json"});
         QVERIFY2(full.exitCode == 0, full.err.c_str());
+        // The planned total comes from what commit recorded, not from a second send: it is
+        // still within a few percent of the bytes that went.
+        double planned = static_cast<double>(lastEvent(full, "planned")["bytes_total"].get<std::uint64_t>());
+        double sent = static_cast<double>(lastEvent(full, "finished")["bytes_done"].get<std::uint64_t>());
+        QVERIFY2(planned > sent * 0.9 && planned < sent * 1.1, full.out.c_str());
+        QVERIFY(fs::exists(chain.root() + "/.streamchain/footprints/000000000001.stream-bytes"));
         auto first = cli({"verify", chain.root(), "--replica", target, "--json"});
         QVERIFY2(first.exitCode == 0, first.out.c_str());
         QVERIFY(replicaStates(first) == (std::map<int, std::string>{{0, "MATCH"}, {1, "MATCH"}}));
@@ -80,6 +107,16 @@ private slots:
         // The replica's own re-hash equals the primary's header.
         QCOMPARE(sc::computeFootprint(target + "/blocks/000000000002", opened.footprintOptions()).root().hex(),
                  inc["content_root"].get<std::string>());
+
+        // Replicas take what to re-hash from the data stream they receive: it must name at
+        // least every path the kernel's own diff of the two snapshots names.
+        sc::ChangeSet kernel = sc::kernelDiff(chain.block(1), chain.block(2));
+        sc::ChangeSet streamed = changesInDataStream(chain.block(1), chain.block(2));
+        QVERIFY(!streamed.touched.empty());
+        for (const auto& path : kernel.touched)
+            QVERIFY2(streamed.touched.count(path), ("touched in the diff, not in the stream: " + path).c_str());
+        for (const auto& path : kernel.replaced)
+            QVERIFY2(streamed.replaced.count(path), ("replaced in the diff, not in the stream: " + path).c_str());
     }
 
     void tamperedReplicaIsMismatch() {

@@ -66,9 +66,10 @@ private:
 
 constexpr std::uint16_t kPath = 15, kPathTo = 16, kPathLink = 17, kOffset = 18, kData = 19, kSize = 4;
 
-std::vector<SendCommand> parseAll(std::span<const std::uint8_t> bytes, std::size_t chunk) {
+std::vector<SendCommand> parseAll(std::span<const std::uint8_t> bytes, std::size_t chunk,
+                                  SendStreamParser::Mode mode = SendStreamParser::Mode::Verify) {
     std::vector<SendCommand> out;
-    SendStreamParser parser([&](const SendCommand& c) { out.push_back(c); });
+    SendStreamParser parser([&](const SendCommand& c) { out.push_back(c); }, mode);
     for (std::size_t at = 0; at < bytes.size(); at += chunk)
         parser.feed(bytes.subspan(at, std::min(chunk, bytes.size() - at)));
     parser.finish();
@@ -119,6 +120,48 @@ private slots:
         QCOMPARE(commands.size(), 1u);
         QCOMPARE(commands[0].dataLength, 70000u);
         QCOMPARE(commands[0].fileOffset, 4096u);
+    }
+    void headersOnlyReadsTheSameCommandsWithoutHoldingData() {
+        StreamWriter w(2);
+        std::string big(200000, 'd'), xattr(60000, 'x');
+        w.command(SendCommandType::Snapshot, {{kPath, "000000000002"}})
+            .command(SendCommandType::Write, {{kPath, std::string(4000, 'p')}, {kOffset, w.u64(8192)}}, big, true)
+            .command(SendCommandType::SetXattr, {{kPath, "f"}, {13, "user.big"}, {14, xattr}})
+            .command(SendCommandType::Rename, {{kPath, std::string(4000, 'a')}, {kPathTo, std::string(4000, 'b')}})
+            .command(SendCommandType::Write, {{kPath, "small"}, {kOffset, w.u64(0)}}, "tiny", true)
+            .command(SendCommandType::End, {});
+        for (std::size_t chunk : {std::size_t{1}, std::size_t{4097}, w.bytes().size()}) {
+            auto verified = parseAll(w.span(), chunk);
+            auto headers = parseAll(w.span(), chunk, SendStreamParser::Mode::HeadersOnly);
+            QCOMPARE(headers.size(), verified.size());
+            for (std::size_t i = 0; i < verified.size(); ++i) {
+                QCOMPARE(headers[i].type, verified[i].type);
+                QCOMPARE(headers[i].path, verified[i].path);
+                QCOMPARE(headers[i].pathTo, verified[i].pathTo);
+                QCOMPARE(headers[i].xattrName, verified[i].xattrName);
+                QCOMPARE(headers[i].fileOffset, verified[i].fileOffset);
+                QCOMPARE(headers[i].dataLength, verified[i].dataLength);
+            }
+        }
+        // A bad checksum is btrfs receive's to find in this mode; a short stream is still ours.
+        std::string flipped = w.bytes();
+        flipped[flipped.size() - 20] = static_cast<char>(flipped[flipped.size() - 20] ^ 0x01);
+        QCOMPARE(parseAll(std::span(reinterpret_cast<const std::uint8_t*>(flipped.data()), flipped.size()), 512,
+                          SendStreamParser::Mode::HeadersOnly)
+                     .size(),
+                 6u);
+        std::string truncated = w.bytes().substr(0, 100000);
+        SendStreamParser cut([](const SendCommand&) {}, SendStreamParser::Mode::HeadersOnly);
+        cut.feed(std::span(reinterpret_cast<const std::uint8_t*>(truncated.data()), truncated.size()));
+        QVERIFY_THROWS_EXCEPTION(Error, cut.finish());
+    }
+    void headersOnlyRefusesNamesItDidNotHold() {
+        // A path after a large attribute would lie beyond the held prefix: refused, not guessed.
+        StreamWriter w(1);
+        w.command(SendCommandType::SetXattr, {{14, std::string(60000, 'x')}, {kPath, "late"}});
+        SendStreamParser parser([](const SendCommand&) {}, SendStreamParser::Mode::HeadersOnly);
+        QVERIFY_THROWS_EXCEPTION(Error, parser.feed(w.span()));
+        QCOMPARE(parseAll(w.span(), 1000).front().path, std::string("late"));
     }
     void rejectsCorruption() {
         StreamWriter w = sampleV1();
