@@ -155,6 +155,9 @@ private:
             lock_ = std::make_unique<ChainLock>(replica_.lockFile(), replica_.label(), 5.0);
         replica_.cleanStaging();
         fs::create_directories(replica_.spoolDir());
+        // A spool is checked by its SHA-256 before any resume: btrfs's own copy-on-write and
+        // checksums would only double the cost of writing every stream twice.
+        btrfs::disableCopyOnWrite(replica_.spoolDir());
         writer_.sendJson(FrameType::Reply, describe());
     }
 
@@ -252,6 +255,7 @@ private:
         if (routes.empty() && request.contains("spool_key") && request["spool_key"].is_string()) {
             spool.file = spoolFile(request["spool_key"].get<std::string>());
             spool.resumeFrom = request.value("resume_from", std::uint64_t{0});
+            spool.stopAboveBytesPerSecond = request.value("spool_max_rate", 0.0);
         }
         std::unique_ptr<BlockReceiver> receiver;
         std::unique_ptr<ZstdDecompressor> decompressor;

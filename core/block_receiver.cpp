@@ -23,7 +23,8 @@ namespace sc {
 
 namespace {
 constexpr std::size_t kFeedQueueChunks = 16; // chunks of up to 1 MiB between the network and receive
-}
+constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is judged after this much
+} // namespace
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
                              std::vector<IncomingBlock> blocks, SpoolOptions spool)
@@ -73,8 +74,10 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
         ::close(spoolFd_);
         throw;
     }
-    if (spoolFd_ >= 0)
+    if (spoolFd_ >= 0) {
         ::lseek(spoolFd_, 0, SEEK_END);
+        spooling_ = true;
+    }
 }
 
 BlockReceiver::~BlockReceiver() {
@@ -123,7 +126,15 @@ void BlockReceiver::feed(std::shared_ptr<const std::string> raw) {
 }
 
 void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
-    for (std::size_t done = 0; spoolFd_ >= 0 && done < raw.size();) {
+    auto now = std::chrono::steady_clock::now();
+    if (liveBytes_ == 0)
+        liveStart_ = now;
+    liveBytes_ += raw.size();
+    double seconds = std::chrono::duration<double>(now - liveStart_).count();
+    if (spooling_ && spool_.stopAboveBytesPerSecond > 0 && liveBytes_ >= kSpoolRateProbeBytes &&
+        static_cast<double>(liveBytes_) > spool_.stopAboveBytesPerSecond * seconds)
+        spooling_ = false;
+    for (std::size_t done = 0; spooling_ && done < raw.size();) {
         ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
         if (n < 0 && errno == EINTR)
             continue;

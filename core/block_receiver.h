@@ -5,6 +5,7 @@
 // directory (spooling it when asked, so a broken transfer can resume), checks the
 // stream digest, then per block the received UUID, read-only flag, header and
 // footprint, and only then publishes it under blocks/.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +34,9 @@ struct IncomingBlock {
 struct SpoolOptions {
     std::string file;            // empty: no spool
     std::uint64_t resumeFrom = 0; // bytes of `file` already trusted; replayed before live data
+    // Spooling stops (keeping the prefix it has) once the stream has arrived faster than
+    // this on average (bytes/s; 0: spool at any rate).
+    double stopAboveBytesPerSecond = 0;
 };
 
 class BlockReceiver {
@@ -68,6 +72,9 @@ private:
     std::vector<IncomingBlock> blocks_;
     SpoolOptions spool_;
     int spoolFd_ = -1;
+    bool spooling_ = false;
+    std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed)
+    std::chrono::steady_clock::time_point liveStart_;
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;
     std::unique_ptr<ReceiveInput> input_; // receive's stdin, the stream digest and its commands

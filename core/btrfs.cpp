@@ -8,9 +8,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 namespace sc::btrfs {
 
@@ -129,6 +133,20 @@ void removeTree(const std::string& path) {
     std::filesystem::remove_all(path, ec);
     if (ec)
         throw Error("cannot remove " + path + ": " + ec.message());
+}
+
+bool disableCopyOnWrite(const std::string& directory) noexcept {
+    int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    int flags = 0;
+    bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (ok && !(flags & FS_NOCOW_FL)) {
+        flags |= FS_NOCOW_FL;
+        ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+    ::close(fd);
+    return ok;
 }
 
 std::uint64_t availableBytes(const std::string& path) {

@@ -34,6 +34,9 @@ void deleteSubvolume(const std::string& path);
 void setReadOnly(const std::string& path, bool readOnly);
 // Remove a directory tree, deleting the subvolumes inside it (e.g. half-received blocks).
 void removeTree(const std::string& path);
+// Files created in this directory from now on skip copy-on-write and data checksums
+// (chattr +C): for scratch data checked by other means. Best effort: false if refused.
+bool disableCopyOnWrite(const std::string& directory) noexcept;
 // Free bytes available to unprivileged writes on the filesystem holding path.
 std::uint64_t availableBytes(const std::string& path);
 

@@ -29,6 +29,7 @@ nlohmann::json announce(const StreamAnnouncement& stream, std::uint64_t resumeFr
     if (!stream.spoolKey.empty()) {
         request["spool_key"] = stream.spoolKey;
         request["resume_from"] = resumeFrom;
+        request["spool_max_rate"] = stream.spoolMaxRate;
     }
     return request;
 }

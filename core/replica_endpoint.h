@@ -27,6 +27,7 @@ struct StreamAnnouncement {
     std::vector<IncomingBlock> blocks;
     CompressionSpec compression;
     std::string spoolKey; // non-empty: the replica spools it so a broken transfer can resume
+    double spoolMaxRate = 0; // the replica stops spooling once the stream arrives faster (bytes/s); 0: never
 };
 
 // Filled in by the producer after the last byte and before the sinks finish.

@@ -222,6 +222,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
         }
         if (group.estimatedBytes >= request.spoolMinBytes)
             announcement.spoolKey = spoolKeyFor(first.parent ? &primary.at(*first.parent).info.uuid : nullptr, uuids);
+        announcement.spoolMaxRate = request.spoolMaxRate;
 
         auto trailer = std::make_shared<StreamTrailer>();
         std::vector<OpenedStream> streams = openStreams(slots, request.targets, first.targets, announcement, trailer,

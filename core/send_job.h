@@ -29,6 +29,10 @@ struct SendRequest {
     std::uint32_t protocol = 2;
     // Streams at least this large are spooled on remote replicas so a broken transfer resumes.
     std::uint64_t spoolMinBytes = 64u << 20;
+    // ...until the stream arrives faster than this (bytes/s; 0: at any rate). Spooling
+    // writes every stream twice on the replica; a link this fast sends the rest again
+    // sooner than that costs. 50 MB/s is about 400 Mbit/s.
+    double spoolMaxRate = 50e6;
     // Consecutive small blocks travel in one stream (one receive run) up to these limits.
     std::size_t maxBlocksPerStream = 100;
     std::uint64_t maxBytesPerStream = 128u << 20;

@@ -81,7 +81,7 @@ void addSendCommand(CLI::App& app, Handler& run) {
         std::int64_t upto = -1;
         int threads = 0;
         unsigned protocol = 2;
-        std::string spoolMin = "64M";
+        std::string spoolMin = "64M", spoolMaxRate = "50M";
         ReachOptions reach;
     };
     auto options = std::make_shared<Options>();
@@ -99,12 +99,16 @@ void addSendCommand(CLI::App& app, Handler& run) {
         ->check(CLI::Range(1, 2));
     cmd->add_option("--spool-min", options->spoolMin,
                     "Remote replicas spool streams of at least this size (e.g. 64M) so a broken transfer resumes");
+    cmd->add_option("--spool-max-rate", options->spoolMaxRate,
+                    "...until the stream arrives faster than this many bytes/s (default 50M, about 400 Mbit/s; "
+                    "0 spools at any rate): a fast link sends the rest again sooner than spooling costs");
     addReachOptions(cmd, options->reach);
     cmd->add_flag("--json", options->json, "JSON events on stdout instead of a progress line");
     cmd->callback([&run, options] {
         run = [options] {
             sc::SendRequest request;
             request.spoolMinBytes = parseSize(options->spoolMin, "--spool-min");
+            request.spoolMaxRate = static_cast<double>(parseSize(options->spoolMaxRate, "--spool-max-rate"));
             request.full = options->full;
             request.compression = sc::parseCompressionSpec(options->compress);
             request.compression.threads = options->threads;

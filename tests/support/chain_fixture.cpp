@@ -51,15 +51,19 @@ std::vector<std::string> namesIn(const std::string& dir) {
     return names;
 }
 
+std::uintmax_t bytesUnder(const std::string& dir) {
+    std::uintmax_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
+        if (it->is_regular_file(ec))
+            total += it->file_size(ec);
+    return total;
+}
+
 bool waitForBytesUnder(const std::string& dir, std::uintmax_t bytes, double seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
-        std::uintmax_t total = 0;
-        std::error_code ec;
-        for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec))
-            if (it->is_regular_file(ec))
-                total += it->file_size(ec);
-        if (total >= bytes)
+        if (bytesUnder(dir) >= bytes)
             return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -175,6 +175,8 @@ private slots:
         DaemonProcess daemon(chain.root(), socket);
         QVERIFY(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"));
 
+        // A WAN-like link: the replica spools streams that arrive slower than 50 MB/s.
+        lab.shapeLink(0, "200mbit");
         writeFile(chain.data("big.bin"), mustRun({"head", "-c", "120000000", "/dev/urandom"}));
         chain.commit("big");
         const std::string spool = lab.replicaPath(0, "replica/.streamchain/spool");

@@ -298,7 +298,8 @@ private slots:
 
         QProcess first;
         QStringList args{"send", QString::fromStdString(chain.root()), "--to",
-                         QString::fromStdString(lab.url(0, "replica")), "--spool-min", "1M", "--json"};
+                         QString::fromStdString(lab.url(0, "replica")), "--spool-min", "1M", "--spool-max-rate", "0",
+                         "--json"};
         for (const auto& a : reach(lab))
             args << QString::fromStdString(a);
         first.start(STREAMCHAIN_CLI, args);
@@ -312,13 +313,48 @@ private slots:
         QVERIFY(namesIn(lab.replicaPath(0, "replica/.streamchain/staging")).empty() ||
                 !fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
 
-        auto second = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--spool-min", "1M", "--json"},
+        auto second = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--spool-min", "1M",
+                                  "--spool-max-rate", "0", "--json"},
                                  reach(lab)));
         QVERIFY2(second.exitCode == 0, (second.out + second.err).c_str());
         auto summary = events(second, "summary").back();
         // The snapshot is read again, but what the replica had spooled is not sent again.
         QVERIFY2(summary["targets"][0]["resumed_bytes"].get<std::uint64_t>() >= 30'000'000, second.out.c_str());
         QVERIFY(namesIn(spoolDir).empty());
+        auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
+        QVERIFY2(allMatch(verify, 2), verify.out.c_str());
+    }
+
+    void aFastStreamStopsSpoolingButStillResumes() {
+        SshLab lab(1);
+        ChainFixture chain(1024);
+        pin(lab, chain, 0);
+        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "150000000", "/dev/urandom"}));
+        chain.commit("big");
+        const std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
+        const std::string stagingDir = lab.replicaPath(0, "replica/.streamchain/staging");
+        // Any link is faster than 1 MB/s: the replica keeps the first ~32 MiB it spooled, then
+        // stops writing the stream twice.
+        const std::vector<std::string> spoolArgs{"--spool-min", "1M", "--spool-max-rate", "1M"};
+        QProcess first;
+        QStringList args{"send", QString::fromStdString(chain.root()), "--to",
+                         QString::fromStdString(lab.url(0, "replica")), "--json"};
+        for (const auto& a : concat(spoolArgs, reach(lab)))
+            args << QString::fromStdString(a);
+        first.start(STREAMCHAIN_CLI, args);
+        QVERIFY(first.waitForStarted());
+        QVERIFY2(waitForBytesUnder(stagingDir, 90'000'000), "the transfer never got going");
+        lab.killConnections(0);
+        QVERIFY(first.waitForFinished(60000));
+        QVERIFY(first.exitCode() != 0);
+        std::uint64_t spooled = bytesUnder(spoolDir);
+        QVERIFY2(spooled >= 30'000'000 && spooled < 60'000'000, std::to_string(spooled).c_str());
+
+        // The next try resumes from that prefix and sends the rest.
+        auto second = cli(concat(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--json"}, spoolArgs),
+                                 reach(lab)));
+        QVERIFY2(second.exitCode == 0, (second.out + second.err).c_str());
+        QCOMPARE(events(second, "summary").back()["targets"][0]["resumed_bytes"].get<std::uint64_t>(), spooled);
         auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
         QVERIFY2(allMatch(verify, 2), verify.out.c_str());
     }
