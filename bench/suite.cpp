@@ -37,7 +37,6 @@ Argv ours(std::initializer_list<std::string> args, const std::vector<std::string
     Argv argv{STREAMCHAIN_CLI};
     argv.insert(argv.end(), args);
     argv.insert(argv.end(), extra.begin(), extra.end());
-    if (const char* x = std::getenv("SC_BENCH_EXTRA"); x && *x && args.size() && *args.begin() == "send") argv.push_back(x), argv.push_back("100G"); // EXPERIMENT
     return argv;
 }
 
