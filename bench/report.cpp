@@ -54,6 +54,25 @@ void Report::writeCsv(const std::string& file) const {
             << quoted(row.target) << ',' << quoted(row.note) << '\n';
 }
 
+void Report::writeMarkdown(const std::string& file) const {
+    auto cell = [](const std::string& text) {
+        std::string escaped;
+        for (char c : text)
+            escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+        return escaped;
+    };
+    std::ofstream out(file);
+    out << "| scenario | peer | unit | streamchain | peer | ratio | target |\n|---|---|---|---:|---:|---:|---|\n";
+    for (const Row& row : rows)
+        out << "| " << cell(row.scenario) << " | " << cell(row.peer) << " | " << row.unit << " | " << figure(row.ours)
+            << " | " << (row.theirs > 0 ? figure(row.theirs) : "-") << " | "
+            << (row.ratio() > 0 ? figure(row.ratio()) : "-") << " | " << row.target << " |\n";
+    for (const Row& row : rows)
+        if (!row.note.empty())
+            out << "\n- " << cell(row.scenario) << " / " << cell(row.peer) << ": " << row.note;
+    out << "\n";
+}
+
 void Report::writeJson(const std::string& file) const {
     nlohmann::json rowsJson = nlohmann::json::array();
     for (const Row& row : rows)

@@ -1,7 +1,7 @@
 #pragma once
 // The benchmark's results: one row per (scenario, peer), streamchain's figure and
 // the peer's from the same run, and the ratio (above 1: streamchain does better),
-// printed as a table and written as CSV and JSON.
+// printed as a table and written as CSV, JSON and Markdown.
 #include <string>
 #include <vector>
 
@@ -23,6 +23,7 @@ struct Report {
     void print() const;
     void writeCsv(const std::string& file) const;
     void writeJson(const std::string& file) const;
+    void writeMarkdown(const std::string& file) const; // the table as the README shows it
 };
 
 } // namespace bench

@@ -18,7 +18,9 @@ class SshLab;
 
 namespace sc {
 class Chain;
-}
+class EndpointPool;
+struct SendReport;
+} // namespace sc
 
 namespace bench {
 
@@ -40,6 +42,7 @@ private:
     void sshFull();
     void sshIncremental(double fraction, const std::string& label);
     PipelineResult btrbkRun(); // btrbk doing the same job, timed
+    sc::SendReport sendOverKeptConnection(); // to host 0 as the daemon sends: over one connection kept open
     void compressedShaped();
     void fanOut();
     void relayChain();
@@ -61,9 +64,11 @@ private:
     std::unique_ptr<sctest::SshLab> lab_;
     std::unique_ptr<sctest::BtrfsImage> primary_, local_;
     std::unique_ptr<sc::Chain> chain_;
+    std::unique_ptr<sc::EndpointPool> keptPool_;
     std::string knownHosts_;
     std::uint64_t datasetBlock_ = 1;
-    double sshFullSeconds_ = 0; // streamchain's single-replica figure, for the fan-out row
+    double sshFullSeconds_ = 0;  // streamchain's single-replica figure, for the fan-out row
+    double sshPipeSeconds_ = 0;  // one bare pipe's, to show what three at once cost this machine
 };
 
 } // namespace bench

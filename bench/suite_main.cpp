@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     report.print();
     report.writeCsv(out + "/bench.csv");
     report.writeJson(out + "/bench.json");
+    report.writeMarkdown(out + "/bench.md");
     QVector<ui::RatioBar> bars;
     for (const auto& row : report.rows)
         if (row.ratio() > 0)
@@ -72,6 +73,6 @@ int main(int argc, char** argv) {
     bool saved = ui::saveRatioChart(QString::fromStdString("streamchain vs peers (" + report.mode + ", " +
                                                             report.machine + ", " + report.date + ")"),
                                     bars, QString::fromStdString(out + "/bench.png"));
-    std::printf("\nwritten: %s/bench.csv, bench.json%s\n", out.c_str(), saved ? ", bench.png" : " (PNG failed)");
+    std::printf("\nwritten: %s/bench.csv, bench.json, bench.md%s\n", out.c_str(), saved ? ", bench.png" : " (PNG failed)");
     return report.failures.empty() && saved ? 0 : 1;
 }
