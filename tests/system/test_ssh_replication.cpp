@@ -55,6 +55,26 @@ void pin(SshLab& lab, ChainFixture& chain, int host) {
         throw std::runtime_error("pinning failed: " + result.err);
 }
 
+// Starts a send to host 0, cuts the link once `watched` holds `bytes` and expects the send to
+// fail. Returns what went otherwise, or nothing.
+std::string sendCutMidway(SshLab& lab, ChainFixture& chain, const std::vector<std::string>& sendArgs,
+                          const std::string& watched, std::uintmax_t bytes) {
+    QProcess send;
+    QStringList args{"send", QString::fromStdString(chain.root()), "--to",
+                     QString::fromStdString(lab.url(0, "replica")), "--json"};
+    for (const auto& a : concat(sendArgs, reach(lab)))
+        args << QString::fromStdString(a);
+    send.start(STREAMCHAIN_CLI, args);
+    if (!send.waitForStarted())
+        return "send did not start";
+    if (!waitForBytesUnder(watched, bytes))
+        return "the transfer never got going";
+    lab.killConnections(0);
+    if (!send.waitForFinished(60000))
+        return "send did not end after the cut";
+    return send.exitCode() != 0 ? "" : "send succeeded although the link was cut";
+}
+
 } // namespace
 
 class TestSshReplication : public QObject {
@@ -296,19 +316,9 @@ private slots:
         chain.commit("big");
         std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
 
-        QProcess first;
-        QStringList args{"send", QString::fromStdString(chain.root()), "--to",
-                         QString::fromStdString(lab.url(0, "replica")), "--spool-min", "1M", "--spool-max-rate", "0",
-                         "--json"};
-        for (const auto& a : reach(lab))
-            args << QString::fromStdString(a);
-        first.start(STREAMCHAIN_CLI, args);
-        QVERIFY(first.waitForStarted());
         // Cut the connection once a good part of the stream is spooled on the replica.
-        QVERIFY2(waitForBytesUnder(spoolDir, 40'000'000), "the transfer never got going");
-        lab.killConnections(0);
-        QVERIFY(first.waitForFinished(60000));
-        QVERIFY(first.exitCode() != 0);
+        std::string cut = sendCutMidway(lab, chain, {"--spool-min", "1M", "--spool-max-rate", "0"}, spoolDir, 40'000'000);
+        QVERIFY2(cut.empty(), cut.c_str());
         QVERIFY(!fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
         QVERIFY(namesIn(lab.replicaPath(0, "replica/.streamchain/staging")).empty() ||
                 !fs::exists(lab.replicaPath(0, "replica/blocks/000000000001")));
@@ -336,17 +346,8 @@ private slots:
         // Any link is faster than 1 MB/s: the replica keeps the first ~32 MiB it spooled, then
         // stops writing the stream twice.
         const std::vector<std::string> spoolArgs{"--spool-min", "1M", "--spool-max-rate", "1M"};
-        QProcess first;
-        QStringList args{"send", QString::fromStdString(chain.root()), "--to",
-                         QString::fromStdString(lab.url(0, "replica")), "--json"};
-        for (const auto& a : concat(spoolArgs, reach(lab)))
-            args << QString::fromStdString(a);
-        first.start(STREAMCHAIN_CLI, args);
-        QVERIFY(first.waitForStarted());
-        QVERIFY2(waitForBytesUnder(stagingDir, 90'000'000), "the transfer never got going");
-        lab.killConnections(0);
-        QVERIFY(first.waitForFinished(60000));
-        QVERIFY(first.exitCode() != 0);
+        std::string cut = sendCutMidway(lab, chain, spoolArgs, stagingDir, 90'000'000);
+        QVERIFY2(cut.empty(), cut.c_str());
         std::uint64_t spooled = bytesUnder(spoolDir);
         QVERIFY2(spooled >= 30'000'000 && spooled < 60'000'000, std::to_string(spooled).c_str());
 
