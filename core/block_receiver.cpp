@@ -27,7 +27,7 @@ constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is
 } // namespace
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
-                             std::vector<IncomingBlock> blocks, SpoolOptions spool)
+                             std::vector<IncomingBlock> blocks, SpoolOptions spool, Digest digest)
     : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)) {
     if (blocks_.empty())
         throw Error(replica_.label() + ": a receive must announce at least one block");
@@ -55,7 +55,7 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     // A deep pipe and a feeding thread of its own keep btrfs receive busy while the
     // caller waits for the network.
     ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
-    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd());
+    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute);
     feeder_ = std::make_unique<FanOut>(std::vector<StreamSink*>{input_.get()}, kFeedQueueChunks);
     // Bytes that arrived before a broken transfer: replay them from the spool.
     try {
@@ -164,8 +164,7 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     auto discard = [&] { abort(false); };
     // The digest first: a stream corrupted in transit also upsets btrfs receive, but
     // the operator needs to hear that the transfer, not the replica, was at fault.
-    std::string digest = input_->digestHex();
-    if (!rawSha256Hex.empty() && rawSha256Hex != digest) {
+    if (!rawSha256Hex.empty() && rawSha256Hex != input_->digestHex()) {
         discard();
         throw Error(where(blocks_.front()) + ": stream digest mismatch (corrupted in transit); nothing published");
     }

@@ -44,8 +44,9 @@ public:
     // `binding` is the replica's pinned chain (id, key, footprint settings). Throws sc::Error
     // before starting anything if a header is not this chain's, not signed by its key,
     // not linked to its predecessor, or a block of that height is already there.
+    enum class Digest { Compute, Skip }; // Skip: finish() is never given a digest to check
     BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
-                  SpoolOptions spool = {});
+                  SpoolOptions spool = {}, Digest digest = Digest::Compute);
     ~BlockReceiver();
     BlockReceiver(const BlockReceiver&) = delete;
     BlockReceiver& operator=(const BlockReceiver&) = delete;

@@ -7,7 +7,7 @@
 
 namespace sc {
 
-ReceiveInput::ReceiveInput(int receiveStdin) : stdin_(receiveStdin) {
+ReceiveInput::ReceiveInput(int receiveStdin, bool hash) : stdin_(receiveStdin), hash_(hash) {
     // btrfs receive checks each command's CRC itself; here only the names matter.
     parser_ = std::make_unique<SendStreamParser>(
         [this](const SendCommand& command) {
@@ -23,7 +23,8 @@ ReceiveInput::ReceiveInput(int receiveStdin) : stdin_(receiveStdin) {
 ReceiveInput::~ReceiveInput() = default;
 
 void ReceiveInput::write(std::span<const std::uint8_t> raw) {
-    digest_.update(raw);
+    if (hash_)
+        digest_.update(raw);
     if (readable_) {
         try {
             parser_->feed(raw);

@@ -18,7 +18,7 @@ namespace sc {
 
 class ReceiveInput : public StreamSink {
 public:
-    explicit ReceiveInput(int receiveStdin);
+    ReceiveInput(int receiveStdin, bool hash);
     ~ReceiveInput() override;
 
     void write(std::span<const std::uint8_t> raw) override; // never throws: failures are kept for finish
@@ -35,6 +35,7 @@ public:
 
 private:
     int stdin_;
+    bool hash_;
     int writeError_ = 0;
     Hasher digest_{HashAlgorithm::Sha256};
     std::unique_ptr<SendStreamParser> parser_;

@@ -248,9 +248,11 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
         begin.progress = meter.snapshot();
         onEvent(begin);
 
-        bool anyPacked = false;
-        for (StreamSink* sink : sinkPointers)
+        bool anyPacked = false, anyDigest = false;
+        for (StreamSink* sink : sinkPointers) {
             anyPacked = anyPacked || sink->wantsPacked();
+            anyDigest = anyDigest || sink->wantsDigest();
+        }
         KernelSendOptions options;
         options.protocol = request.protocol;
         FanOut fanOut(sinkPointers);
@@ -279,7 +281,8 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                 bool last = filled < chunkSize;
                 chunk->resize(filled);
                 meter.add(filled);
-                digest.update(*chunk);
+                if (anyDigest)
+                    digest.update(*chunk);
                 trailer->rawBytes += filled;
                 std::shared_ptr<const std::string> packed;
                 std::uint64_t sent = filled;
@@ -316,7 +319,7 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
             }
             if (!allFailed) {
                 send.finish();
-                trailer->rawSha256 = digest.finish().hex();
+                trailer->rawSha256 = anyDigest ? digest.finish().hex() : std::string();
             }
         } catch (const Error& e) {
             if (e.code() == ExitCode::Interrupted) {
