@@ -16,23 +16,11 @@ std::uint64_t DatasetShape::totalBytes() const {
 }
 
 DatasetShape quickShape(std::uint64_t seed) {
-    DatasetShape shape;
-    shape.smallFiles = 3000;
-    shape.largeFiles = 2;
-    shape.largeFileBytes = 48u << 20;
-    shape.logBytes = 32u << 20;
-    shape.seed = seed;
-    return shape; // ~150 MB
+    return {.smallFiles = 3000, .largeFiles = 2, .largeFileBytes = 48u << 20, .logBytes = 32u << 20, .seed = seed};
 }
 
 DatasetShape fullShape(std::uint64_t seed) {
-    DatasetShape shape;
-    shape.smallFiles = 17000;
-    shape.largeFiles = 4;
-    shape.largeFileBytes = 200u << 20;
-    shape.logBytes = 256u << 20;
-    shape.seed = seed;
-    return shape; // ~1.2 GB
+    return {.smallFiles = 17000, .largeFiles = 4, .largeFileBytes = 200u << 20, .logBytes = 256u << 20, .seed = seed};
 }
 
 namespace {

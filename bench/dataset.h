@@ -16,8 +16,8 @@ struct DatasetShape {
     std::uint64_t totalBytes() const;    // roughly
 };
 
-DatasetShape quickShape(std::uint64_t seed);
-DatasetShape fullShape(std::uint64_t seed);
+DatasetShape quickShape(std::uint64_t seed); // ~150 MB
+DatasetShape fullShape(std::uint64_t seed);  // ~1.2 GB
 
 // Writes the dataset below `dir` (src/, big/, logs/).
 void writeDataset(const std::string& dir, const DatasetShape& shape);

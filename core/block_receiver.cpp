@@ -126,15 +126,19 @@ void BlockReceiver::feed(std::shared_ptr<const std::string> raw) {
 }
 
 void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
+    if (!spooling_)
+        return;
     auto now = std::chrono::steady_clock::now();
     if (liveBytes_ == 0)
         liveStart_ = now;
     liveBytes_ += raw.size();
     double seconds = std::chrono::duration<double>(now - liveStart_).count();
-    if (spooling_ && spool_.stopAboveBytesPerSecond > 0 && liveBytes_ >= kSpoolRateProbeBytes &&
-        static_cast<double>(liveBytes_) > spool_.stopAboveBytesPerSecond * seconds)
-        spooling_ = false;
-    for (std::size_t done = 0; spooling_ && done < raw.size();) {
+    if (spool_.stopAboveBytesPerSecond > 0 && liveBytes_ >= kSpoolRateProbeBytes &&
+        static_cast<double>(liveBytes_) > spool_.stopAboveBytesPerSecond * seconds) {
+        spooling_ = false; // the prefix written so far stays usable for a resume
+        return;
+    }
+    for (std::size_t done = 0; done < raw.size();) {
         ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
         if (n < 0 && errno == EINTR)
             continue;
@@ -221,7 +225,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     // path they change, as the kernel's own diff of the two snapshots would. Reuse of a
     // parent digest is still guarded by inode, ctime, mtime and size, which no stream can
     // forge on this disk. A stream we could not read falls back to the kernel's diff.
-    std::optional<std::vector<ChangeSet>> streamed = input_->changes();
+    const std::vector<ChangeSet>* streamed = input_->changes();
     bool fromStream = streamed && streamed->size() == blocks_.size();
     FootprintTree tree = !parentTree ? computeFootprint(staged, options)
                          : fromStream ? updateFootprint(staged, *parentTree, (*streamed)[index], options)

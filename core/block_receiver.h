@@ -74,7 +74,7 @@ private:
     SpoolOptions spool_;
     int spoolFd_ = -1;
     bool spooling_ = false;
-    std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed)
+    std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed) while spooling
     std::chrono::steady_clock::time_point liveStart_;
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;

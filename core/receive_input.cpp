@@ -56,10 +56,4 @@ void ReceiveInput::finish() {
     }
 }
 
-std::optional<std::vector<ChangeSet>> ReceiveInput::changes() const {
-    if (!readable_)
-        return std::nullopt;
-    return changes_;
-}
-
 } // namespace sc

@@ -5,7 +5,6 @@
 // back to the network while receive creates files.
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,9 +28,9 @@ public:
     // Read these once the feeding thread has stopped.
     std::string digestHex() { return digest_.finish().hex(); }
     int writeError() const { return writeError_; } // errno of the first failed write (receive died), or 0
-    // One change set per subvolume in the stream, in stream order; nothing when the
+    // One change set per subvolume in the stream, in stream order; null when the
     // stream could not be read (the caller then asks the kernel instead).
-    std::optional<std::vector<ChangeSet>> changes() const;
+    const std::vector<ChangeSet>* changes() const { return readable_ ? &changes_ : nullptr; }
 
 private:
     int stdin_;

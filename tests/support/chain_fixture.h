@@ -29,8 +29,8 @@ private:
 
 // Entry names in a directory, sorted; empty if it does not exist.
 std::vector<std::string> namesIn(const std::string& dir);
-// Waits until the files below `dir` hold at least `bytes` (a transfer under way); false after `seconds`.
 std::uintmax_t bytesUnder(const std::string& dir); // regular files' sizes, recursively
+// Waits until the files below `dir` hold at least `bytes` (a transfer under way); false after `seconds`.
 bool waitForBytesUnder(const std::string& dir, std::uintmax_t bytes, double seconds = 30);
 inline bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;

@@ -55,6 +55,18 @@ void pin(SshLab& lab, ChainFixture& chain, int host) {
         throw std::runtime_error("pinning failed: " + result.err);
 }
 
+// One host, and a chain whose block 1 holds 150 MB of random data: long enough to cut midway.
+struct BigBlockOnOneHost {
+    SshLab lab{1};
+    ChainFixture chain{1024};
+    const std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
+    BigBlockOnOneHost() {
+        pin(lab, chain, 0);
+        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "150000000", "/dev/urandom"}));
+        chain.commit("big");
+    }
+};
+
 // Starts a send to host 0, cuts the link once `watched` holds `bytes` and expects the send to
 // fail. Returns what went otherwise, or nothing.
 std::string sendCutMidway(SshLab& lab, ChainFixture& chain, const std::vector<std::string>& sendArgs,
@@ -309,12 +321,8 @@ private slots:
     }
 
     void brokenTransferResumesFromTheSpool() {
-        SshLab lab(1);
-        ChainFixture chain(1024);
-        pin(lab, chain, 0);
-        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "150000000", "/dev/urandom"}));
-        chain.commit("big");
-        std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
+        BigBlockOnOneHost setup;
+        auto& [lab, chain, spoolDir] = setup;
 
         // Cut the connection once a good part of the stream is spooled on the replica.
         std::string cut = sendCutMidway(lab, chain, {"--spool-min", "1M", "--spool-max-rate", "0"}, spoolDir, 40'000'000);
@@ -336,12 +344,8 @@ private slots:
     }
 
     void aFastStreamStopsSpoolingButStillResumes() {
-        SshLab lab(1);
-        ChainFixture chain(1024);
-        pin(lab, chain, 0);
-        writeFile(chain.data("big.bin"), mustRun({"head", "-c", "150000000", "/dev/urandom"}));
-        chain.commit("big");
-        const std::string spoolDir = lab.replicaPath(0, "replica/.streamchain/spool");
+        BigBlockOnOneHost setup;
+        auto& [lab, chain, spoolDir] = setup;
         const std::string stagingDir = lab.replicaPath(0, "replica/.streamchain/staging");
         // Any link is faster than 1 MB/s: the replica keeps the first ~32 MiB it spooled, then
         // stops writing the stream twice.
