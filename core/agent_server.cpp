@@ -181,7 +181,7 @@ private:
 
     void header(std::uint64_t height) {
         binding();
-        std::string text = readSmallFile(blockPath(height) + "/" + kHeaderFile, 1u << 20);
+        std::string text = readBlockHeaderText(blockPath(height));
         writer_.sendJson(FrameType::Reply, {{"text", text}});
     }
 

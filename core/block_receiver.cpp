@@ -219,7 +219,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     std::string parentPath;
     if (block.parent) {
         parentPath = replica_.blocksDir() + "/" + heightName(*block.parent);
-        parentTree = records.load(*block.parent);
+        parentTree = records.loadReusable(*block.parent);
     }
     // What to re-hash comes from the stream receive just applied: its commands name every
     // path they change, as the kernel's own diff of the two snapshots would. Reuse of a

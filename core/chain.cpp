@@ -36,11 +36,6 @@ std::string ChainPaths::stagingBlock(std::uint64_t height) const {
     return blocks + "/" + kStagingPrefix + heightName(height) + "-" + randomHex(4);
 }
 
-BlockHeader readBlockHeader(const std::string& snapshotPath) {
-    std::string file = snapshotPath + "/" + kHeaderFile;
-    return BlockHeader::parse(readSmallFile(file), file);
-}
-
 Chain::Chain(ChainPaths paths, ChainIdentity identity) : paths_(std::move(paths)), identity_(std::move(identity)) {}
 
 std::string Chain::label() const {

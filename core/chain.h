@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/block_header.h"
+#include "core/block_header_file.h"
 #include "core/chain_identity.h"
 #include "core/footprint_records.h"
 
@@ -29,11 +30,6 @@ struct ChainPaths {
     std::string block(std::uint64_t height) const;
     std::string stagingBlock(std::uint64_t height) const; // a fresh hidden name under blocks/
 };
-
-// Where a block's header lives inside its snapshot, relative to the snapshot root.
-inline constexpr const char* kHeaderDirectory = ".streamchain";
-inline constexpr const char* kHeaderFile = ".streamchain/header.json";
-BlockHeader readBlockHeader(const std::string& snapshotPath);
 
 struct InitOptions {
     std::string name;

@@ -13,6 +13,7 @@ struct BlockFinding {
     std::uint64_t height = 0;
     std::string problem;
     std::vector<std::string> paths; // raw paths whose contents differ (deep only)
+    std::string advice;             // what an operator should do, when we know
 };
 
 struct ChainVerifyReport {

@@ -10,8 +10,8 @@ namespace sc {
 // rename or link that names its destination. Destinations are `replaced`, so nothing
 // below them is reused, which covers objects changed under a temporary orphan name
 // (o<ino>-<gen>-<idx>) before their final rename. Over-marking only costs hashing.
-// A write names one path of a hard-linked inode; the footprint never reuses
-// digests of files with several links for that reason.
+// A write names one path of a hard-linked inode: updateFootprint adds the inode's
+// other names (touchAlias) before it reuses anything.
 
 static std::string parentOf(const std::string& path) {
     auto slash = path.rfind('/');

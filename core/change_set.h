@@ -19,6 +19,8 @@ struct ChangeSet {
     std::uint64_t commands = 0;
 
     void add(const SendCommand& command);
+    // Mark a path changed that no command named (another name of a changed hard-linked inode).
+    void touchAlias(const std::string& path) { touch(path); }
     bool isUntouched(const std::string& path) const;
     bool hasChangesBelow(const std::string& dir) const;
     std::vector<std::string> displayPaths() const; // without the kernel's temporary orphan names

@@ -49,6 +49,13 @@ void validateCommitRequest(const CommitRequest& request) {
     for (const auto& element : request.elements)
         if (element.empty() || !validUtf8(element))
             throw Error("element ids must be non-empty UTF-8 strings", ExitCode::Usage);
+    // The header must stay readable by every replica; its fixed fields take a few hundred bytes.
+    std::size_t described =
+        nlohmann::json{{"m", request.message}, {"o", request.operations}, {"e", request.elements}}.dump(2).size();
+    if (described + 4096 > kMaxHeaderBytes)
+        throw Error("message and operations take " + std::to_string(described) + " bytes; a block header holds at most " +
+                        std::to_string(kMaxHeaderBytes) + " (commit fewer or smaller operations per block)",
+                    ExitCode::Usage);
 }
 
 namespace {
@@ -62,25 +69,6 @@ std::vector<std::string> elementsOf(const CommitRequest& request) {
         if (op.contains("element"))
             elements.insert(op["element"].get<std::string>());
     return {elements.begin(), elements.end()};
-}
-
-// The header goes into the snapshot after the footprint was taken. Creating
-// .streamchain/ would move the root's mtime, which the footprint covers, so put it back.
-void writeHeaderInto(const std::string& snapshot, const BlockHeader& header) {
-    struct stat rootBefore {};
-    if (::stat(snapshot.c_str(), &rootBefore) != 0)
-        throwSystemError("cannot stat " + snapshot, errno);
-    std::string directory = snapshot + "/" + kHeaderDirectory;
-    std::error_code ec;
-    if (fs::is_symlink(directory) || (fs::exists(directory) && !fs::is_directory(directory)))
-        fs::remove_all(directory, ec); // reserved name: a user file there is not part of the footprint
-    fs::create_directory(directory, ec);
-    if (ec)
-        throw Error("cannot create " + directory + ": " + ec.message());
-    writeFileAtomically(snapshot + "/" + kHeaderFile, header.toJson().dump(2) + "\n");
-    struct timespec times[2] = {{0, UTIME_OMIT}, rootBefore.st_mtim};
-    if (::utimensat(AT_FDCWD, snapshot.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
-        throwSystemError("cannot restore mtime of " + snapshot, errno);
 }
 
 struct StagedSnapshot {
@@ -108,6 +96,11 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
 
     ChainLock lock(paths.lock, chain.label());
     chain.cleanStaging();
+    const std::string reserved = paths.data + "/" + kHeaderDirectory;
+    if (fs::exists(fs::symlink_status(reserved)))
+        throw Error(displayPath(reserved) + ": the name is reserved for block headers and would not be part of the "
+                                            "block; move it away",
+                    ExitCode::Usage);
 
     auto tip = chain.tip();
     std::uint64_t height = tip ? *tip + 1 : 0;
@@ -132,7 +125,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     CommitResult result;
     FootprintTree tree;
     FootprintRecords records = chain.footprintRecords();
-    std::optional<FootprintTree> previous = tip ? records.load(*tip) : std::nullopt;
+    std::optional<FootprintTree> previous = tip ? records.loadReusable(*tip) : std::nullopt;
     std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
     if (previous) {
         try {
@@ -154,7 +147,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     header.sign(key);
 
     btrfs::setReadOnly(staged.path, false);
-    writeHeaderInto(staged.path, header);
+    writeHeaderDirectory(staged.path, header);
     btrfs::setReadOnly(staged.path, true);
     faultPoint("commit-before-publish");
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <set>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -130,7 +131,7 @@ private:
         const FootprintEntry* old = previous_->find(path);
         return old && old->type == typeOf(st.st_mode) && old->inode == st.st_ino &&
                old->ctimeNs == nanoseconds(st.st_ctim) && old->mtimeNs == nanoseconds(st.st_mtim) &&
-               old->nlink == st.st_nlink && (old->type != EntryType::File || st.st_nlink == 1) &&
+               old->nlink == st.st_nlink &&
                (old->type != EntryType::File || old->size == static_cast<std::uint64_t>(st.st_size));
     }
 
@@ -309,13 +310,43 @@ FootprintTree computeFootprint(const std::string& root, const FootprintOptions& 
     return tree;
 }
 
+ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
+                                       const ChangeSet& changes) {
+    if (changes.full)
+        return changes;
+    // Inodes with several names that the diff touched, under any of their names, as they
+    // were in the parent or are now.
+    std::set<std::uint64_t> linked;
+    auto consider = [&](const std::string& path) {
+        if (const FootprintEntry* old = previous.find(path); old && old->type == EntryType::File && old->nlink > 1)
+            linked.insert(old->inode);
+        struct stat st {};
+        if (::lstat((path.empty() ? root : root + "/" + path).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_nlink > 1)
+            linked.insert(st.st_ino);
+    };
+    for (const auto& path : changes.touched)
+        consider(path);
+    for (const auto& path : changes.replaced)
+        consider(path);
+    if (linked.empty())
+        return changes;
+    // Names the parent had are found in its tree; names added since were named by the diff.
+    ChangeSet expanded = changes;
+    for (const auto& [path, entry] : previous.entries())
+        if (entry.type == EntryType::File && linked.count(entry.inode))
+            expanded.touchAlias(path);
+    return expanded;
+}
+
 FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
                               const FootprintOptions& options, FootprintStats* stats) {
     if (previous.algorithm() != options.algorithm || previous.features() != options.features)
         return computeFootprint(root, options, stats);
     FootprintStats local;
     FootprintTree tree(options.algorithm, options.features);
-    Walker(options, &previous, &changes, tree, stats ? *stats : local).run(root);
+    ChangeSet complete = withEveryNameOfChangedInodes(root, previous, changes);
+    Walker(options, &previous, &complete, tree, stats ? *stats : local).run(root);
     return tree;
 }
 

@@ -29,9 +29,14 @@ FootprintOptions footprintOptionsOf(const ChainIdentity& chain); // its hash alg
 FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options,
                                FootprintStats* stats = nullptr);
 
-// Recompute only what `changes` names; reuse the rest from `previous` when its cache
-// guard (type, inode, ctime, mtime, size, single link) still holds. Same result as
-// computeFootprint on the same tree.
+// Recompute only what `changes` names (plus every other name of a hard-linked inode it
+// names: the kernel's diff names an inode once); reuse the rest from `previous` when its
+// cache guard (type, inode, ctime, mtime, size, link count) still holds. `changes` must
+// come from the disk (the kernel's diff of `previous`'s snapshot and `root`), never from
+// a sender's claim. Same result as computeFootprint on the same tree.
+// `changes` plus the other names, in `previous`, of every hard-linked inode it touches.
+ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
+                                       const ChangeSet& changes);
 FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
                               const FootprintOptions& options, FootprintStats* stats = nullptr);
 

@@ -42,6 +42,13 @@ void FootprintRecords::save(std::uint64_t height, const FootprintTree& tree, con
     delta.save(deltaFile(height));
 }
 
+std::optional<FootprintTree> FootprintRecords::loadReusable(std::uint64_t height) const {
+    std::optional<FootprintTree> tree = load(height);
+    if (tree && !tree->reusable())
+        return std::nullopt;
+    return tree;
+}
+
 std::optional<FootprintTree> FootprintRecords::load(std::uint64_t height) const {
     try {
         if (std::filesystem::exists(fullFile(height)))
@@ -52,6 +59,8 @@ std::optional<FootprintTree> FootprintRecords::load(std::uint64_t height) const 
         if (!tree)
             return std::nullopt;
         FootprintTree delta = FootprintTree::load(deltaFile(height));
+        if (!delta.reusable())
+            tree->markNotReusable();
         for (const auto& [path, entry] : delta.entries()) {
             if (entry.type == kRemoved)
                 tree->erase(path);

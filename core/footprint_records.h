@@ -20,6 +20,8 @@ public:
     void save(std::uint64_t height, const FootprintTree& tree, const FootprintTree* parent) const;
     // The tree of `height`, or nothing when its records are missing or damaged.
     std::optional<FootprintTree> load(std::uint64_t height) const;
+    // The same, only if it is fit to build the next footprint on (see FootprintTree::reusable).
+    std::optional<FootprintTree> loadReusable(std::uint64_t height) const;
 
 private:
     std::string fullFile(std::uint64_t height) const;

@@ -71,7 +71,11 @@ FootprintCounts FootprintTree::counts() const {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'C', 'F', 'P', 'T', 'R', 'E', 'E'};
-constexpr std::uint32_t kFileVersion = 1;
+// Version 2 records are written by streamchain 0.2 on; version 1 records may hold a stale
+// digest for a hard-linked file (see withEveryNameOfChangedInodes), so they still name
+// paths but are never reused for a new footprint.
+constexpr std::uint32_t kFileVersion = 2;
+constexpr std::uint32_t kOldestFileVersion = 1;
 
 void putInt(std::string& out, std::uint64_t value, int bytes) {
     for (int i = 0; i < bytes; ++i)
@@ -142,11 +146,13 @@ FootprintTree FootprintTree::deserialize(const std::string& data, const std::str
     if (hashBytes(HashAlgorithm::Sha256, body).hex() != toHex(std::string_view(data).substr(data.size() - 32)))
         throw Error(file + " is corrupted (checksum mismatch)");
     Reader in{body, sizeof kMagic, file};
-    if (in.integer(4) != kFileVersion || in.integer(4) != kFootprintFormat)
+    auto version = static_cast<std::uint32_t>(in.integer(4));
+    if (version < kOldestFileVersion || version > kFileVersion || in.integer(4) != kFootprintFormat)
         throw Error(file + " has an unsupported version");
     auto features = static_cast<std::uint32_t>(in.integer(4));
     auto algorithm = static_cast<HashAlgorithm>(in.integer(1));
     FootprintTree tree(algorithm, features);
+    tree.reusable_ = version == kFileVersion;
     auto readDigest = [&] {
         Digest d;
         d.size = static_cast<std::uint8_t>(in.integer(1));

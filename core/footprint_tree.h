@@ -62,6 +62,10 @@ public:
     void copySubtree(const FootprintTree& from, const std::string& path);
     std::vector<std::string> children(const std::string& dir) const; // direct children's full paths
     std::size_t size() const { return entries_.size(); }
+    // False for a tree read from a record older streamchains wrote: good for naming
+    // paths, never to build a new footprint on.
+    bool reusable() const { return reusable_; }
+    void markNotReusable() { reusable_ = false; }
     FootprintCounts counts() const; // the root directory itself not counted
 
     // Versioned binary file with a trailing digest; save is atomic (temp, fsync, rename).
@@ -74,6 +78,7 @@ private:
     HashAlgorithm algorithm_ = HashAlgorithm::Sha256;
     std::uint32_t features_ = kFootprintAllFeatures;
     Digest root_;
+    bool reusable_ = true;
     std::map<std::string, FootprintEntry> entries_;
 };
 

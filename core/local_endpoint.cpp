@@ -69,7 +69,7 @@ std::string LocalEndpoint::blockPath(std::uint64_t height) const {
 }
 
 std::string LocalEndpoint::headerText(std::uint64_t height) {
-    return readSmallFile(blockPath(height) + "/" + kHeaderFile, 1u << 20);
+    return readBlockHeaderText(blockPath(height));
 }
 
 std::string LocalEndpoint::footprintRoot(std::uint64_t height) { return footprintTree(height).root().hex(); }

@@ -26,7 +26,10 @@ int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
             nlohmann::json paths = nlohmann::json::array();
             for (const auto& p : f.paths)
                 paths.push_back(showPath(p));
-            findings.push_back({{"height", f.height}, {"problem", f.problem}, {"paths", paths}});
+            nlohmann::json finding = {{"height", f.height}, {"problem", f.problem}, {"paths", paths}};
+            if (!f.advice.empty())
+                finding["advice"] = f.advice;
+            findings.push_back(std::move(finding));
         }
         printJson({{"chain", chain.paths().root},
                    {"ok", report.ok()},
@@ -39,6 +42,8 @@ int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
             std::printf("BAD block %llu: %s\n", static_cast<unsigned long long>(f.height), f.problem.c_str());
             for (const auto& p : f.paths)
                 std::printf("    %s\n", showPath(p).c_str());
+            if (!f.advice.empty())
+                std::printf("    what to do: %s\n", f.advice.c_str());
         }
         std::printf("%s: %llu blocks, %s%s\n", chain.label().c_str(),
                     static_cast<unsigned long long>(report.blocksChecked),
