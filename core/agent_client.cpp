@@ -99,7 +99,7 @@ nlohmann::json AgentClient::request(const nlohmann::json& body, const std::strin
     nlohmann::json routed = body;
     if (!route_.empty())
         routed["route"] = route_;
-    sendFrame(FrameType::Request, routed.dump());
+    sendFrame(FrameType::Request, toWire(routed));
     return replyOf(nextFrame(step), label_, step);
 }
 
@@ -112,7 +112,7 @@ std::unique_ptr<AgentClient> AgentClient::relayTo(const DownstreamSpec& downstre
                            {"deploy", downstream.deploy}};
     if (!route_.empty())
         body["route"] = route_;
-    sendFrame(FrameType::Request, body.dump());
+    sendFrame(FrameType::Request, toWire(body));
     Frame answer = nextFrame(step);
     if (answer.type == FrameType::Failure) {
         nlohmann::json failure = answer.json(label_);
@@ -198,7 +198,7 @@ void AgentClient::sendData(std::span<const std::uint8_t> bytes) {
 }
 
 nlohmann::json AgentClient::endReceive(std::uint64_t rawBytes, const std::string& rawSha256, nlohmann::json* relayed) {
-    sendFrame(FrameType::End, nlohmann::json{{"raw_bytes", rawBytes}, {"raw_sha256", rawSha256}}.dump());
+    sendFrame(FrameType::End, toWire(nlohmann::json{{"raw_bytes", rawBytes}, {"raw_sha256", rawSha256}}));
     Frame answer = nextFrame("receiving");
     if (relayed && (answer.type == FrameType::Reply || answer.type == FrameType::Failure))
         *relayed = answer.json(label_).value("relayed", nlohmann::json::array());
@@ -207,7 +207,7 @@ nlohmann::json AgentClient::endReceive(std::uint64_t rawBytes, const std::string
 
 void AgentClient::abortReceive(const std::string& reason, bool discardSpool) noexcept {
     try {
-        sendFrame(FrameType::Failure, nlohmann::json{{"error", reason}, {"discard_spool", discardSpool}}.dump());
+        sendFrame(FrameType::Failure, toWire(nlohmann::json{{"error", reason}, {"discard_spool", discardSpool}}));
     } catch (...) {
         // The connection is gone; the agent notices that too and keeps its spool.
     }

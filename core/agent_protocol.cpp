@@ -46,6 +46,12 @@ nlohmann::json Frame::json(const std::string& where) const {
     return parsed;
 }
 
+std::string toWire(const nlohmann::json& json) {
+    return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void FrameWriter::sendJson(FrameType type, const nlohmann::json& json) { send(type, toWire(json)); }
+
 std::string encodeFrameHeader(FrameType type, std::size_t payloadSize) {
     if (payloadSize > kMaxFramePayload)
         throw Error("frame payload of " + std::to_string(payloadSize) + " bytes exceeds the protocol limit");

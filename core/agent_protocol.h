@@ -35,6 +35,10 @@ struct Frame {
     nlohmann::json json(const std::string& where) const; // throws sc::Error if not a JSON object
 };
 
+// A control frame's payload. Text that is not valid UTF-8 (a raw path in an error
+// message) goes out with U+FFFD in its place instead of failing the frame.
+std::string toWire(const nlohmann::json& json);
+
 std::string encodeFrameHeader(FrameType type, std::size_t payloadSize);
 std::string encodeFrame(FrameType type, std::string_view payload);
 
@@ -58,7 +62,7 @@ public:
     using WriteFn = std::function<void(std::span<const std::uint8_t>)>;
     explicit FrameWriter(WriteFn write) : write_(std::move(write)) {}
     void send(FrameType type, std::string_view payload);
-    void sendJson(FrameType type, const nlohmann::json& json) { send(type, json.dump()); }
+    void sendJson(FrameType type, const nlohmann::json& json);
 
 private:
     WriteFn write_;

@@ -7,11 +7,13 @@
 #include "core/chain_lock.h"
 #include "core/error.h"
 #include "core/footprint.h"
+#include "core/peer_watch.h"
 #include "core/relay_fan_out.h"
 #include "core/relay_links.h"
 #include "core/replica_target.h"
 #include "core/zstd_codec.h"
 
+#include <atomic>
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
@@ -48,6 +50,45 @@ void writeFd(int fd, std::span<const std::uint8_t> bytes) {
     }
 }
 
+// Request fields of the wrong type are the sender's error, answered as such.
+const json& fieldOf(const json& object, const char* name) {
+    if (!object.is_object() || !object.contains(name))
+        throw Error(std::string("agent: request field \"") + name + "\" is missing");
+    return object[name];
+}
+std::string stringField(const json& object, const char* name) {
+    const json& value = fieldOf(object, name);
+    if (!value.is_string())
+        throw Error(std::string("agent: request field \"") + name + "\" must be a string");
+    return value.get<std::string>();
+}
+std::string stringField(const json& object, const char* name, const std::string& fallback) {
+    return object.is_object() && object.contains(name) ? stringField(object, name) : fallback;
+}
+std::uint64_t uintField(const json& object, const char* name) {
+    const json& value = fieldOf(object, name);
+    if (!value.is_number_unsigned())
+        throw Error(std::string("agent: request field \"") + name + "\" must be a non-negative integer");
+    return value.get<std::uint64_t>();
+}
+std::uint64_t uintField(const json& object, const char* name, std::uint64_t fallback) {
+    return object.is_object() && object.contains(name) ? uintField(object, name) : fallback;
+}
+bool boolField(const json& object, const char* name, bool fallback) {
+    if (!object.is_object() || !object.contains(name))
+        return fallback;
+    if (!object[name].is_boolean())
+        throw Error(std::string("agent: request field \"") + name + "\" must be true or false");
+    return object[name].get<bool>();
+}
+double numberField(const json& object, const char* name, double fallback) {
+    if (!object.is_object() || !object.contains(name))
+        return fallback;
+    if (!object[name].is_number())
+        throw Error(std::string("agent: request field \"") + name + "\" must be a number");
+    return object[name].get<double>();
+}
+
 std::string existingAncestor(fs::path path) {
     std::error_code ec;
     while (!path.empty() && !fs::exists(path, ec))
@@ -58,7 +99,8 @@ std::string existingAncestor(fs::path path) {
 class Agent {
 public:
     Agent(const std::string& root, int in, int out)
-        : replica_(root), relays_(root), reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
+        : replica_(root), relays_(root), inputFd_(in),
+          reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
           writer_([out](std::span<const std::uint8_t> bytes) { writeFd(out, bytes); }) {}
 
     int serve() {
@@ -67,26 +109,41 @@ public:
             return 0;
         if (first->type != FrameType::Hello)
             return refuse("the first frame must be a hello");
-        json hello = first->json("sender");
-        if (hello.value("protocol", 0u) != kAgentProtocolVersion)
-            return refuse("agent protocol " + std::to_string(kAgentProtocolVersion) + " cannot serve a sender of protocol " +
-                          hello.value("protocol", json(0)).dump());
-        announced_ = chainFromWire(hello.at("chain"));
+        try {
+            json hello = first->json("sender");
+            const json protocol = hello.contains("protocol") ? hello["protocol"] : json();
+            if (!protocol.is_number_unsigned() || protocol.get<std::uint64_t>() != kAgentProtocolVersion)
+                return refuse("agent protocol " + std::to_string(kAgentProtocolVersion) +
+                              " cannot serve a sender of protocol " + toWire(protocol));
+            announced_ = chainFromWire(hello.at("chain"));
+        } catch (const Error& e) {
+            return refuse(e.what());
+        } catch (const json::exception& e) {
+            return refuse(std::string("malformed hello: ") + e.what());
+        }
         writer_.sendJson(FrameType::Hello, describe());
         while (auto frame = reader_.next()) {
-            if (frame->type != FrameType::Request)
-                return refuse(std::string("unexpected ") + frameTypeName(frame->type) + " frame outside a request");
-            json request = frame->json("sender");
-            std::string op = request.value("op", std::string());
-            if (op == "bye")
-                return 0;
+            if (frame->type != FrameType::Request) {
+                writer_.sendJson(FrameType::Failure, {{"error", std::string("agent: unexpected ") +
+                                                                    frameTypeName(frame->type) +
+                                                                    " frame outside a request; ignored"}});
+                continue;
+            }
+            // Every malformed request is answered and the session goes on.
             try {
+                json request = frame->json("sender");
+                const std::string op = stringField(request, "op", "");
+                if (op == "bye")
+                    return 0;
+                senderGone_ = false;
                 if (request.contains("route") && !request["route"].empty())
                     forward(request); // for a replica behind this one
                 else
                     handle(op, request);
             } catch (const Error& e) {
                 writer_.sendJson(FrameType::Failure, {{"error", e.what()}});
+            } catch (const json::exception& e) {
+                writer_.sendJson(FrameType::Failure, {{"error", std::string("agent: malformed request: ") + e.what()}});
             }
         }
         return 0;
@@ -121,13 +178,15 @@ private:
         if (op == "header")
             return header(heightOf(request));
         if (op == "footprint")
-            return footprint(heightOf(request), request.value("tree", false));
+            return footprint(heightOf(request), boolField(request, "tree", false));
         if (op == "spool")
-            return spoolState(request.value("key", std::string()));
+            return spoolState(stringField(request, "key", ""));
         if (op == "receive")
             return receive(request);
-        if (op == "relay-key")
+        if (op == "relay-key") {
+            binding(); // the relay's key lives in a prepared replica of this chain only
             return writer_.sendJson(FrameType::Reply, {{"public_key", relays_.publicKey()}});
+        }
         if (op == "downstream")
             return downstream(request);
         throw Error("agent: unknown request \"" + op + "\"");
@@ -186,7 +245,15 @@ private:
     }
 
     void footprint(std::uint64_t height, bool withTree) {
-        FootprintTree tree = computeFootprint(blockPath(height), footprintOptionsOf(binding()));
+        const std::string path = blockPath(height);
+        FootprintOptions options = footprintOptionsOf(binding());
+        // The block's own signed header bounds the work, as it did when the block arrived.
+        const BlockCounts counts = readBlockHeader(path).counts;
+        options.maxEntries = counts.files + counts.directories + counts.symlinks + counts.others + 1;
+        options.maxHashBytes = counts.bytes;
+        options.cancelled = &senderGone_;
+        PeerWatch watch(inputFd_, senderGone_);
+        FootprintTree tree = computeFootprint(path, options);
         writer_.sendJson(FrameType::Reply, {{"root", tree.root().hex()}, {"entries", tree.size()}});
         if (!withTree)
             return;
@@ -214,7 +281,12 @@ private:
                 throwSystemError("agent: cannot open spool", errno);
             Hasher hasher(HashAlgorithm::Sha256);
             std::vector<std::uint8_t> buffer(1 << 20);
+            PeerWatch watch(inputFd_, senderGone_);
             while (std::size_t n = readFd(fd, buffer.data(), buffer.size())) {
+                if (senderGone_) {
+                    ::close(fd);
+                    throw Error("agent: the sender went away");
+                }
                 hasher.update(std::span(buffer.data(), n));
                 size += n;
             }
@@ -237,31 +309,35 @@ private:
     // passes every frame on to the replicas behind it as it arrives.
     void receive(const json& request) {
         ChainIdentity bound = binding();
-        const bool keep = request.value("keep", true);
+        const bool keep = boolField(request, "keep", true);
         const std::vector<RelayFanOut::Route> routes = relayRoutes(request);
         if (keep && !lock_)
             throw Error("agent: prepare the replica before receiving");
         std::vector<IncomingBlock> blocks;
-        for (const auto& announced : request.at("blocks")) {
+        if (!request.contains("blocks") || !request["blocks"].is_array())
+            throw Error("agent: a receive request must list its blocks");
+        for (const auto& announced : request["blocks"]) {
             IncomingBlock block;
-            block.height = announced.at("height").get<std::uint64_t>();
-            block.uuid = btrfs::parseUuid(announced.at("uuid").get<std::string>());
+            block.height = uintField(announced, "height");
+            block.uuid = btrfs::parseUuid(stringField(announced, "uuid"));
             block.header = BlockHeader::fromJson(announced.at("header"));
             if (announced.contains("parent") && !announced["parent"].is_null())
-                block.parent = announced["parent"].get<std::uint64_t>();
+                block.parent = uintField(announced, "parent");
             blocks.push_back(std::move(block));
         }
         SpoolOptions spool;
         if (routes.empty() && request.contains("spool_key") && request["spool_key"].is_string()) {
             spool.file = spoolFile(request["spool_key"].get<std::string>());
-            spool.resumeFrom = request.value("resume_from", std::uint64_t{0});
-            spool.stopAboveBytesPerSecond = request.value("spool_max_rate", 0.0);
+            spool.resumeFrom = uintField(request, "resume_from", 0);
+            spool.stopAboveBytesPerSecond = numberField(request, "spool_max_rate", 0.0);
         }
         std::unique_ptr<BlockReceiver> receiver;
         std::unique_ptr<ZstdDecompressor> decompressor;
         if (keep) {
-            receiver = std::make_unique<BlockReceiver>(replica_, bound, std::move(blocks), spool);
-            if (request.value("compressed", false))
+            receiver = std::make_unique<BlockReceiver>(replica_, bound, std::move(blocks), spool,
+                                                       BlockReceiver::Digest::Compute,
+                                                       ReceiveLimits::fromEnvironment(&senderGone_));
+            if (boolField(request, "compressed", false))
                 decompressor = std::make_unique<ZstdDecompressor>();
         }
         std::unique_ptr<RelayFanOut> relay;
@@ -313,14 +389,14 @@ private:
                        std::unique_ptr<ZstdDecompressor> decompressor, RelayFanOut* relay, std::string failure) {
         std::vector<std::uint64_t> published;
         if (receiver) {
+            PeerWatch watch(inputFd_, senderGone_); // checking the blocks may take long
             try {
                 if (failure.empty() && decompressor)
                     decompressor->finish();
                 if (!failure.empty())
                     throw Error(failure);
                 json trailer = end.json("sender");
-                published = receiver->finish(trailer.at("raw_bytes").get<std::uint64_t>(),
-                                             trailer.at("raw_sha256").get<std::string>());
+                published = receiver->finish(uintField(trailer, "raw_bytes"), stringField(trailer, "raw_sha256"));
             } catch (const Error& e) {
                 receiver->abort(false);
                 failure = e.what();
@@ -366,7 +442,7 @@ private:
             return answer.type;
         };
         try {
-            agent.sendFrame(FrameType::Request, inner.dump());
+            agent.sendFrame(FrameType::Request, toWire(inner));
             if (op == "receive")
                 return forwardStream(agent, next, passBack);
             if (op == "footprint" && request.value("tree", false)) {
@@ -392,7 +468,7 @@ private:
             if (!frame) {
                 if (broken.empty())
                     agent.sendFrame(FrameType::Failure,
-                                    json{{"error", "the sender went away"}, {"discard_spool", false}}.dump());
+                                    toWire(json{{"error", "the sender went away"}, {"discard_spool", false}}));
                 throw Error("agent: the sender went away in the middle of the stream");
             }
             if (broken.empty()) {
@@ -416,6 +492,8 @@ private:
 
     LocalReplica replica_;
     RelayLinks relays_;
+    int inputFd_;
+    std::atomic<bool> senderGone_{false}; // set by a PeerWatch while a long request runs
     FrameReader reader_;
     FrameWriter writer_;
     ChainIdentity announced_;

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -27,8 +28,9 @@ constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is
 } // namespace
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
-                             std::vector<IncomingBlock> blocks, SpoolOptions spool, Digest digest)
-    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)) {
+                             std::vector<IncomingBlock> blocks, SpoolOptions spool, Digest digest,
+                             ReceiveLimits limits)
+    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)), limits_(limits) {
     if (blocks_.empty())
         throw Error(replica_.label() + ": a receive must announce at least one block");
     checkAnnounced();
@@ -55,7 +57,11 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     // A deep pipe and a feeding thread of its own keep btrfs receive busy while the
     // caller waits for the network.
     ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
-    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute);
+    StreamGate::Hooks hooks{[this](std::size_t index) { return parentCopyUuid(index); },
+                            [this](std::size_t index) { checkCloneFromParent(index); }};
+    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute, gatedBlocks(),
+                                            std::move(hooks));
+    watchdog_ = std::make_unique<ReceiveWatchdog>(receive_->pid(), *input_, limits_);
     feeder_ = std::make_unique<FanOut>(std::vector<StreamSink*>{input_.get()}, kFeedQueueChunks);
     // Bytes that arrived before a broken transfer: replay them from the spool.
     try {
@@ -111,12 +117,96 @@ void BlockReceiver::checkAnnounced() const {
         bool parentInStream = i > 0 && block.parent && *block.parent == blocks_[i - 1].height;
         if (block.parent && !parentInStream) {
             std::string parentPath = existing + heightName(*block.parent);
-            if (!btrfs::isSubvolume(parentPath))
+            if (!btrfs::isSubvolume(parentPath) || btrfs::isNullUuid(btrfs::subvolumeInfo(parentPath).receivedUuid))
                 throw Error(where(block) + ": parent block " + std::to_string(*block.parent) + " is not on the replica");
             if (*block.parent + 1 == block.height && readBlockHeader(parentPath).hash().hex() != header.previous)
                 throw Error(where(block) + ": announced header does not link to the replica's block " +
                             std::to_string(*block.parent));
         }
+    }
+}
+
+std::vector<GatedBlock> BlockReceiver::gatedBlocks() {
+    std::vector<GatedBlock> gated;
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+        const IncomingBlock& block = blocks_[i];
+        const BlockCounts& counts = block.header.counts;
+        const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
+        GatedBlock g;
+        g.height = block.height;
+        g.uuid = block.uuid;
+        // The header file is not among the counts; a stream also writes it.
+        g.maxFileBytes = counts.bytes + kMaxHeaderBytes;
+        g.maxNewNames = entries + 2 + 16;
+        g.maxCommands = 64 * (entries + 2) + 2 * (counts.bytes / 4096) + 4096;
+        // File data, and room for each entry's names, metadata and xattrs (the spool too is bounded so).
+        maxStreamBytes_ += counts.bytes + kMaxHeaderBytes + (64u << 10) * (entries + 2) + (1u << 20);
+        std::optional<ParentCopy> parent;
+        if (block.parent) {
+            parent.emplace();
+            parent->inStream = i > 0 && *block.parent == blocks_[i - 1].height;
+            if (parent->inStream) {
+                parent->primaryUuid = blocks_[i - 1].uuid;
+            } else {
+                // Named as the primary named it when this replica received it: our disk says which.
+                btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(replica_.blocksDir() + "/" + heightName(*block.parent));
+                parent->primaryUuid = info.receivedUuid;
+                parent->ownUuid = info.uuid;
+                parent->subvolumeId = info.id;
+            }
+            g.parentUuid = parent->primaryUuid;
+        }
+        parents_.push_back(parent);
+        gated.push_back(g);
+    }
+    return gated;
+}
+
+void BlockReceiver::waitForSubvolume(const std::string& path) const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limits_.stallSeconds);
+    while (!btrfs::isSubvolume(path)) {
+        if (!watchdog_->receiveRunning() || std::chrono::steady_clock::now() > deadline)
+            throw Error("btrfs receive did not create " + path);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+// Called on the feeding thread when the stream's SNAPSHOT for block `index` arrives.
+btrfs::Uuid BlockReceiver::parentCopyUuid(std::size_t index) {
+    ParentCopy& parent = *parents_.at(index);
+    if (parent.inStream) {
+        std::string staged = stagingDir_ + "/" + heightName(blocks_[index - 1].height);
+        waitForSubvolume(staged);
+        btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(staged);
+        parent.ownUuid = info.uuid;
+        parent.subvolumeId = info.id;
+    }
+    return parent.ownUuid;
+}
+
+// btrfs receive (6.2) finds a clone source only by received UUID, taking the first
+// subvolume the filesystem lists with it; a clone from the parent must find ours.
+void BlockReceiver::checkCloneFromParent(std::size_t index) {
+    const ParentCopy& parent = *parents_.at(index);
+    if (parent.inStream) // receive seals the parent (sets its received UUID) as it starts this block
+        waitForSubvolume(stagingDir_ + "/" + heightName(blocks_[index].height));
+    std::optional<std::uint64_t> first = btrfs::firstSubvolumeReceivedAs(replica_.root(), parent.primaryUuid);
+    if (!first || *first != parent.subvolumeId)
+        throw Error("a clone from block " + std::to_string(*blocks_[index].parent) + " would read " +
+                    (first ? btrfs::subvolumePathOf(replica_.root(), *first) : std::string("nothing")) +
+                    ", not this replica's copy (another subvolume on this filesystem carries its received UUID)");
+}
+
+void BlockReceiver::checkStagingHoldsOnlyTheBlocks() const {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(stagingDir_, ec)) {
+        std::string name = entry.path().filename().string();
+        bool announced = false;
+        for (const auto& block : blocks_)
+            announced = announced || name == heightName(block.height);
+        if (!announced)
+            throw Error(where(blocks_.front()) + ": the stream left " + displayPath(name) +
+                        " in staging, which no announced block is");
     }
 }
 
@@ -155,6 +245,9 @@ void BlockReceiver::write(std::span<const std::uint8_t> raw) {
 void BlockReceiver::write(std::string&& raw) {
     if (!receive_)
         throw Error(replica_.label() + ": receive is not running");
+    if (raw.size() > maxStreamBytes_ - bytes_)
+        throw Error(where(blocks_.front()) + ": the stream is larger than its announced blocks can be (over " +
+                    std::to_string(maxStreamBytes_) + " bytes); refusing the rest");
     spool(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
     feed(std::make_shared<const std::string>(std::move(raw)));
 }
@@ -163,7 +256,9 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
                                                  const std::string& rawSha256Hex) {
     feeder_->finish();
     receive_->closeStdin();
+    watchdog_->streamEnded();
     ProcessResult result = receive_->wait();
+    watchdog_->stop();
     receive_.reset();
     auto discard = [&] { abort(false); };
     // The digest first: a stream corrupted in transit also upsets btrfs receive, but
@@ -171,6 +266,14 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     if (!rawSha256Hex.empty() && rawSha256Hex != input_->digestHex()) {
         discard();
         throw Error(where(blocks_.front()) + ": stream digest mismatch (corrupted in transit); nothing published");
+    }
+    if (!input_->refusal().empty()) {
+        discard();
+        throw Error(where(blocks_.front()) + ": " + input_->refusal() + "; nothing published");
+    }
+    if (std::string stopped = watchdog_->reason(); !stopped.empty()) {
+        discard();
+        throw Error(where(blocks_.front()) + ": " + stopped + "; stopped it, nothing published");
     }
     // A receiver that died mid-stream tells why itself (e.g. no space left, bad checksum).
     if (!result.ok() || input_->writeError()) {
@@ -186,6 +289,7 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     faultPoint("receive-before-publish");
     std::vector<std::uint64_t> published;
     try {
+        checkStagingHoldsOnlyTheBlocks();
         for (std::size_t i = 0; i < blocks_.size(); ++i) {
             checkAndPublish(blocks_[i], i);
             published.push_back(blocks_[i].height);
@@ -209,27 +313,17 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
                     btrfs::uuidString(block.uuid));
     if (!info.readOnly)
         throw Error(what + ": the received block is not read-only (incomplete receive)");
+    // Receive finds the base of a snapshot by UUID anywhere on the filesystem: the block
+    // must stand on this replica's own copy of its parent, or on nothing for a full one.
+    const std::optional<ParentCopy>& parent = parents_[index];
+    btrfs::Uuid expectedParent = parent ? parent->ownUuid : btrfs::Uuid{};
+    if (info.parentUuid != expectedParent)
+        throw Error(what + ": it was built on subvolume " + btrfs::uuidString(info.parentUuid) + ", not " +
+                    (parent ? "this replica's block " + std::to_string(*block.parent) : std::string("nothing")));
+    checkHeaderDirectory(staged);
     if (readBlockHeader(staged).hash() != block.header.hash())
         throw Error(what + ": the header inside the block differs from the announced one");
-
-    // The footprint, re-hashed here: incrementally from the parent's tree when the replica has it.
-    FootprintOptions options = footprintOptionsOf(binding_);
-    FootprintRecords records(replica_.footprintsDir());
-    std::optional<FootprintTree> parentTree;
-    std::string parentPath;
-    if (block.parent) {
-        parentPath = replica_.blocksDir() + "/" + heightName(*block.parent);
-        parentTree = records.loadReusable(*block.parent);
-    }
-    // What to re-hash comes from the stream receive just applied: its commands name every
-    // path they change, as the kernel's own diff of the two snapshots would. Reuse of a
-    // parent digest is still guarded by inode, ctime, mtime and size, which no stream can
-    // forge on this disk. A stream we could not read falls back to the kernel's diff.
-    const std::vector<ChangeSet>* streamed = input_->changes();
-    bool fromStream = streamed && streamed->size() == blocks_.size();
-    FootprintTree tree = !parentTree ? computeFootprint(staged, options)
-                         : fromStream ? updateFootprint(staged, *parentTree, (*streamed)[index], options)
-                                      : updateFootprint(staged, *parentTree, kernelDiff(parentPath, staged), options);
+    FootprintTree tree = footprintOf(block, index, staged);
     if (tree.root().hex() != block.header.contentRoot)
         throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
                     "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
@@ -249,9 +343,36 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     btrfs::setReadOnly(finalPath, true);
     if (btrfs::subvolumeInfo(finalPath).receivedUuid != block.uuid)
         throw Error(what + ": received UUID was lost while publishing");
-    bool consecutive = block.parent && *block.parent + 1 == block.height && parentTree;
     fs::create_directories(replica_.footprintsDir());
-    records.save(block.height, tree, consecutive ? &*parentTree : nullptr);
+    bool consecutive = block.parent && *block.parent + 1 == block.height && parentTree_;
+    FootprintRecords(replica_.footprintsDir()).save(block.height, tree, consecutive ? &*parentTree_ : nullptr);
+}
+
+// The footprint re-hashed from the disk, never from what the stream claims it touched:
+// incrementally from this replica's own record of the parent, guided by the kernel's
+// diff of the two subvolumes, when the block changed little; else from scratch. The
+// signed header bounds the work either way.
+FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged) {
+    const BlockCounts& counts = block.header.counts;
+    const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
+    FootprintOptions options = footprintOptionsOf(binding_);
+    options.maxEntries = entries + 1;
+    options.maxHashBytes = counts.bytes;
+    options.cancelled = limits_.senderGone;
+    parentTree_.reset();
+    if (block.parent)
+        parentTree_ = FootprintRecords(replica_.footprintsDir()).loadReusable(*block.parent);
+    // A stream that rewrote much of the block costs less to hash whole than to diff first.
+    bool smallChange = input_->tallies().at(index).commands * 2 < entries + 2;
+    if (parentTree_ && smallChange) {
+        try {
+            ChangeSet changes = kernelDiff(replica_.blocksDir() + "/" + heightName(*block.parent), staged);
+            return updateFootprint(staged, *parentTree_, changes, options);
+        } catch (const Error&) {
+            // an unusable diff costs a full hash, never a wrong root; a bound broken stays broken below
+        }
+    }
+    return computeFootprint(staged, options);
 }
 
 void BlockReceiver::abort(bool keepSpool) noexcept {
@@ -259,6 +380,7 @@ void BlockReceiver::abort(bool keepSpool) noexcept {
         if (receive_) {
             receive_->kill(SIGKILL); // first: a feeding thread blocked on its pipe then returns
             feeder_->cancel("receive stopped");
+            watchdog_->stop();
             receive_->wait();
             receive_.reset();
         }

@@ -1,10 +1,12 @@
 #pragma once
 // The receiving end of a stream, on the replica's own machine (the agent, or a
 // local target): checks every announced header before anything is received,
-// feeds the raw send stream to a confined `btrfs receive` in a private staging
-// directory (spooling it when asked, so a broken transfer can resume), checks the
-// stream digest, then per block the received UUID, read-only flag, header and
-// footprint, and only then publishes it under blocks/.
+// feeds the raw send stream through the StreamGate to a confined `btrfs receive` in a
+// private staging directory (spooling it when asked, so a broken transfer can resume),
+// checks the stream digest, then per block what the staging holds, the received UUID,
+// read-only flag, that it was built on this replica's own parent block, the header
+// directory and the footprint (re-hashed from the disk, bounded by the signed header),
+// and only then publishes it under blocks/.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,7 +18,10 @@
 #include "core/block_header.h"
 #include "core/btrfs.h"
 #include "core/chain_identity.h"
+#include "core/footprint_tree.h"
 #include "core/process.h"
+#include "core/stream_gate.h"
+#include "core/receive_watchdog.h"
 #include "core/replica_target.h"
 
 namespace sc {
@@ -46,7 +51,8 @@ public:
     // not linked to its predecessor, or a block of that height is already there.
     enum class Digest { Compute, Skip }; // Skip: finish() is never given a digest to check
     BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
-                  SpoolOptions spool = {}, Digest digest = Digest::Compute);
+                  SpoolOptions spool = {}, Digest digest = Digest::Compute,
+                  ReceiveLimits limits = ReceiveLimits::fromEnvironment());
     ~BlockReceiver();
     BlockReceiver(const BlockReceiver&) = delete;
     BlockReceiver& operator=(const BlockReceiver&) = delete;
@@ -62,7 +68,21 @@ public:
     std::uint64_t bytesReceived() const { return bytes_; }
 
 private:
+    // The replica's copy of a block's parent: on the replica, or staged earlier in this
+    // stream (then its UUID and id are known once receive made it).
+    struct ParentCopy {
+        bool inStream = false;
+        btrfs::Uuid primaryUuid{}; // what the stream names it by
+        btrfs::Uuid ownUuid{};
+        std::uint64_t subvolumeId = 0;
+    };
     void checkAnnounced() const;
+    std::vector<GatedBlock> gatedBlocks();
+    btrfs::Uuid parentCopyUuid(std::size_t index);
+    void checkCloneFromParent(std::size_t index);
+    void waitForSubvolume(const std::string& path) const;
+    void checkStagingHoldsOnlyTheBlocks() const;
+    FootprintTree footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void spool(std::span<const std::uint8_t> raw);
     void feed(std::shared_ptr<const std::string> raw);
     void checkAndPublish(const IncomingBlock& block, std::size_t index);
@@ -71,6 +91,8 @@ private:
     const LocalReplica& replica_;
     ChainIdentity binding_;
     std::vector<IncomingBlock> blocks_;
+    std::vector<std::optional<ParentCopy>> parents_; // per block; written by the gate's hooks
+    std::optional<FootprintTree> parentTree_;         // the record the last footprint was built on
     SpoolOptions spool_;
     int spoolFd_ = -1;
     bool spooling_ = false;
@@ -78,9 +100,12 @@ private:
     std::chrono::steady_clock::time_point liveStart_;
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;
-    std::unique_ptr<ReceiveInput> input_; // receive's stdin, the stream digest and its commands
+    std::unique_ptr<ReceiveInput> input_; // receive's stdin, the stream digest and the gate
     std::unique_ptr<FanOut> feeder_;      // runs input_ on a thread of its own
+    ReceiveLimits limits_;
+    std::unique_ptr<ReceiveWatchdog> watchdog_;
     std::uint64_t bytes_ = 0;
+    std::uint64_t maxStreamBytes_ = 0; // what the announced headers allow a stream to be
 };
 
 } // namespace sc

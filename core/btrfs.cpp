@@ -6,9 +6,13 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <endian.h>
 #include <filesystem>
 #include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
@@ -154,6 +158,50 @@ std::uint64_t availableBytes(const std::string& path) {
     if (statvfs(path.c_str(), &fs) != 0)
         throwSystemError("cannot stat filesystem of " + path, errno);
     return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnFilesystem, const Uuid& uuid) {
+    int fd = ::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        throw Error("cannot open " + pathOnFilesystem + ": " + std::strerror(errno));
+    // The UUID tree keys an entry by the UUID's two little-endian halves; its item lists
+    // subvolume ids in the order they were given that received UUID.
+    auto half = [&](std::size_t at) {
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < 8; ++i)
+            v |= static_cast<std::uint64_t>(uuid[at + i]) << (8 * i);
+        return v;
+    };
+    btrfs_ioctl_search_args args {};
+    args.key.tree_id = BTRFS_UUID_TREE_OBJECTID;
+    args.key.min_objectid = args.key.max_objectid = half(0);
+    args.key.min_type = args.key.max_type = BTRFS_UUID_KEY_RECEIVED_SUBVOL;
+    args.key.min_offset = args.key.max_offset = half(8);
+    args.key.max_transid = UINT64_MAX;
+    args.key.nr_items = 1;
+    int rc = ::ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw Error("cannot search the UUID tree of " + pathOnFilesystem + ": " + std::strerror(err));
+    if (args.key.nr_items < 1)
+        return std::nullopt;
+    btrfs_ioctl_search_header header {};
+    std::memcpy(&header, args.buf, sizeof header);
+    if (header.len < 8 || header.len % 8 != 0)
+        return std::nullopt;
+    std::uint64_t first = 0;
+    std::memcpy(&first, args.buf + sizeof header, sizeof first);
+    return le64toh(first);
+}
+
+std::string subvolumePathOf(const std::string& pathOnFilesystem, std::uint64_t id) {
+    char* path = nullptr;
+    if (btrfs_util_subvolume_path(pathOnFilesystem.c_str(), id, &path) != BTRFS_UTIL_OK)
+        return "subvolume " + std::to_string(id);
+    std::string result = std::string("/") + path;
+    std::free(path);
+    return result;
 }
 
 } // namespace sc::btrfs

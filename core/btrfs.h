@@ -2,6 +2,7 @@
 // Thin, error-carrying wrappers over libbtrfsutil and the few ioctls it lacks.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sc::btrfs {
@@ -37,6 +38,12 @@ void removeTree(const std::string& path);
 // Files created in this directory from now on skip copy-on-write and data checksums
 // (chattr +C): for scratch data checked by other means. Best effort: false if refused.
 bool disableCopyOnWrite(const std::string& directory) noexcept;
+// The subvolume `btrfs receive` picks when a stream names `uuid` as a clone or snapshot
+// source: the first one the filesystem's UUID tree lists with that received UUID (any
+// path on the filesystem will do). None if no subvolume has it.
+std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnFilesystem, const Uuid& uuid);
+// Where subvolume `id` lies, relative to the filesystem's top level (for messages).
+std::string subvolumePathOf(const std::string& pathOnFilesystem, std::uint64_t id);
 // Free bytes available to unprivileged writes on the filesystem holding path.
 std::uint64_t availableBytes(const std::string& path);
 

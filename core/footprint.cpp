@@ -78,14 +78,30 @@ std::vector<std::pair<std::string, std::string>> readXattrs(const std::string& p
     return result;
 }
 
-Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+void throwIfCancelled(const std::atomic<bool>* cancelled) {
+    if (cancelled && cancelled->load())
+        throw Error("footprint cancelled");
+}
+
+Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
+                        const std::atomic<bool>* cancelled) {
+    // O_NONBLOCK and the type check: what was a regular file when walked must still be one.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
     if (fd < 0 && errno == EPERM)
-        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         throwSystemError("cannot open " + displayPath(path), errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(displayPath(path) + " is no longer a regular file");
+    }
     Hasher hasher(algorithm);
     while (true) {
+        if (cancelled && cancelled->load()) {
+            ::close(fd);
+            throwIfCancelled(cancelled);
+        }
         ssize_t n = ::read(fd, buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR)
             continue;
@@ -137,6 +153,10 @@ private:
 
     std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
         std::size_t index = nodes_.size();
+        if (index >= options_.maxEntries)
+            throw Error("the tree holds more than the " + std::to_string(options_.maxEntries) +
+                        " entries its header declares");
+        throwIfCancelled(options_.cancelled);
         nodes_.emplace_back();
         {
             Node& node = nodes_.back();
@@ -201,9 +221,15 @@ private:
 
     void hashContents() {
         std::vector<std::size_t> files;
+        std::uint64_t toHash = 0;
         for (std::size_t i = 0; i < nodes_.size(); ++i)
-            if (!nodes_[i].reused && nodes_[i].type == EntryType::File)
+            if (!nodes_[i].reused && nodes_[i].type == EntryType::File) {
                 files.push_back(i);
+                toHash += static_cast<std::uint64_t>(nodes_[i].st.st_size);
+            }
+        if (toHash > options_.maxHashBytes)
+            throw Error("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
+                        std::to_string(options_.maxHashBytes) + " its header declares");
         unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
         threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
         std::atomic<std::size_t> next{0};
@@ -215,7 +241,7 @@ private:
             try {
                 for (std::size_t k; (k = next.fetch_add(1)) < files.size();) {
                     Node& node = nodes_[files[k]];
-                    node.content = hashFileContents(node.absolute, options_.algorithm, buffer);
+                    node.content = hashFileContents(node.absolute, options_.algorithm, buffer, options_.cancelled);
                     bytes += static_cast<std::uint64_t>(node.st.st_size);
                 }
             } catch (...) {

@@ -4,6 +4,8 @@
 // bits, uid, gid, size, mtime, rdev, sorted xattrs and the payload (file bytes,
 // symlink target, or the sorted listing of name + child digest); never ctime,
 // inode numbers, UUIDs, generations, atime or nlink.
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,11 @@ struct FootprintOptions {
     std::uint32_t features = kFootprintAllFeatures;
     std::vector<std::string> excludedRootNames{".streamchain"}; // the block header lives there
     unsigned threads = 0;                                      // 0 = one per core
+    // Bounds for a tree someone else made (a received block): what its signed header
+    // declares. Exceeding one, or `cancelled` turning true, throws sc::Error.
+    std::uint64_t maxEntries = UINT64_MAX;   // entries looked at (walked or reused), the root included
+    std::uint64_t maxHashBytes = UINT64_MAX; // file bytes to hash
+    const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct FootprintStats {

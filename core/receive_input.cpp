@@ -3,57 +3,66 @@
 #include "core/error.h"
 
 #include <cerrno>
+#include <chrono>
 #include <unistd.h>
 
 namespace sc {
 
-ReceiveInput::ReceiveInput(int receiveStdin, bool hash) : stdin_(receiveStdin), hash_(hash) {
-    // btrfs receive checks each command's CRC itself; here only the names matter.
-    parser_ = std::make_unique<SendStreamParser>(
-        [this](const SendCommand& command) {
-            if (command.type == SendCommandType::Subvol || command.type == SendCommandType::Snapshot)
-                changes_.emplace_back();
-            else if (changes_.empty())
-                throw Error("send stream: a command before any subvolume");
-            changes_.back().add(command);
-        },
-        SendStreamParser::Mode::HeadersOnly);
+namespace {
+std::int64_t steadyNanoseconds() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
+} // namespace
+
+ReceiveInput::ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks)
+    : stdin_(receiveStdin), hash_(hash),
+      gate_(std::move(blocks), std::move(hooks), [this](std::span<const std::uint8_t> bytes) { toReceive(bytes); }) {}
 
 ReceiveInput::~ReceiveInput() = default;
 
 void ReceiveInput::write(std::span<const std::uint8_t> raw) {
     if (hash_)
         digest_.update(raw);
-    if (readable_) {
-        try {
-            parser_->feed(raw);
-        } catch (const Error&) {
-            readable_ = false; // receive will say what is wrong with it
-        }
-    }
-    if (writeError_)
+    if (!refusal_.empty() || writeError_)
         return; // keep hashing: a corrupted stream must be named as such at the end
-    for (std::size_t done = 0; done < raw.size();) {
-        ssize_t n = ::write(stdin_, raw.data() + done, raw.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            writeError_ = errno;
-            return;
-        }
-        done += static_cast<std::size_t>(n);
+    try {
+        gate_.feed(raw);
+    } catch (const Error& e) {
+        refusal_ = e.what();
     }
 }
 
 void ReceiveInput::finish() {
-    if (!readable_)
+    if (!refusal_.empty() || writeError_)
         return;
     try {
-        parser_->finish();
-    } catch (const Error&) {
-        readable_ = false;
+        gate_.finish();
+    } catch (const Error& e) {
+        refusal_ = e.what();
     }
+}
+
+double ReceiveInput::secondsBlocked() const {
+    std::int64_t since = writingSince_.load();
+    return since == 0 ? 0.0 : static_cast<double>(steadyNanoseconds() - since) / 1e9;
+}
+
+void ReceiveInput::toReceive(std::span<const std::uint8_t> bytes) {
+    if (writeError_)
+        return;
+    writingSince_ = steadyNanoseconds();
+    for (std::size_t done = 0; done < bytes.size();) {
+        ssize_t n = ::write(stdin_, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            writeError_ = errno;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    writingSince_ = 0;
 }
 
 } // namespace sc

@@ -1,23 +1,23 @@
 #pragma once
-// What flows into `btrfs receive`: written to its stdin, hashed for the sender's
-// digest, and read command by command for what each block of the stream changes.
-// A StreamSink, so a FanOut lane can run it on a thread of its own: the caller goes
-// back to the network while receive creates files.
+// What flows into `btrfs receive`: hashed for the sender's digest as it arrived, then
+// passed through the StreamGate, which lets on only commands a block can honestly hold.
+// A StreamSink, so a FanOut lane can run it on a thread of its own: the caller goes back
+// to the network while receive creates files.
+#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "core/change_set.h"
 #include "core/fan_out.h"
 #include "core/hash.h"
+#include "core/stream_gate.h"
 
 namespace sc {
 
 class ReceiveInput : public StreamSink {
 public:
-    ReceiveInput(int receiveStdin, bool hash);
+    ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks);
     ~ReceiveInput() override;
 
     void write(std::span<const std::uint8_t> raw) override; // never throws: failures are kept for finish
@@ -28,18 +28,21 @@ public:
     // Read these once the feeding thread has stopped.
     std::string digestHex() { return digest_.finish().hex(); }
     int writeError() const { return writeError_; } // errno of the first failed write (receive died), or 0
-    // One change set per subvolume in the stream, in stream order; null when the
-    // stream could not be read (the caller then asks the kernel instead).
-    const std::vector<ChangeSet>* changes() const { return readable_ ? &changes_ : nullptr; }
+    const std::string& refusal() const { return refusal_; } // why the gate stopped the stream, or empty
+    const std::vector<StreamGate::BlockTally>& tallies() const { return gate_.tallies(); }
+    // How long the write into receive has been blocked (0 while not writing): receive stuck?
+    double secondsBlocked() const;
 
 private:
+    void toReceive(std::span<const std::uint8_t> bytes);
+
     int stdin_;
     bool hash_;
     int writeError_ = 0;
+    std::string refusal_;
     Hasher digest_{HashAlgorithm::Sha256};
-    std::unique_ptr<SendStreamParser> parser_;
-    std::vector<ChangeSet> changes_;
-    bool readable_ = true;
+    StreamGate gate_;
+    std::atomic<std::int64_t> writingSince_{0}; // steady clock, nanoseconds; 0 when idle
 };
 
 } // namespace sc

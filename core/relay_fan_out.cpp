@@ -33,7 +33,7 @@ RelayFanOut::RelayFanOut(RelayLinks& links, const nlohmann::json& request, const
             announce["relay"].push_back({{"route", route}});
         try {
             hop.agent = &links_.link(url);
-            hop.agent->sendFrame(FrameType::Request, announce.dump());
+            hop.agent->sendFrame(FrameType::Request, toWire(announce));
             Frame ready = hop.agent->nextFrame("relaying a stream");
             if (ready.type == FrameType::Failure)
                 hop.error = ready.json(url).value("error", std::string("refused"));
@@ -104,7 +104,7 @@ nlohmann::json RelayFanOut::collect() {
 }
 
 void RelayFanOut::abort(const std::string& reason) noexcept {
-    Frame failure{FrameType::Failure, nlohmann::json{{"error", reason}, {"discard_spool", false}}.dump()};
+    Frame failure{FrameType::Failure, toWire(nlohmann::json{{"error", reason}, {"discard_spool", false}})};
     forward(failure);
 }
 

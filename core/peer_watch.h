@@ -1,0 +1,22 @@
+#pragma once
+// Notices, while the agent works on a long request (re-hashing a block, checking a
+// received one), that the sender hung up: the agent stops the work, so the replica's
+// lock is not held for a sender that is gone.
+#include <atomic>
+#include <thread>
+
+namespace sc {
+
+class PeerWatch {
+public:
+    PeerWatch(int senderFd, std::atomic<bool>& gone);
+    ~PeerWatch();
+    PeerWatch(const PeerWatch&) = delete;
+    PeerWatch& operator=(const PeerWatch&) = delete;
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+} // namespace sc
