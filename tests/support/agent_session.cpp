@@ -164,6 +164,7 @@ std::optional<AgentFrame> AgentSession::read(const std::string& awaiting, double
             continue;
         }
         if (n == 0) {
+            waitExit(2); // its output closed: let it finish exiting, so messages say how it ended
             if (!buffered_.empty())
                 throw std::runtime_error(
                     "agent session: the agent's output ended inside a frame while awaiting " + awaiting +

@@ -21,12 +21,12 @@ struct AgentFrame {
 };
 
 class AgentTimeout : public std::runtime_error {
-  public:
+public:
     using std::runtime_error::runtime_error;
 };
 
 class AgentSession {
-  public:
+public:
     static constexpr double kDefaultTimeout = 60;
 
     explicit AgentSession(const std::string& root);
@@ -61,7 +61,7 @@ class AgentSession {
     std::string errors() const;    // what the agent wrote to stderr so far (last 4 KiB)
     pid_t pid() const { return pid_; }
 
-  private:
+private:
     void reap(bool block);
     pid_t pid_ = -1;
     int in_ = -1;  // agent's stdin (we write)

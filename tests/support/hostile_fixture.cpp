@@ -72,6 +72,15 @@ nlohmann::json HostilePrimary::announcement() const {
             {"parent", kBase}};
 }
 
+std::string HostilePrimary::honestWith(const SendStreamWriter& extra, Insert where) const {
+    SplitSendStream split = honestCommands();
+    std::vector<RawSendCommand> added = splitSendStream(extra.bytes()).commands;
+    std::size_t at = where == Insert::AfterSnapshot ? 1 : split.indexOf(SendCmd::End);
+    split.commands.insert(split.commands.begin() + static_cast<std::ptrdiff_t>(at), added.begin(),
+                          added.end());
+    return split.encode();
+}
+
 SendUuid HostilePrimary::blockUuid(std::uint64_t height) const {
     return sc::btrfs::subvolumeInfo(blockPath(height)).uuid;
 }
@@ -79,7 +88,7 @@ SendUuid HostilePrimary::blockUuid(std::uint64_t height) const {
 std::string HostilePrimary::replicate(BtrfsImage& disk, const std::string& name) {
     std::string root = disk.path(name);
     CommandResult send =
-        cli({"send", chain_.root(), "--to", "local:" + root, "--upto", std::to_string(kBase)});
+        boundedCli({"send", chain_.root(), "--to", "local:" + root, "--upto", std::to_string(kBase)});
     if (send.exitCode != 0)
         throw std::runtime_error("replicating blocks 0.." + std::to_string(kBase) + " failed: " + send.err);
     return root;
@@ -178,6 +187,16 @@ ReceiveOutcome attemptReceive(const std::string& root, const ReceiveAttempt& att
         outcome.problem += " [" + session.exitDescription() + "; agent stderr: " + session.errors() + "]";
     endSession(session);
     return outcome;
+}
+
+CommandResult boundedCli(const std::vector<std::string>& args, double seconds) {
+    std::vector<std::string> argv{"timeout", "-s", "KILL", std::to_string(seconds), STREAMCHAIN_CLI};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult result = run(argv);
+    if (result.exitCode == 128 + 9)
+        result.err += "\n(streamchain " + args.front() + " did not finish within " + std::to_string(seconds) +
+                      " s and was killed)";
+    return result;
 }
 
 std::string lowercase(std::string text) {

@@ -13,8 +13,12 @@
 
 namespace sctest {
 
+// Where crafted commands go into the honest stream: right after its SNAPSHOT, or last
+// before its END (once the stream has rebuilt the block's .streamchain/).
+enum class Insert { AfterSnapshot, BeforeEnd };
+
 class HostilePrimary {
-  public:
+public:
     // Blocks 1..3 hold files in directories, a 0600 file, a log; block 4 (the target)
     // appends to the log and adds a file, leaving dir/ alone.
     HostilePrimary();
@@ -30,13 +34,16 @@ class HostilePrimary {
     }                                                       // btrfs send --proto 2 -p base target
     const std::string& honestFull() const { return full_; } // btrfs send --proto 2 target
     SplitSendStream honestCommands() const { return splitSendStream(incremental_); }
+    SendStreamWriter writer() const { return SendStreamWriter(honestCommands().version); }
+    // The honest incremental stream with the commands written into `extra` inserted.
+    std::string honestWith(const SendStreamWriter& extra, Insert where) const;
     SendUuid blockUuid(std::uint64_t height) const; // the primary snapshot's UUID
     std::string blockPath(std::uint64_t height) const { return chain_.block(height); }
 
     // A fresh replica holding blocks 0..kBase, made with `streamchain send --upto`.
     std::string replicate(BtrfsImage& disk, const std::string& name = "replica");
 
-  private:
+private:
     ChainFixture chain_;
     nlohmann::json chainWire_;
     std::string incremental_;
@@ -69,6 +76,10 @@ ReceiveOutcome attemptReceive(const std::string& root, const ReceiveAttempt& att
 void helloAndPrepare(AgentSession& session, const nlohmann::json& chain);
 // Ask a session to leave; kill it if it does not within a few seconds.
 void endSession(AgentSession& session);
+
+// The CLI, killed after `seconds` (exit 137, and the error says so): a hang fails, not waits.
+CommandResult boundedCli(const std::vector<std::string>& args,
+                         double seconds = AgentSession::kDefaultTimeout);
 
 std::string lowercase(std::string text);
 // Evidence for messages: "mode 104755, 64 bytes: ATTACKER…" or "absent".

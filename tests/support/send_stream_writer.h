@@ -116,7 +116,7 @@ SendAttribute attr(SendAttr type, std::string value);
 SendAttribute attrU64(SendAttr type, std::uint64_t value);
 
 class SendStreamWriter {
-  public:
+public:
     explicit SendStreamWriter(std::uint32_t version = 2);
     std::uint32_t version() const { return version_; }
 
@@ -161,7 +161,7 @@ class SendStreamWriter {
 
     const std::string& bytes() const { return bytes_; }
 
-  private:
+private:
     std::uint32_t version_;
     std::string bytes_;
 };

@@ -8,7 +8,7 @@
 #include "core/block_header.h"
 #include "core/btrfs.h"
 #include "core/chain.h"
-#include "tests/support/hostile_fixture.h"
+#include "tests/support/replica_under_attack.h"
 
 #include <QTest>
 #include <atomic>
@@ -51,7 +51,7 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"subvolumeNameNotAnnounced", {"subvolume"}},
     // 5. hangs while holding the replica lock
     {"hangs/fifo-header", {"header"}},
-    {"hangs/write-at-2^46", {"size", "offset", "large"}},
+    {"hangs/write-at-2^46", {"size", "offset", "large", "footprint"}},
     // more crafted streams
     {"renameAcrossBlockRoot/dot-dot", {"path"}},
     {"renameAcrossBlockRoot/leading-slash", {"path"}},
@@ -84,59 +84,15 @@ std::string caseName() {
     return name;
 }
 
-const std::vector<std::string>& expectedReason() {
+ExpectedReason reason() {
     auto it = kExpectedReason.find(caseName());
     if (it == kExpectedReason.end())
         throw std::logic_error("no expected reason for " + caseName() + " in kExpectedReason");
-    return it->second;
-}
-
-// The replica's own paths (its staging area lies under .streamchain/) say nothing about why.
-std::string withoutPathsUnder(std::string text, const std::string& root) {
-    for (std::size_t at; !root.empty() && (at = text.find(root)) != std::string::npos;) {
-        std::size_t end = text.find_first_of(" \t\n)\"':", at);
-        text.replace(at, (end == std::string::npos ? text.size() : end) - at, "<replica>");
-    }
-    return text;
-}
-
-bool namesExpectedReason(const std::string& text, const std::string& root) {
-    const std::string scrubbed = lowercase(withoutPathsUnder(text, root));
-    for (const auto& word : expectedReason())
-        if (contains(scrubbed, lowercase(word)))
-            return true;
-    return false;
-}
-
-// Long texts (btrfs receive may echo a 64 KiB xattr) shortened for messages.
-std::string shortened(const std::string& text) {
-    constexpr std::size_t kKeep = 300;
-    return text.size() <= 2 * kKeep ? text
-                                    : text.substr(0, kKeep) + " […] " + text.substr(text.size() - kKeep);
-}
-
-void report(const std::string& what) {
-    qInfo("%s", shortened(caseName() + ": " + what).c_str());
-}
-
-std::string expectedWords() {
-    std::string words;
-    for (const auto& word : expectedReason())
-        words += (words.empty() ? "\"" : " or \"") + word + "\"";
-    return words;
+    return {caseName(), it->second};
 }
 
 constexpr std::uint64_t kBase = HostilePrimary::kBase;
 constexpr std::uint64_t kTarget = HostilePrimary::kTarget;
-
-enum class Insert { AfterSnapshot, BeforeEnd };
-
-std::string textOf(const AgentFrame& frame) {
-    json reply = frame.json();
-    if (reply.is_object() && reply.contains("error") && reply["error"].is_string())
-        return reply["error"].get<std::string>();
-    return frame.payload;
-}
 
 void makeFile(const std::string& path, const std::string& contents, unsigned mode) {
     writeFile(path, contents);
@@ -160,7 +116,7 @@ void sendReceive(const std::string& snapshot, const std::string& intoDir) {
 
 } // namespace
 
-// Helpers report through QVERIFY; a caller stops once one failed.
+// The checks report through QVERIFY; a caller stops once one failed.
 #define CHECKED(call)                                                                                        \
     do {                                                                                                     \
         call;                                                                                                \
@@ -172,108 +128,33 @@ class TestHostileSender : public QObject {
     Q_OBJECT
 
     std::unique_ptr<HostilePrimary> primary_;
-    std::unique_ptr<BtrfsImage> disk_; // the replica's filesystem, fresh for every case
-    std::string root_;                 // the replica under attack: blocks 0..kBase
+    std::unique_ptr<ReplicaUnderAttack> replica_; // on a filesystem of its own, fresh for every case
 
     void freshReplica(const std::function<void(BtrfsImage&)>& before = {}) {
-        root_.clear();
-        disk_.reset();
-        disk_ = std::make_unique<BtrfsImage>(256);
-        if (before)
-            before(*disk_);
-        root_ = primary_->replicate(*disk_);
+        replica_.reset();
+        replica_ = std::make_unique<ReplicaUnderAttack>(*primary_, before);
     }
-
-    std::string target(const std::string& relative = {}) const {
-        return root_ + "/blocks/" + sc::heightName(kTarget) + (relative.empty() ? "" : "/" + relative);
-    }
-
-    ReceiveAttempt attempt(std::string stream) const {
-        ReceiveAttempt a;
-        a.chain = primary_->chainWire();
-        a.blocks = json::array({primary_->announcement()});
-        a.stream = std::move(stream);
-        return a;
-    }
-
-    SendStreamWriter craft() const { return SendStreamWriter(primary_->honestCommands().version); }
-
-    // The honest stream with the commands of `extra` inserted.
+    const std::string& root() const { return replica_->root(); }
+    std::string target(const std::string& relative = {}) const { return replica_->target(relative); }
+    ReceiveAttempt attempt(std::string stream) const { return replica_->attempt(std::move(stream)); }
+    SendStreamWriter craft() const { return primary_->writer(); }
     std::string honestWith(const SendStreamWriter& extra, Insert where) const {
-        SplitSendStream split = primary_->honestCommands();
-        std::vector<RawSendCommand> added = splitSendStream(extra.bytes()).commands;
-        std::size_t at = where == Insert::AfterSnapshot ? 1 : split.indexOf(SendCmd::End);
-        split.commands.insert(split.commands.begin() + static_cast<std::ptrdiff_t>(at), added.begin(),
-                              added.end());
-        return split.encode();
+        return primary_->honestWith(extra, where);
     }
 
-    std::string verifyVerdict() const {
-        CommandResult verify =
-            cli({"verify", primary_->chain().root(), "--replica", "local:" + root_, "--json"});
-        auto states = replicaStates(verify);
-        auto it = states.find(static_cast<int>(kTarget));
-        return "`verify --replica` says block " + std::to_string(kTarget) + " " +
-               (it == states.end() ? std::string("(not listed)") : it->second) + " (exit " +
-               std::to_string(verify.exitCode) + ")";
-    }
-
-    // Refused, for the reason in the table; a published block fails with what it holds.
     void expectRefused(const ReceiveOutcome& outcome, const std::function<std::string()>& evidence = {}) {
-        report(outcome.describe());
-        if (fs::exists(fs::symlink_status(target()))) {
-            std::string what = "ATTACK SUCCEEDED: block " + std::to_string(kTarget) + " was published (" +
-                               outcome.describe() + "); " + verifyVerdict() +
-                               (evidence ? "; " + evidence() : "");
-            QFAIL(what.c_str());
-        }
-        QVERIFY2(outcome.problem.empty(),
-                 ("no answer from the agent: " + shortened(outcome.problem)).c_str());
-        QVERIFY2(!outcome.accepted, ("the agent accepted the stream: " + outcome.describe()).c_str());
-        QVERIFY2(
-            namesExpectedReason(outcome.refusal, root_),
-            ("refused, but the reason names none of " + expectedWords() + ": " + shortened(outcome.refusal))
-                .c_str());
+        replica_->expectRefused(outcome, reason(), evidence);
     }
-
     void expectRefusedFrame(const std::optional<AgentFrame>& frame, const std::string& what,
                             AgentSession& session) {
-        report(what + ": " + (frame ? frame->describe() : "no answer, " + session.exitDescription()));
-        QVERIFY2(frame.has_value(), (what + ": the agent ended the session without an answer (" +
-                                     session.exitDescription() + "; stderr: " + session.errors() + ")")
-                                        .c_str());
-        QVERIFY2(frame->type == 'X', (what + ": expected an X frame, got " + frame->describe()).c_str());
-        QVERIFY2(namesExpectedReason(textOf(*frame), root_),
-                 (what + ": refused, but the reason names none of " + expectedWords() + ": " +
-                  shortened(textOf(*frame)))
-                     .c_str());
+        replica_->expectRefusedFrame(frame, what, session, reason());
     }
+    void expectReplicaUnchanged() { replica_->expectUnchanged(); }
+    void expectHonestSessionWorks() { replica_->expectHonestSessionWorks(); }
+    std::string baseEvidence() const { return replica_->baseEvidence(); }
 
-    void expectReplicaUnchanged() {
-        std::vector<std::string> expected;
-        for (std::uint64_t height = 0; height <= kBase; ++height)
-            expected.push_back(sc::heightName(height));
-        std::vector<std::string> blocks = namesIn(root_ + "/blocks");
-        std::string listed;
-        for (const auto& name : blocks)
-            listed += name + " ";
-        QVERIFY2(blocks == expected, ("blocks/ changed: " + listed).c_str());
-        std::vector<std::string> staging = namesIn(root_ + "/.streamchain/staging");
-        QVERIFY2(staging.empty(),
-                 ("the staging directory is not empty: " + (staging.empty() ? "" : staging[0])).c_str());
-    }
-
-    void expectHonestSessionWorks() {
-        ReceiveOutcome honest = attemptReceive(root_, attempt(primary_->honestIncremental()));
-        QVERIFY2(honest.accepted && honest.published == std::vector<std::uint64_t>{kTarget},
-                 ("the honest session right after failed: " + honest.describe()).c_str());
-        CommandResult verify =
-            cli({"verify", primary_->chain().root(), "--replica", "local:" + root_, "--json"});
-        auto states = replicaStates(verify);
-        QVERIFY2(verify.exitCode == 0 && states[static_cast<int>(kTarget)] == "MATCH",
-                 ("verify --replica after the honest session: " + verify.out + verify.err).c_str());
-    }
-
+    // Refused for the reason in the table, nothing published, staging empty; then an
+    // honest session publishes the block and it verifies.
     void expectRefusedThenHonest(const ReceiveOutcome& outcome,
                                  const std::function<std::string()>& evidence = {}) {
         CHECKED(expectRefused(outcome, evidence));
@@ -281,24 +162,11 @@ class TestHostileSender : public QObject {
         expectHonestSessionWorks();
     }
 
-    // The block as published, against its base: did it grow from this replica's own block?
-    std::string baseEvidence() const {
-        auto parent = sc::btrfs::subvolumeInfo(target()).parentUuid;
-        auto own = sc::btrfs::subvolumeInfo(root_ + "/blocks/" + sc::heightName(kBase)).uuid;
-        return "the published block's parent uuid is " + sc::btrfs::uuidString(parent) +
-               (parent == own ? ", the replica's own block " + std::to_string(kBase)
-                              : ", not the replica's own block " + std::to_string(kBase) + " (" +
-                                    sc::btrfs::uuidString(own) + ")");
-    }
-
 private slots:
     void initTestCase() { primary_ = std::make_unique<HostilePrimary>(); }
     void cleanupTestCase() { primary_.reset(); }
     void init() { freshReplica(); }
-    void cleanup() {
-        root_.clear();
-        disk_.reset();
-    }
+    void cleanup() { replica_.reset(); }
 
     void baselineHonestSession() {
         SplitSendStream honest = primary_->honestCommands();
@@ -322,7 +190,7 @@ private slots:
             extra.write("/dir/f", 0, "ATTACKER BYTES: not what the signed header covers\n");
         else
             extra.chmod("./dir/f", 04755);
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::AfterSnapshot)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::AfterSnapshot)));
         expectRefusedThenHonest(outcome, [&] { return describePath(target("dir/f")); });
     }
 
@@ -343,14 +211,14 @@ private slots:
             extra.mknod(path, S_IFCHR | 0666, makedev(1, 1)).chmod(path, 0666);
         else
             extra.symlink(path, "/etc");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome, [&] { return describePath(target(path)); });
     }
 
     void linkIntoBlockMetadata() {
         SendStreamWriter extra = craft();
         extra.link(".streamchain/linked-f", "dir/f");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome, [&] { return describePath(target(".streamchain/linked-f")); });
     }
 
@@ -358,13 +226,13 @@ private slots:
     // path may climb out of the source subvolume to the relay's private key.
     void cloneEscapesToRelayKey() {
         {
-            AgentSession session(root_);
+            AgentSession session(root());
             helloAndPrepare(session, primary_->chainWire());
             session.request({{"op", "relay-key"}});
             session.expect('R', "relay-key");
             endSession(session);
         }
-        const std::string key = root_ + "/.streamchain/relay/id_ed25519";
+        const std::string key = root() + "/.streamchain/relay/id_ed25519";
         QVERIFY2(fs::exists(key), "the relay key was not made");
         const std::uint64_t ctransid =
             primary_->honestCommands().commands.front().number(SendAttr::CloneCtransid);
@@ -372,7 +240,7 @@ private slots:
         extra.mkfile(".streamchain/stolen")
             .clone(".streamchain/stolen", 0, fs::file_size(key), primary_->blockUuid(kBase), ctransid,
                    "../../.streamchain/relay/id_ed25519", 0);
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome, [&] {
             std::string stolen = target(".streamchain/stolen");
             bool same = fs::exists(stolen) && readFile(stolen) == readFile(key);
@@ -389,12 +257,13 @@ private slots:
         const std::string secret = mustRun({"head", "-c", "8192", "/dev/urandom"});
         makeFile(source + "/secret.key", secret, 0600);
         sc::btrfs::snapshot(source, source + "-ro", true);
-        sendReceive(source + "-ro", disk_->path("foreign"));
-        const std::string foreign = disk_->path("foreign/" + fs::path(source + "-ro").filename().string());
+        sendReceive(source + "-ro", replica_->disk().path("foreign"));
+        const std::string foreign =
+            replica_->disk().path("foreign/" + fs::path(source + "-ro").filename().string());
         const SendUuid foreignUuid = sc::btrfs::subvolumeInfo(foreign).receivedUuid;
         SendStreamWriter extra = craft();
         extra.clone("/dir/f", 0, secret.size(), foreignUuid, 0, "secret.key", 0);
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::AfterSnapshot)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::AfterSnapshot)));
         expectRefusedThenHonest(outcome, [&] {
             bool same = readFile(target("dir/f")) == secret;
             return describePath(target("dir/f")) + (same ? " — the foreign 0600 file, byte for byte" : "");
@@ -410,7 +279,7 @@ private slots:
             sendReceive(primary_->blockPath(kBase), disk.path("earlier-replica"));
             copy = disk.path("earlier-replica/" + sc::heightName(kBase));
         });
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(primary_->honestIncremental()));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(primary_->honestIncremental()));
         CHECKED(expectRefused(outcome, [&] { return baseEvidence(); }));
         CHECKED(expectReplicaUnchanged());
         sc::btrfs::deleteSubvolume(copy); // the honest stream would find it again
@@ -421,20 +290,20 @@ private slots:
     // snapshot of the replica's block 3 whose dir/f was changed in place. Its inodes and
     // dir/'s times are the block's own, so a footprint that reuses dir/'s digest does not see it.
     void snapshotOfForeignSubvolume() {
-        const std::string copy = disk_->path("elsewhere/copy");
-        fs::create_directories(disk_->path("elsewhere"));
-        sc::btrfs::snapshot(root_ + "/blocks/" + sc::heightName(kBase), copy, false);
+        const std::string copy = replica_->disk().path("elsewhere/copy");
+        fs::create_directories(replica_->disk().path("elsewhere"));
+        sc::btrfs::snapshot(root() + "/blocks/" + sc::heightName(kBase), copy, false);
         overwriteInPlace(copy + "/dir/f", "TAMPERED BASE: not what the signed header covers\n");
         sc::btrfs::setReadOnly(copy, true);
         SplitSendStream stream = primary_->honestCommands();
         stream.commands.front().set(SendAttr::CloneUuid, uuidBytes(sc::btrfs::subvolumeInfo(copy).uuid));
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(stream.encode()));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(stream.encode()));
         expectRefusedThenHonest(outcome,
                                 [&] { return baseEvidence() + "; " + describePath(target("dir/f")); });
     }
 
     void fullStreamWhereIncrementalAnnounced() {
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(primary_->honestFull()));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(primary_->honestFull()));
         expectRefusedThenHonest(
             outcome, [&] { return std::string("a full stream replaced the announced incremental"); });
     }
@@ -444,7 +313,7 @@ private slots:
         stranger.fill(0x5c);
         SendStreamWriter extra = craft();
         extra.subvol(sc::heightName(9), stranger, 1).mkfile("payload").write("payload", 0, "not announced\n");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome,
                                 [&] { return "the stream also carried subvolume " + sc::heightName(9); });
     }
@@ -452,7 +321,7 @@ private slots:
     void subvolumeNameNotAnnounced() {
         SplitSendStream stream = primary_->honestCommands();
         stream.commands.front().set(SendAttr::Path, "not-a-height");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(stream.encode()));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(stream.encode()));
         expectRefusedThenHonest(outcome);
     }
 
@@ -469,7 +338,7 @@ private slots:
             extra.unlink(sc::kHeaderFile).mkfifo(sc::kHeaderFile);
         else
             extra.write("log.txt", std::uint64_t{1} << 46, "x");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome);
     }
 
@@ -482,14 +351,14 @@ private slots:
         QFETCH(QString, destination);
         SendStreamWriter extra = craft();
         extra.rename("top.txt", destination.toStdString());
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome, [&] { return describePath(target("top-moved.txt")); });
     }
 
     void oversizedXattr() {
         SendStreamWriter extra = craft();
         extra.setXattr("dir/f", "user.big", std::string(65000, 'x'));
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::AfterSnapshot)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::AfterSnapshot)));
         expectRefusedThenHonest(outcome);
     }
 
@@ -511,7 +380,7 @@ private slots:
         const std::string c = chainOf("deep-c", 'c');
         extra.mkfile(c + "/bottom").write(c + "/bottom", 0, "at the bottom\n");
         extra.rename("deep-c", b + "/deep-c").rename("deep-b", a + "/deep-b");
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::BeforeEnd)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
         expectRefusedThenHonest(outcome, [&] { return describePath(target("deep")); });
     }
 
@@ -522,14 +391,14 @@ private slots:
                                honest.commands.begin() +
                                    static_cast<std::ptrdiff_t>(honest.commands.size() / 2));
         std::string torn = primary_->honestIncremental().substr(0, prefix.encode().size() + 7);
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(torn));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(torn));
         expectRefusedThenHonest(outcome);
     }
 
     void unknownCommand() {
         SendStreamWriter extra = craft();
         extra.raw(99, {attr(SendAttr::Path, "dir/f"), attr(SendAttr::Data, "what is this")});
-        ReceiveOutcome outcome = attemptReceive(root_, attempt(honestWith(extra, Insert::AfterSnapshot)));
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::AfterSnapshot)));
         expectRefusedThenHonest(outcome,
                                 [] { return std::string("a stream with command type 99 was taken"); });
     }
@@ -540,7 +409,7 @@ private slots:
         const std::string& stream = primary_->honestIncremental();
         std::optional<AgentFrame> lastWords;
         {
-            AgentSession session(root_);
+            AgentSession session(root());
             helloAndPrepare(session, primary_->chainWire());
             session.request({{"op", "receive"}, {"blocks", json::array({primary_->announcement()})}});
             session.expect('R', "the receive request");
@@ -557,7 +426,7 @@ private slots:
         }
         CHECKED(expectReplicaUnchanged());
         {
-            AgentSession next(root_);
+            AgentSession next(root());
             next.hello(primary_->chainWire());
             next.expect('H', "the hello of the next session", 10);
             next.request({{"op", "prepare"}});
@@ -579,7 +448,7 @@ private slots:
     }
     void malformedRequest() {
         QFETCH(QString, variant);
-        AgentSession session(root_);
+        AgentSession session(root());
         helloAndPrepare(session, primary_->chainWire());
         auto receiveWith = [&](const std::string& stream, const json& end) {
             session.request({{"op", "receive"}, {"blocks", json::array({primary_->announcement()})}});
@@ -630,7 +499,7 @@ private slots:
     void helloProtocol() {
         QFETCH(QString, variant);
         {
-            AgentSession session(root_);
+            AgentSession session(root());
             if (variant == "protocol-2^32+1")
                 session.hello(primary_->chainWire(), json(std::uint64_t{1} << 32 | 1));
             else if (variant == "protocol-1.0")
@@ -663,7 +532,7 @@ private slots:
         QFETCH(QString, variant);
         TempDir notBtrfs("not-btrfs");
         json chain = primary_->chainWire();
-        std::string root = root_;
+        std::string root = this->root();
         if (variant == "other-chain") {
             chain["id"] = "0123456789abcdef0123456789abcdef";
             chain["public_key"] = std::string(64, 'e');
@@ -684,9 +553,11 @@ private slots:
             } catch (const std::exception& e) {
                 QFAIL(e.what());
             }
-            CHECKED(expectRefusedFrame(answer, "relay-key", session));
-            QVERIFY2(!fs::exists(root + "/.streamchain/relay"),
-                     ("relay-key created " + root + "/.streamchain/relay").c_str());
+            const bool created = fs::exists(root + "/.streamchain/relay");
+            CHECKED(expectRefusedFrame(
+                answer, created ? "relay-key (which created ROOT/.streamchain/relay/)" : "relay-key",
+                session));
+            QVERIFY2(!created, ("relay-key created " + root + "/.streamchain/relay").c_str());
             session.request({{"op", "prepare"}});
             std::optional<AgentFrame> next = session.read("a request after the refusal", 30);
             QVERIFY2(next, ("the session did not go on: " + session.exitDescription()).c_str());
