@@ -54,6 +54,13 @@ nlohmann::json AgentFrame::json() const {
     return parsed.is_discarded() ? nlohmann::json() : parsed;
 }
 
+std::string AgentFrame::error() const {
+    nlohmann::json reply = json();
+    if (reply.is_object() && reply.contains("error") && reply["error"].is_string())
+        return reply["error"].get<std::string>();
+    return payload;
+}
+
 std::string AgentFrame::describe() const {
     return std::string(1, type) + " " +
            (type == 'D' ? std::to_string(payload.size()) + " bytes" : printable(payload, 600));

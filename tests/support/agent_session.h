@@ -17,6 +17,7 @@ struct AgentFrame {
     char type = 0;
     std::string payload;
     nlohmann::json json() const;  // null if the payload is not JSON
+    std::string error() const;    // an X frame's "error" text, else the payload as it is
     std::string describe() const; // "X {...}" shortened, for messages
 };
 

@@ -133,12 +133,7 @@ ReceiveOutcome attemptReceive(const std::string& root, const ReceiveAttempt& att
         outcome.answered = true;
         nlohmann::json reply = frame.json();
         if (frame.type == 'X') {
-            outcome.refusal =
-                reply.is_object() && reply.contains("error") ? reply["error"].dump() : frame.payload;
-            if (reply.is_object() && reply.contains("error") && reply["error"].is_string())
-                outcome.refusal = reply["error"].get<std::string>();
-            if (outcome.refusal.empty())
-                outcome.refusal = "(an X frame without a reason)";
+            outcome.refusal = frame.error().empty() ? "(an X frame without a reason)" : frame.error();
             return;
         }
         if (frame.type == 'R' && reply.is_object() && reply.contains("published") &&

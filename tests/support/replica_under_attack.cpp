@@ -50,13 +50,6 @@ std::string shortened(const std::string& text) {
                                     : text.substr(0, kKeep) + " […] " + text.substr(text.size() - kKeep);
 }
 
-std::string errorText(const AgentFrame& frame) {
-    nlohmann::json reply = frame.json();
-    if (reply.is_object() && reply.contains("error") && reply["error"].is_string())
-        return reply["error"].get<std::string>();
-    return frame.payload;
-}
-
 ReplicaUnderAttack::ReplicaUnderAttack(HostilePrimary& primary,
                                        const std::function<void(BtrfsImage&)>& before)
     : primary_(primary), disk_(256) {
@@ -122,10 +115,9 @@ void ReplicaUnderAttack::expectRefusedFrame(const std::optional<AgentFrame>& fra
                                  session.exitDescription() + "; stderr: " + session.errors() + ")")
                                     .c_str());
     QVERIFY2(frame->type == 'X', (what + ": expected an X frame, got " + frame->describe()).c_str());
-    QVERIFY2(reason.namedIn(errorText(*frame), root_),
-             (what + ": refused, but the reason names none of " + reason.describe() + ": " +
-              shortened(errorText(*frame)))
-                 .c_str());
+    QVERIFY2(reason.namedIn(frame->error(), root_), (what + ": refused, but the reason names none of " +
+                                                     reason.describe() + ": " + shortened(frame->error()))
+                                                        .c_str());
 }
 
 void ReplicaUnderAttack::expectUnchanged() {

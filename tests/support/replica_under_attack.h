@@ -53,6 +53,5 @@ private:
 };
 
 std::string shortened(const std::string& text); // long texts (an echoed 64 KiB xattr) cut for messages
-std::string errorText(const AgentFrame& frame); // an X frame's "error", else its payload
 
 } // namespace sctest
