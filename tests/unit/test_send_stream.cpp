@@ -2,6 +2,7 @@
 #include "core/change_set.h"
 #include "core/error.h"
 #include "core/send_stream.h"
+#include "tests/support/send_stream_writer.h"
 
 #include <QTest>
 
@@ -9,62 +10,18 @@ using namespace sc;
 
 namespace {
 
-// A tiny encoder for test streams, following the on-disk format.
-class StreamWriter {
-public:
-    explicit StreamWriter(std::uint32_t version) : version_(version) {
-        bytes_.append("btrfs-stream", 13);
-        put32(bytes_, version);
-    }
-    StreamWriter& command(SendCommandType type, std::vector<std::pair<std::uint16_t, std::string>> attrs,
-                          std::string v2Data = {}, bool hasV2Data = false) {
-        std::string payload;
-        for (auto& [attr, value] : attrs) {
-            put16(payload, attr);
-            put16(payload, static_cast<std::uint16_t>(value.size()));
-            payload += value;
-        }
-        if (hasV2Data) {
-            put16(payload, 19); // A_DATA without a length: the rest of the command
-            payload += v2Data;
-        }
-        std::string cmd;
-        put32(cmd, static_cast<std::uint32_t>(payload.size()));
-        put16(cmd, static_cast<std::uint16_t>(type));
-        put32(cmd, 0);
-        cmd += payload;
-        std::uint32_t crc =
-            crc32c(0, std::span(reinterpret_cast<const std::uint8_t*>(cmd.data()), cmd.size()));
-        for (int i = 0; i < 4; ++i)
-            cmd[static_cast<std::size_t>(6 + i)] = static_cast<char>((crc >> (8 * i)) & 0xff);
-        bytes_ += cmd;
-        return *this;
-    }
-    std::string u64(std::uint64_t v) {
-        std::string s;
-        for (int i = 0; i < 8; ++i)
-            s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-        return s;
-    }
-    std::string& bytes() { return bytes_; }
-    std::span<const std::uint8_t> span() const {
-        return {reinterpret_cast<const std::uint8_t*>(bytes_.data()), bytes_.size()};
-    }
+using sctest::attr;
+using sctest::attrU64;
+using sctest::SendAttr;
+using sctest::SendStreamWriter;
 
-private:
-    static void put16(std::string& s, std::uint16_t v) {
-        s.push_back(static_cast<char>(v & 0xff));
-        s.push_back(static_cast<char>(v >> 8));
-    }
-    static void put32(std::string& s, std::uint32_t v) {
-        for (int i = 0; i < 4; ++i)
-            s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    }
-    std::uint32_t version_;
-    std::string bytes_;
-};
+std::span<const std::uint8_t> spanOf(const std::string& bytes) {
+    return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+}
 
-constexpr std::uint16_t kPath = 15, kPathTo = 16, kPathLink = 17, kOffset = 18, kData = 19, kSize = 4;
+std::uint16_t cmd(SendCommandType type) {
+    return static_cast<std::uint16_t>(type);
+}
 
 std::vector<SendCommand> parseAll(std::span<const std::uint8_t> bytes, std::size_t chunk,
                                   SendStreamParser::Mode mode = SendStreamParser::Mode::Verify) {
@@ -76,17 +33,20 @@ std::vector<SendCommand> parseAll(std::span<const std::uint8_t> bytes, std::size
     return out;
 }
 
-StreamWriter sampleV1() {
-    StreamWriter w(1);
-    w.command(SendCommandType::Snapshot, {{kPath, "000000000002"}})
-        .command(SendCommandType::Mkfile, {{kPath, "o257-5-0"}})
-        .command(SendCommandType::Rename, {{kPath, "o257-5-0"}, {kPathTo, "dir/new file"}})
-        .command(SendCommandType::Write, {{kPath, "dir/new file"}, {kOffset, w.u64(0)}, {kData, "hello"}})
-        .command(SendCommandType::Rename, {{kPath, "old"}, {kPathTo, "moved"}})
-        .command(SendCommandType::Link, {{kPath, "alias"}, {kPathLink, "target"}})
-        .command(SendCommandType::Unlink, {{kPath, "gone/x"}})
-        .command(SendCommandType::UpdateExtent, {{kPath, "big"}, {kOffset, w.u64(0)}, {kSize, w.u64(1000)}})
-        .command(SendCommandType::End, {});
+SendStreamWriter sampleV1() {
+    SendStreamWriter w(1);
+    w.raw(cmd(SendCommandType::Snapshot), {attr(SendAttr::Path, "000000000002")})
+        .raw(cmd(SendCommandType::Mkfile), {attr(SendAttr::Path, "o257-5-0")})
+        .raw(cmd(SendCommandType::Rename),
+             {attr(SendAttr::Path, "o257-5-0"), attr(SendAttr::PathTo, "dir/new file")})
+        .raw(cmd(SendCommandType::Write), {attr(SendAttr::Path, "dir/new file"),
+                                           attrU64(SendAttr::FileOffset, 0), attr(SendAttr::Data, "hello")})
+        .raw(cmd(SendCommandType::Rename), {attr(SendAttr::Path, "old"), attr(SendAttr::PathTo, "moved")})
+        .raw(cmd(SendCommandType::Link), {attr(SendAttr::Path, "alias"), attr(SendAttr::PathLink, "target")})
+        .raw(cmd(SendCommandType::Unlink), {attr(SendAttr::Path, "gone/x")})
+        .raw(cmd(SendCommandType::UpdateExtent),
+             {attr(SendAttr::Path, "big"), attrU64(SendAttr::FileOffset, 0), attrU64(SendAttr::Size, 1000)})
+        .raw(cmd(SendCommandType::End), {});
     return w;
 }
 
@@ -96,10 +56,10 @@ class TestSendStream : public QObject {
     Q_OBJECT
 private slots:
     void parsesV1InAnyChunking() {
-        StreamWriter w = sampleV1();
-        auto whole = parseAll(w.span(), w.bytes().size());
-        auto bytewise = parseAll(w.span(), 1);
-        auto odd = parseAll(w.span(), 7);
+        SendStreamWriter w = sampleV1();
+        auto whole = parseAll(spanOf(w.bytes()), w.bytes().size());
+        auto bytewise = parseAll(spanOf(w.bytes()), 1);
+        auto odd = parseAll(spanOf(w.bytes()), 7);
         QCOMPARE(whole.size(), 9u);
         QCOMPARE(bytewise.size(), whole.size());
         QCOMPARE(odd.size(), whole.size());
@@ -113,26 +73,34 @@ private slots:
         QCOMPARE(whole[7].size, 1000u);
     }
     void parsesV2WriteWithoutDataLength() {
-        StreamWriter w(2);
+        SendStreamWriter w(2);
         std::string data(70000, 'z'); // longer than a u16 length could say
-        w.command(SendCommandType::Write, {{kPath, "f"}, {kOffset, w.u64(4096)}}, data, true);
-        auto commands = parseAll(w.span(), 4096);
+        w.raw(cmd(SendCommandType::Write),
+              {attr(SendAttr::Path, "f"), attrU64(SendAttr::FileOffset, 4096), attr(SendAttr::Data, data)});
+        auto commands = parseAll(spanOf(w.bytes()), 4096);
         QCOMPARE(commands.size(), 1u);
         QCOMPARE(commands[0].dataLength, 70000u);
         QCOMPARE(commands[0].fileOffset, 4096u);
     }
     void headersOnlyReadsTheSameCommandsWithoutHoldingData() {
-        StreamWriter w(2);
+        SendStreamWriter w(2);
         std::string big(200000, 'd'), xattr(60000, 'x');
-        w.command(SendCommandType::Snapshot, {{kPath, "000000000002"}})
-            .command(SendCommandType::Write, {{kPath, std::string(4000, 'p')}, {kOffset, w.u64(8192)}}, big, true)
-            .command(SendCommandType::SetXattr, {{kPath, "f"}, {13, "user.big"}, {14, xattr}})
-            .command(SendCommandType::Rename, {{kPath, std::string(4000, 'a')}, {kPathTo, std::string(4000, 'b')}})
-            .command(SendCommandType::Write, {{kPath, "small"}, {kOffset, w.u64(0)}}, "tiny", true)
-            .command(SendCommandType::End, {});
+        w.raw(cmd(SendCommandType::Snapshot), {attr(SendAttr::Path, "000000000002")})
+            .raw(cmd(SendCommandType::Write),
+                 {attr(SendAttr::Path, std::string(4000, 'p')), attrU64(SendAttr::FileOffset, 8192),
+                  attr(SendAttr::Data, big)})
+            .raw(cmd(SendCommandType::SetXattr),
+                 {attr(SendAttr::Path, "f"), attr(SendAttr::XattrName, "user.big"),
+                  attr(SendAttr::XattrData, xattr)})
+            .raw(cmd(SendCommandType::Rename), {attr(SendAttr::Path, std::string(4000, 'a')),
+                                                attr(SendAttr::PathTo, std::string(4000, 'b'))})
+            .raw(cmd(SendCommandType::Write),
+                 {attr(SendAttr::Path, "small"), attrU64(SendAttr::FileOffset, 0),
+                  attr(SendAttr::Data, "tiny")})
+            .raw(cmd(SendCommandType::End), {});
         for (std::size_t chunk : {std::size_t{1}, std::size_t{4097}, w.bytes().size()}) {
-            auto verified = parseAll(w.span(), chunk);
-            auto headers = parseAll(w.span(), chunk, SendStreamParser::Mode::HeadersOnly);
+            auto verified = parseAll(spanOf(w.bytes()), chunk);
+            auto headers = parseAll(spanOf(w.bytes()), chunk, SendStreamParser::Mode::HeadersOnly);
             QCOMPARE(headers.size(), verified.size());
             for (std::size_t i = 0; i < verified.size(); ++i) {
                 QCOMPARE(headers[i].type, verified[i].type);
@@ -146,8 +114,8 @@ private slots:
         // A bad checksum is btrfs receive's to find in this mode; a short stream is still ours.
         std::string flipped = w.bytes();
         flipped[flipped.size() - 20] = static_cast<char>(flipped[flipped.size() - 20] ^ 0x01);
-        QCOMPARE(parseAll(std::span(reinterpret_cast<const std::uint8_t*>(flipped.data()), flipped.size()), 512,
-                          SendStreamParser::Mode::HeadersOnly)
+        QCOMPARE(parseAll(std::span(reinterpret_cast<const std::uint8_t*>(flipped.data()), flipped.size()),
+                          512, SendStreamParser::Mode::HeadersOnly)
                      .size(),
                  6u);
         std::string truncated = w.bytes().substr(0, 100000);
@@ -157,19 +125,21 @@ private slots:
     }
     void headersOnlyRefusesNamesItDidNotHold() {
         // A path after a large attribute would lie beyond the held prefix: refused, not guessed.
-        StreamWriter w(1);
-        w.command(SendCommandType::SetXattr, {{14, std::string(60000, 'x')}, {kPath, "late"}});
+        SendStreamWriter w(1);
+        w.raw(cmd(SendCommandType::SetXattr),
+              {attr(SendAttr::XattrData, std::string(60000, 'x')), attr(SendAttr::Path, "late")});
         SendStreamParser parser([](const SendCommand&) {}, SendStreamParser::Mode::HeadersOnly);
-        QVERIFY_THROWS_EXCEPTION(Error, parser.feed(w.span()));
-        QCOMPARE(parseAll(w.span(), 1000).front().path, std::string("late"));
+        QVERIFY_THROWS_EXCEPTION(Error, parser.feed(spanOf(w.bytes())));
+        QCOMPARE(parseAll(spanOf(w.bytes()), 1000).front().path, std::string("late"));
     }
     void rejectsCorruption() {
-        StreamWriter w = sampleV1();
+        SendStreamWriter w = sampleV1();
         std::string flipped = w.bytes();
         flipped[40] = static_cast<char>(flipped[40] ^ 0x01);
         SendStreamParser crc([](const SendCommand&) {});
         QVERIFY_THROWS_EXCEPTION(
-            Error, crc.feed(std::span(reinterpret_cast<const std::uint8_t*>(flipped.data()), flipped.size())));
+            Error,
+            crc.feed(std::span(reinterpret_cast<const std::uint8_t*>(flipped.data()), flipped.size())));
 
         std::string truncated = w.bytes().substr(0, w.bytes().size() - 3);
         SendStreamParser cut([](const SendCommand&) {});
@@ -186,11 +156,12 @@ private slots:
     void crc32cKnownAnswer() {
         // RFC 3720 test vector, with btrfs's raw seed/no-final-xor convention undone.
         std::string text = "123456789";
-        std::uint32_t raw = crc32c(0xffffffffu, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), 9));
+        std::uint32_t raw =
+            crc32c(0xffffffffu, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), 9));
         QCOMPARE(raw ^ 0xffffffffu, 0xE3069283u);
     }
     void changeSetMarksWhatChanged() {
-        ChangeSet c = changeSetFromStream(sampleV1().span());
+        ChangeSet c = changeSetFromStream(spanOf(sampleV1().bytes()));
         QVERIFY(!c.full);
         QCOMPARE(c.dataBytes, 1005u);
         QVERIFY(!c.isUntouched("dir/new file"));
@@ -207,10 +178,54 @@ private slots:
         QVERIFY(std::find(shown.begin(), shown.end(), "dir/new file") != shown.end());
         QVERIFY(std::find(shown.begin(), shown.end(), "o257-5-0") == shown.end());
     }
+    void sharedWriterSpeaksTheKernelsNumbers() {
+        // The test writer takes its numbers from the kernel's send.h, core from its own table.
+        QCOMPARE(static_cast<int>(sctest::SendCmd::UpdateExtent),
+                 static_cast<int>(SendCommandType::UpdateExtent));
+        QCOMPARE(static_cast<int>(sctest::SendCmd::EnableVerity),
+                 static_cast<int>(SendCommandType::EnableVerity));
+        sctest::SendUuid uuid{}, parent{};
+        uuid[0] = 1;
+        parent[15] = 2;
+        SendStreamWriter w(2);
+        w.snapshot("000000000005", uuid, 7, parent, 6)
+            .mkfile("o260-7-0", 260)
+            .rename("o260-7-0", "dir/new")
+            .write("dir/new", 4096, std::string(70000, 'w'))
+            .clone("dir/copy", 0, 4096, parent, 6, "dir/source", 8192)
+            .symlink("link", "/target")
+            .mknod("dev", 020644, 0x103)
+            .setXattr("dir/new", "user.k", "v")
+            .chmod("dir/new", 04755)
+            .utimes("dir", 1000000000, 5)
+            .end();
+        auto commands = parseAll(spanOf(w.bytes()), 999);
+        QCOMPARE(commands.size(), 11u);
+        QCOMPARE(commands[2].pathTo, std::string("dir/new"));
+        QCOMPARE(commands[3].dataLength, 70000u);
+        QCOMPARE(commands[3].fileOffset, 4096u);
+        QCOMPARE(commands[4].clonePath, std::string("dir/source"));
+        QCOMPARE(commands[5].pathLink, std::string("/target"));
+        QCOMPARE(commands[6].mode, 020644u);
+        QCOMPARE(commands[8].mode, 04755u);
+        // Split and re-encoded, the stream is the same bytes; altered, it still carries valid CRCs.
+        sctest::SplitSendStream split = sctest::splitSendStream(w.bytes());
+        QCOMPARE(split.version, 2u);
+        QCOMPARE(split.commands.size(), 11u);
+        QCOMPARE(split.encode(), w.bytes());
+        QCOMPARE(split.commands[3].text(SendAttr::Data).size(), 70000u);
+        QCOMPARE(split.commands[4].number(SendAttr::CloneOffset), 8192u);
+        split.commands[2].set(SendAttr::PathTo, "elsewhere");
+        split.commands.erase(split.commands.begin() + 5);
+        auto altered = parseAll(spanOf(split.encode()), 1 << 20);
+        QCOMPARE(altered.size(), 10u);
+        QCOMPARE(altered[2].pathTo, std::string("elsewhere"));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, sctest::splitSendStream(w.bytes().substr(0, 100)));
+    }
     void fullStreamTouchesEverything() {
-        StreamWriter w(1);
-        w.command(SendCommandType::Subvol, {{kPath, "000000000000"}});
-        ChangeSet c = changeSetFromStream(w.span());
+        SendStreamWriter w(1);
+        w.raw(cmd(SendCommandType::Subvol), {attr(SendAttr::Path, "000000000000")});
+        ChangeSet c = changeSetFromStream(spanOf(w.bytes()));
         QVERIFY(c.full);
         QVERIFY(!c.isUntouched("anything"));
         QVERIFY(c.hasChangesBelow("anything"));
