@@ -50,7 +50,7 @@ std::string octal(mode_t mode) {
 std::string where(const std::string& snapshot) { return displayPath(snapshot + "/" + kHeaderFile); }
 
 // BLOCK/.streamchain as a directory, never through a symlink.
-OwnedFd openHeaderDirectory(const std::string& snapshot) {
+OwnedFd openHeaderDirectory(const std::string& snapshot, const std::string& shownAs) {
     OwnedFd block(::open(snapshot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (block.get() < 0)
         throwSystemError("cannot open block " + displayPath(snapshot), errno);
@@ -58,27 +58,27 @@ OwnedFd openHeaderDirectory(const std::string& snapshot) {
     if (dir.get() < 0) {
         int err = errno;
         if (err == ENOTDIR || err == ELOOP)
-            throw Error(displayPath(snapshot + "/" + kHeaderDirectory) + " is not a directory");
-        throwSystemError("cannot open " + displayPath(snapshot + "/" + kHeaderDirectory), err);
+            throw Error(shownAs + " is not a directory");
+        throwSystemError("cannot open " + shownAs, err);
     }
     return dir;
 }
 
 // The header file, checked to be a regular file before it is opened (opening a device or
 // FIFO can block or act), and opened without following a symlink.
-OwnedFd openHeaderFile(int directory, const std::string& snapshot, struct stat& st) {
+OwnedFd openHeaderFile(int directory, const std::string& shownAs, struct stat& st) {
     if (::fstatat(directory, kHeaderName, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        throwSystemError("cannot read " + where(snapshot), errno);
+        throwSystemError("cannot read " + shownAs, errno);
     if (!S_ISREG(st.st_mode))
-        throw Error(where(snapshot) + " is not a regular file");
+        throw Error(shownAs + " is not a regular file");
     if (static_cast<std::uint64_t>(st.st_size) > kMaxHeaderBytes)
-        throw Error(where(snapshot) + " is " + std::to_string(st.st_size) + " bytes, more than a header may be");
+        throw Error(shownAs + " is " + std::to_string(st.st_size) + " bytes, more than a header may be");
     OwnedFd file(::openat(directory, kHeaderName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (file.get() < 0)
-        throwSystemError("cannot open " + where(snapshot), errno);
+        throwSystemError("cannot open " + shownAs, errno);
     struct stat opened {};
     if (::fstat(file.get(), &opened) != 0 || !S_ISREG(opened.st_mode) || opened.st_ino != st.st_ino)
-        throw Error(where(snapshot) + " changed while it was opened");
+        throw Error(shownAs + " changed while it was opened");
     return file;
 }
 
@@ -108,9 +108,9 @@ void makeCanonical(const std::string& path, mode_t mode) {
 } // namespace
 
 std::string readBlockHeaderText(const std::string& snapshotPath) {
-    OwnedFd dir = openHeaderDirectory(snapshotPath);
+    OwnedFd dir = openHeaderDirectory(snapshotPath, displayPath(snapshotPath + "/" + kHeaderDirectory));
     struct stat st {};
-    OwnedFd file = openHeaderFile(dir.get(), snapshotPath, st);
+    OwnedFd file = openHeaderFile(dir.get(), where(snapshotPath), st);
     std::string text;
     char buffer[16384];
     while (true) {
@@ -160,8 +160,10 @@ void writeHeaderDirectory(const std::string& snapshotPath, const BlockHeader& he
 }
 
 void checkHeaderDirectory(const std::string& snapshotPath) {
-    const std::string dirName = displayPath(snapshotPath + "/" + kHeaderDirectory);
-    OwnedFd dir = openHeaderDirectory(snapshotPath);
+    // Named relative to the block: the caller says which block on which replica.
+    const std::string dirName = std::string(kHeaderDirectory) + "/";
+    const std::string fileName = kHeaderFile;
+    OwnedFd dir = openHeaderDirectory(snapshotPath, dirName);
     struct stat st {};
     if (::fstat(dir.get(), &st) != 0)
         throwSystemError("cannot stat " + dirName, errno);
@@ -187,15 +189,15 @@ void checkHeaderDirectory(const std::string& snapshotPath) {
     if (!stranger.empty())
         throw Error(dirName + " holds " + displayPath(stranger) + " besides the header (only header.json may be there)");
     if (!headerSeen)
-        throw Error(where(snapshotPath) + " is missing");
-    OwnedFd file = openHeaderFile(dir.get(), snapshotPath, st);
+        throw Error(fileName + " is missing");
+    OwnedFd file = openHeaderFile(dir.get(), fileName, st);
     if (st.st_nlink != 1)
-        throw Error(where(snapshotPath) + " has " + std::to_string(st.st_nlink) + " links");
+        throw Error(fileName + " has " + std::to_string(st.st_nlink) + " links");
     if (st.st_mode & kForbiddenFileBits)
-        throw Error(where(snapshotPath) + " has mode " + octal(st.st_mode & 07777) +
+        throw Error(fileName + " has mode " + octal(st.st_mode & 07777) +
                     " (special, exec or group/other-write bits)");
     if (hasXattrs(file.get()))
-        throw Error(where(snapshotPath) + " carries extended attributes");
+        throw Error(fileName + " carries extended attributes");
 }
 
 } // namespace sc

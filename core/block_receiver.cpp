@@ -23,6 +23,11 @@ namespace fs = std::filesystem;
 namespace sc {
 
 namespace {
+// Receive echoes what it choked on (a 64 KiB xattr value, say): keep messages to a line.
+std::string clipped(const std::string& text) {
+    constexpr std::size_t kKeep = 240;
+    return text.size() <= 2 * kKeep ? text : text.substr(0, kKeep) + " […] " + text.substr(text.size() - kKeep);
+}
 constexpr std::size_t kFeedQueueChunks = 16; // chunks of up to 1 MiB between the network and receive
 constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is judged after this much
 } // namespace
@@ -34,6 +39,8 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     if (blocks_.empty())
         throw Error(replica_.label() + ": a receive must announce at least one block");
     checkAnnounced();
+    std::vector<GatedBlock> gated = gatedBlocks();
+    const std::uint64_t maxXattr = btrfs::maxXattrBytes(replica_.blocksDir());
     stagingDir_ = replica_.stagingDir() + "/" + heightName(blocks_.front().height) + "-" + randomHex(4);
     std::error_code ec;
     fs::create_directories(stagingDir_, ec);
@@ -59,8 +66,8 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
     StreamGate::Hooks hooks{[this](std::size_t index) { return parentCopyUuid(index); },
                             [this](std::size_t index) { checkCloneFromParent(index); }};
-    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute, gatedBlocks(),
-                                            std::move(hooks));
+    input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute, std::move(gated),
+                                            std::move(hooks), maxXattr);
     watchdog_ = std::make_unique<ReceiveWatchdog>(receive_->pid(), *input_, limits_);
     feeder_ = std::make_unique<FanOut>(std::vector<StreamSink*>{input_.get()}, kFeedQueueChunks);
     // Bytes that arrived before a broken transfer: replay them from the spool.
@@ -279,7 +286,7 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     if (!result.ok() || input_->writeError()) {
         discard();
         throw Error(where(blocks_.front()) + ": btrfs receive failed (" +
-                    (result.ok() ? std::string(std::strerror(input_->writeError())) : result.describe()) + ")");
+                    clipped(result.ok() ? std::string(std::strerror(input_->writeError())) : result.describe()) + ")");
     }
     if (rawBytes && *rawBytes != bytes_) {
         discard();
@@ -320,7 +327,11 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     if (info.parentUuid != expectedParent)
         throw Error(what + ": it was built on subvolume " + btrfs::uuidString(info.parentUuid) + ", not " +
                     (parent ? "this replica's block " + std::to_string(*block.parent) : std::string("nothing")));
-    checkHeaderDirectory(staged);
+    try {
+        checkHeaderDirectory(staged);
+    } catch (const Error& e) {
+        throw Error(what + ": " + e.what() + "; only the header may be there (it is outside the footprint)");
+    }
     if (readBlockHeader(staged).hash() != block.header.hash())
         throw Error(what + ": the header inside the block differs from the announced one");
     FootprintTree tree = footprintOf(block, index, staged);

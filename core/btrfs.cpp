@@ -195,6 +195,20 @@ std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnF
     return le64toh(first);
 }
 
+std::uint64_t maxXattrBytes(const std::string& pathOnFilesystem) {
+    int fd = ::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        throw Error("cannot open " + pathOnFilesystem + ": " + std::strerror(errno));
+    btrfs_ioctl_fs_info_args info {};
+    int rc = ::ioctl(fd, BTRFS_IOC_FS_INFO, &info);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw Error("cannot read the filesystem info of " + pathOnFilesystem + ": " + std::strerror(err));
+    // A node's header (101 bytes), one item (25) and the xattr's dir item (30).
+    return info.nodesize - 101 - 25 - 30;
+}
+
 std::string subvolumePathOf(const std::string& pathOnFilesystem, std::uint64_t id) {
     char* path = nullptr;
     if (btrfs_util_subvolume_path(pathOnFilesystem.c_str(), id, &path) != BTRFS_UTIL_OK)

@@ -44,6 +44,9 @@ bool disableCopyOnWrite(const std::string& directory) noexcept;
 std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnFilesystem, const Uuid& uuid);
 // Where subvolume `id` lies, relative to the filesystem's top level (for messages).
 std::string subvolumePathOf(const std::string& pathOnFilesystem, std::uint64_t id);
+// The largest xattr (name and value together) the filesystem holding path can store:
+// one item in a tree node, as the kernel's BTRFS_MAX_XATTR_SIZE.
+std::uint64_t maxXattrBytes(const std::string& pathOnFilesystem);
 // Free bytes available to unprivileged writes on the filesystem holding path.
 std::uint64_t availableBytes(const std::string& path);
 

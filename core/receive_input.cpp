@@ -15,9 +15,11 @@ std::int64_t steadyNanoseconds() {
 }
 } // namespace
 
-ReceiveInput::ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks)
+ReceiveInput::ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks,
+                           std::uint64_t maxXattrBytes)
     : stdin_(receiveStdin), hash_(hash),
-      gate_(std::move(blocks), std::move(hooks), [this](std::span<const std::uint8_t> bytes) { toReceive(bytes); }) {}
+      gate_(std::move(blocks), std::move(hooks), [this](std::span<const std::uint8_t> bytes) { toReceive(bytes); },
+            maxXattrBytes) {}
 
 ReceiveInput::~ReceiveInput() = default;
 

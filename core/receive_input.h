@@ -17,7 +17,8 @@ namespace sc {
 
 class ReceiveInput : public StreamSink {
 public:
-    ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks);
+    ReceiveInput(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks,
+                 std::uint64_t maxXattrBytes);
     ~ReceiveInput() override;
 
     void write(std::span<const std::uint8_t> raw) override; // never throws: failures are kept for finish

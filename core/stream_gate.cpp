@@ -58,6 +58,21 @@ bool isCanonicalPath(std::string_view path) {
     }
 }
 
+// What the kernel sends for a block's contents; not update_extent (metadata-only diffs),
+// enable_verity (v3) or anything unknown, which receive would skip silently.
+bool isBlockCommand(std::uint16_t type) {
+    using T = SendCommandType;
+    switch (static_cast<T>(type)) {
+    case T::Mkfile: case T::Mkdir: case T::Mknod: case T::Mkfifo: case T::Mksock: case T::Symlink: case T::Rename:
+    case T::Link: case T::Unlink: case T::Rmdir: case T::SetXattr: case T::RemoveXattr: case T::Write:
+    case T::Clone: case T::Truncate: case T::Chmod: case T::Chown: case T::Utimes: case T::Fallocate:
+    case T::Fileattr: case T::EncodedWrite:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool addWithin(std::uint64_t a, std::uint64_t b, std::uint64_t limit) { return a <= limit && b <= limit - a; }
 
 } // namespace
@@ -97,8 +112,8 @@ struct StreamGate::Attributes {
     }
 };
 
-StreamGate::StreamGate(std::vector<GatedBlock> blocks, Hooks hooks, Emit emit)
-    : blocks_(std::move(blocks)), hooks_(std::move(hooks)), emit_(std::move(emit)) {
+StreamGate::StreamGate(std::vector<GatedBlock> blocks, Hooks hooks, Emit emit, std::uint64_t maxXattrBytes)
+    : blocks_(std::move(blocks)), hooks_(std::move(hooks)), emit_(std::move(emit)), maxXattrBytes_(maxXattrBytes) {
     held_.reserve(kStreamHeader);
 }
 
@@ -167,7 +182,7 @@ void StreamGate::feed(std::span<const std::uint8_t> bytes) {
 
 void StreamGate::finish() {
     if (!held_.empty())
-        refuse("the stream ends inside a command");
+        refuse("the stream is truncated inside a command");
     if (version_ == 0)
         refuse("the stream is empty");
     if (!ended_)
@@ -295,6 +310,9 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
     auto is = [type](T t) { return type == static_cast<std::uint16_t>(t); };
     auto checkPath = [&](std::uint16_t attr, bool rootAllowed) {
         std::string path = attrs.text(attr);
+        if (path.size() > kMaxPath)
+            refuse(std::string("a path of ") + std::to_string(path.size()) + " bytes in a " + commandName(type) +
+                   " command, longer than receive takes (" + std::to_string(kMaxPath) + ")");
         if (!(path.empty() && rootAllowed) && !isCanonicalPath(path))
             refuse(std::string("path \"") + displayPath(path) + "\" in a " + commandName(type) +
                    " command is not canonical (receive would resolve it differently)");
@@ -316,6 +334,9 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
     };
     if (version_ < 2 && type > kLastCommandV1)
         refuse(std::string("a ") + commandName(type) + " command in a version 1 stream");
+    if (!isBlockCommand(type))
+        refuse(std::string("a ") + commandName(type) + " command (type " + std::to_string(type) +
+               ") has no place in a block's stream");
     const bool rootAllowed = is(T::Chmod) || is(T::Chown) || is(T::Utimes) || is(T::SetXattr) ||
                              is(T::RemoveXattr) || is(T::Fileattr);
     checkPath(APath, rootAllowed);
@@ -335,6 +356,9 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         std::string name = attrs.text(AXattrName);
         if (name.empty() || name.find('\0') != std::string::npos)
             refuse("an xattr name that is empty or holds a NUL byte");
+        if (is(T::SetXattr) && name.size() + attrs.raw(AXattrData).size() > maxXattrBytes_)
+            refuse("xattr " + displayPath(name) + " of " + std::to_string(attrs.raw(AXattrData).size()) +
+                   " bytes, more than btrfs holds here (" + std::to_string(maxXattrBytes_) + " with its name)");
         return;
     }
     case T::Write: {
@@ -363,8 +387,7 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         return;
     }
     default:
-        refuse(std::string("a ") + commandName(type) + " command (type " + std::to_string(type) +
-               ") has no place in a block's stream");
+        return;
     }
 }
 

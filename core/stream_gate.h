@@ -44,7 +44,8 @@ public:
     };
 
     // Refusals throw sc::Error; nothing of the refused command has been emitted then.
-    StreamGate(std::vector<GatedBlock> blocks, Hooks hooks, Emit emit);
+    // maxXattrBytes: name and value together, as btrfs limits them (see btrfs::maxXattrBytes).
+    StreamGate(std::vector<GatedBlock> blocks, Hooks hooks, Emit emit, std::uint64_t maxXattrBytes);
     void feed(std::span<const std::uint8_t> bytes);
     void finish(); // throws unless the stream ended with END after every announced block
     const std::vector<BlockTally>& tallies() const { return tallies_; }
@@ -63,6 +64,7 @@ private:
     Hooks hooks_;
     Emit emit_;
     std::vector<BlockTally> tallies_;
+    std::uint64_t maxXattrBytes_;
     std::uint32_t version_ = 0;
     bool ended_ = false;
     std::uint64_t offset_ = 0;   // stream offset of the unit being read

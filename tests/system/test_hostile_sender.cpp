@@ -12,7 +12,10 @@
 
 #include <QTest>
 #include <atomic>
+#include <cstring>
 #include <fcntl.h>
+#include <linux/btrfs.h>
+#include <sys/ioctl.h>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -43,7 +46,7 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"cloneEscapesToRelayKey", {"clone", ".streamchain"}},
     {"cloneFromForeignSubvolume", {"clone", "path"}},
     // 4. the base of an incremental receive
-    {"incrementalBaseFoundAcrossFilesystem", {"parent"}},
+    {"incrementalBaseReceivedFromThisReplica", {"built on", "parent"}},
     {"snapshotOfForeignSubvolume", {"parent"}},
     {"fullStreamWhereIncrementalAnnounced", {"full", "incremental"}},
     // the stream's subvolumes against the announcement
@@ -56,7 +59,7 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"renameAcrossBlockRoot/dot-dot", {"path"}},
     {"renameAcrossBlockRoot/leading-slash", {"path"}},
     {"oversizedXattr", {"xattr"}},
-    {"pathBeyondPathMax", {"path", "long", "deep"}},
+    {"pathBeyondPathMax", {"path", "long", "deep", "names"}},
     {"streamEndsMidCommand", {"truncated", "eof", "short read"}},
     {"unknownCommand", {"command"}},
     {"senderGoesAway", {"away", "sender"}},
@@ -112,6 +115,19 @@ void sendReceive(const std::string& snapshot, const std::string& intoDir) {
     mustRun({"btrfs", "send", "-q", "-f", spool.path() + "/stream", snapshot});
     fs::create_directories(intoDir);
     mustRun({"btrfs", "receive", "-q", "-f", spool.path() + "/stream", intoDir});
+}
+
+// Give a writable subvolume the received UUID `uuid`, as btrfs receive would.
+void claimReceivedFrom(const std::string& subvolume, const sc::btrfs::Uuid& uuid) {
+    int fd = ::open(subvolume.c_str(), O_RDONLY | O_DIRECTORY);
+    btrfs_ioctl_received_subvol_args args{};
+    std::memcpy(args.uuid, uuid.data(), uuid.size());
+    args.stransid = 1;
+    int rc = fd < 0 ? -1 : ::ioctl(fd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &args);
+    if (fd >= 0)
+        ::close(fd);
+    if (rc != 0)
+        throw std::runtime_error("cannot set the received UUID of " + subvolume);
 }
 
 } // namespace
@@ -273,12 +289,31 @@ private slots:
     // 4. btrfs receive looks the incremental base up by received UUID across the whole
     // filesystem: another copy of the base block (say a replica left there earlier),
     // received before this replica's own, is found first and the block grows from it.
+    // Another copy of block 3 on the same filesystem, older than the replica's: btrfs
+    // receive would take it as the base (the first subvolume with that received UUID).
+    // The replica points the SNAPSHOT at its own copy, so the block is published on it.
     void incrementalBaseFoundAcrossFilesystem() {
-        std::string copy;
         freshReplica([&](BtrfsImage& disk) {
             sendReceive(primary_->blockPath(kBase), disk.path("earlier-replica"));
-            copy = disk.path("earlier-replica/" + sc::heightName(kBase));
         });
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(primary_->honestIncremental()));
+        QVERIFY2(outcome.accepted, outcome.describe().c_str());
+        sc::btrfs::SubvolumeInfo published = sc::btrfs::subvolumeInfo(target());
+        QVERIFY2(published.parentUuid == sc::btrfs::subvolumeInfo(replica_->baseBlock()).uuid, baseEvidence().c_str());
+        auto verify = boundedCli({"verify", primary_->chain().root(), "--replica", "local:" + root(), "--json"});
+        QVERIFY2(replicaStates(verify)[static_cast<int>(kTarget)] == "MATCH", verify.out.c_str());
+    }
+
+    // A subvolume on the replica's filesystem that claims to have been received from the
+    // replica's own block 3 (its received UUID is that block's own UUID) and holds other
+    // contents: receive resolves the re-pointed SNAPSHOT to it first, so the check after
+    // receive must refuse a block that does not stand on the replica's own parent.
+    void incrementalBaseReceivedFromThisReplica() {
+        const std::string copy = replica_->disk().path("impostor");
+        sc::btrfs::snapshot(replica_->baseBlock(), copy, false);
+        overwriteInPlace(copy + "/dir/f", "IMPOSTOR BASE: not what the signed header covers\n");
+        claimReceivedFrom(copy, sc::btrfs::subvolumeInfo(replica_->baseBlock()).uuid);
+        sc::btrfs::setReadOnly(copy, true);
         ReceiveOutcome outcome = attemptReceive(root(), attempt(primary_->honestIncremental()));
         CHECKED(expectRefused(outcome, [&] { return baseEvidence(); }));
         CHECKED(expectReplicaUnchanged());
