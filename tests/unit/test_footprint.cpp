@@ -166,6 +166,51 @@ private slots:
         QCOMPARE(sneaky.root().hex(), computeFootprint(d, {}).root().hex());
     }
 
+    // The kernel's diff names a changed inode under one of its names; every other name,
+    // in directories the diff never mentions, must be re-hashed too, and nothing more.
+    void aChangeThroughOneHardLinkReachesEveryName() {
+        TempDir t("fp-links");
+        std::string d = t.path();
+        makeTree(d);
+        fs::create_directories(d + "/other/deeper");
+        for (int i = 0; i < 30; ++i)
+            writeFile(d + "/other/f" + std::to_string(i), "unrelated " + std::to_string(i));
+        writeFile(d + "/sub/x", "hello");
+        fs::create_hard_link(d + "/sub/x", d + "/other/deeper/y");
+        fs::create_hard_link(d + "/sub/x", d + "/z");
+        FootprintTree before = computeFootprint(d, {});
+        SendCommand write;
+        write.type = SendCommandType::Write;
+        write.path = "sub/x";
+        ChangeSet changes;
+        changes.add(write);
+
+        auto check = [&](const char* what) {
+            FootprintStats stats;
+            FootprintTree after = updateFootprint(d, before, changes, {}, &stats);
+            QVERIFY2(after.root() == computeFootprint(d, {}).root(), what);
+            QVERIFY2(stats.entriesReused > 30, what);  // other/f* stay reused
+            QVERIFY2(stats.filesHashed <= 5, what);
+            before = after;
+        };
+        writeFile(d + "/sub/x", "hello, changed"); // content through one name
+        check("content");
+        ::setxattr((d + "/sub/x").c_str(), "user.k", "v", 1, 0);
+        check("xattr");
+        ::chmod((d + "/sub/x").c_str(), 0600);
+        check("mode");
+        // The name the diff gives is no longer a link: its old siblings come from the record.
+        fs::remove(d + "/z");
+        fs::remove(d + "/other/deeper/y");
+        changes = ChangeSet{};
+        SendCommand unlink;
+        unlink.type = SendCommandType::Unlink;
+        unlink.path = "z";
+        changes.add(unlink);
+        changes.add(write);
+        check("unlinked siblings");
+    }
+
     void recordsRoundTripAndRejectDamage() {
         TempDir t("fp-rec");
         makeTree(t.path() + "/tree");
