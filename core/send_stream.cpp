@@ -13,9 +13,6 @@ constexpr char kMagic[] = "btrfs-stream"; // 13 bytes with its NUL
 constexpr std::size_t kStreamHeader = 13 + 4;
 constexpr std::size_t kCommandHeader = 4 + 2 + 4;
 constexpr std::uint32_t kMaxCommand = (16u << 20) + 4096;
-// What HeadersOnly keeps of a command: room for two paths (rename, link, clone) and the
-// small attributes; only file data (and xattr values) lie beyond it.
-constexpr std::uint32_t kHeldPrefix = 16u << 10;
 
 enum Attribute : std::uint16_t {
     AttrSize = 4, AttrMode = 5, AttrUid = 6, AttrGid = 7, AttrXattrName = 13, AttrPath = 15, AttrPathTo = 16,
@@ -55,7 +52,7 @@ std::uint32_t crc32c(std::uint32_t seed, std::span<const std::uint8_t> bytes) {
     return crc;
 }
 
-SendStreamParser::SendStreamParser(Handler handler, Mode mode) : handler_(std::move(handler)), mode_(mode) {
+SendStreamParser::SendStreamParser(Handler handler) : handler_(std::move(handler)) {
     pending_.reserve(1 << 16);
 }
 
@@ -90,18 +87,10 @@ void SendStreamParser::feed(std::span<const std::uint8_t> bytes) {
         if (length > kMaxCommand)
             throw Error("send stream: command of " + std::to_string(length) + " bytes at offset " +
                         std::to_string(commandStart_) + " is too large");
-        std::uint32_t keep = mode_ == Mode::Verify ? length : std::min(length, kHeldPrefix);
-        if (!hold(kCommandHeader + keep))
-            continue;
-        std::size_t skip = std::min<std::size_t>(length - keep - skipped_, bytes.size() - at);
-        skipped_ += static_cast<std::uint32_t>(skip);
-        at += skip;
-        bytesSeen_ += skip;
-        if (keep + skipped_ < length)
+        if (!hold(kCommandHeader + length))
             continue;
         parseCommand();
         pending_.clear();
-        skipped_ = 0;
         commandStart_ = bytesSeen_;
     }
 }
@@ -110,44 +99,35 @@ void SendStreamParser::parseCommand() {
     std::uint8_t* base = pending_.data();
     std::uint32_t length = le32(base);
     auto type = static_cast<SendCommandType>(le16(base + 4));
-    if (mode_ == Mode::Verify) {
-        std::uint32_t stored = le32(base + 6);
-        std::memset(base + 6, 0, 4);
-        std::uint32_t actual = crc32c(0, std::span<const std::uint8_t>(base, kCommandHeader + length));
-        if (actual != stored)
-            throw Error("send stream: checksum mismatch in command at offset " + std::to_string(commandStart_));
-    }
+    std::uint32_t stored = le32(base + 6);
+    std::memset(base + 6, 0, 4);
+    std::uint32_t actual = crc32c(0, std::span<const std::uint8_t>(base, kCommandHeader + length));
+    if (actual != stored)
+        throw Error("send stream: checksum mismatch in command at offset " + std::to_string(commandStart_));
     SendCommand command;
     command.type = type;
     const std::uint8_t* p = base + kCommandHeader;
-    const std::uint8_t* held = base + pending_.size(); // HeadersOnly may hold less than the whole command
     const std::uint8_t* end = p + length;
     auto fail = [&](const char* what) {
         throw Error(std::string("send stream: ") + what + " at offset " + std::to_string(commandStart_));
     };
     bool dataHasNoLength = version_ >= 2 && (type == SendCommandType::Write || type == SendCommandType::EncodedWrite);
     while (p < end) {
-        if (held - p < 2)
-            fail(held < end ? "attribute beyond the parsed prefix" : "truncated attribute");
+        if (end - p < 2)
+            fail("truncated attribute");
         std::uint16_t attr = le16(p);
         if (attr == AttrData && dataHasNoLength) {
             command.dataLength = static_cast<std::uint64_t>(end - (p + 2)); // the rest of the command
             break;
         }
-        if (held - p < 4)
-            fail(held < end ? "attribute beyond the parsed prefix" : "truncated attribute");
+        if (end - p < 4)
+            fail("truncated attribute");
         std::size_t attrLength = le16(p + 2);
         const std::uint8_t* value = p + 4;
         if (static_cast<std::size_t>(end - value) < attrLength)
             fail("attribute overruns its command");
-        // Only data may lie past what HeadersOnly holds; anything read must be present.
-        auto present = [&] {
-            if (static_cast<std::size_t>(held - value) < attrLength)
-                fail("attribute beyond the parsed prefix");
-            return value;
-        };
-        auto text = [&] { return std::string(reinterpret_cast<const char*>(present()), attrLength); };
-        auto number = [&] { return leN(present(), attrLength); };
+        auto text = [&] { return std::string(reinterpret_cast<const char*>(value), attrLength); };
+        auto number = [&] { return leN(value, attrLength); };
         switch (attr) {
         case AttrPath: command.path = text(); break;
         case AttrPathTo: command.pathTo = text(); break;

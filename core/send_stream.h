@@ -31,11 +31,7 @@ struct SendCommand {
 class SendStreamParser {
 public:
     using Handler = std::function<void(const SendCommand&)>;
-    enum class Mode {
-        Verify,     // check every command's CRC32C (holds each whole command)
-        HeadersOnly // no CRC check; file data is counted, not held (for a stream btrfs receive checks)
-    };
-    explicit SendStreamParser(Handler handler, Mode mode = Mode::Verify);
+    explicit SendStreamParser(Handler handler); // checks every command's CRC32C
     void feed(std::span<const std::uint8_t> bytes); // any chunking
     void finish();                                   // throws if the stream stopped mid-command
     std::uint32_t version() const { return version_; }
@@ -46,9 +42,6 @@ private:
     void parseCommand();
 
     Handler handler_;
-    Mode mode_;
-    std::uint32_t held_ = 0;    // bytes of the current command's body kept in pending_
-    std::uint32_t skipped_ = 0; // bytes of it counted but dropped (HeadersOnly)
     bool haveHeader_ = false;
     std::uint32_t version_ = 0;
     std::uint64_t bytesSeen_ = 0;
