@@ -96,6 +96,11 @@ ChainVerifyReport verifyChain(const Chain& chain, bool deep, const std::function
             previousHash.clear();
             continue;
         }
+        try {
+            checkHeaderDirectory(path);
+        } catch (const Error& e) {
+            problem(std::string(e.what()) + " (outside the footprint: only the header may be there)");
+        }
         if (header.chainId != identity.id)
             problem("header belongs to chain " + header.chainId);
         if (header.height != height)

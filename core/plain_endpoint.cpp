@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/remote_endpoint.h"
 
+#include <cstdio>
 #include <optional>
 #include <sstream>
 
@@ -32,16 +33,28 @@ public:
             throw Error(endpoint_.label() + ": btrfs receive failed (exit " + std::to_string(status) + ")" +
                         (errors.empty() ? "" : ": " + errors));
         }
-        // What can be checked without the agent: received UUIDs and the signed headers.
+        // What can be checked without the agent: received UUIDs, the signed headers and
+        // that nothing but the header sits outside the footprint.
         std::vector<EndpointBlock> present = endpoint_.blocks();
-        for (const auto& block : blocks_) {
+        for (std::size_t index = 0; index < blocks_.size(); ++index) {
+            const IncomingBlock& block = blocks_[index];
             bool found = false;
             for (const auto& p : present)
                 found = found || (p.height == block.height && p.receivedUuid == block.uuid);
-            if (!found || BlockHeader::parse(endpoint_.headerText(block.height), endpoint_.label()).hash() !=
-                              block.header.hash())
-                throw Error(endpoint_.label() + ": block " + std::to_string(block.height) +
-                            " arrived but its UUID or header is not the primary's");
+            std::string problem;
+            try {
+                if (!found || BlockHeader::parse(endpoint_.headerText(block.height), endpoint_.label()).hash() !=
+                                  block.header.hash())
+                    problem = endpoint_.label() + ": block " + std::to_string(block.height) +
+                              " arrived but its UUID or header is not the primary's";
+            } catch (const Error& e) {
+                problem = e.what();
+            }
+            if (!problem.empty()) {
+                for (std::size_t later = index; later < blocks_.size(); ++later) // no gap is left behind
+                    endpoint_.removeBlock(blocks_[later].height);
+                throw Error(problem + "; removed it");
+            }
         }
     }
     void abort() noexcept override {
@@ -165,9 +178,39 @@ void PlainEndpoint::removeIncomplete(const std::vector<std::uint64_t>& heights) 
     }
 }
 
+// Without the agent, from outside: the block's .streamchain/ must hold only header.json,
+// both without symlinks, special or group/other-write bits (and no exec bits on the
+// file), the file a regular one with one link; only then is it read, at most 1 MiB. The
+// script is fixed; the block travels as its argument. Its first line is the verdict.
 std::string PlainEndpoint::headerText(std::uint64_t height) {
-    return session_->run(shellCommand({"cat", "--", blocksDir() + "/" + heightName(height) + "/" + kHeaderFile}),
-                         "reading the header of block " + std::to_string(height));
+    static const std::string script =
+        "d=\"$1/.streamchain\"; f=\"$d/header.json\"; "
+        "if [ -L \"$d\" ] || [ ! -d \"$d\" ]; then echo '.streamchain/ is not a directory'; exit 0; fi; "
+        "if [ \"$(ls -A \"$d\")\" != header.json ]; then echo '.streamchain/ holds more than header.json'; exit 0; fi; "
+        "if [ -L \"$f\" ] || [ ! -f \"$f\" ]; then echo '.streamchain/header.json is not a regular file'; exit 0; fi; "
+        "echo \"ok $(stat -c '%a' \"$d\") $(stat -c '%a %h %s' \"$f\")\"; head -c 1048577 -- \"$f\"";
+    const std::string what = "block " + std::to_string(height) + " on " + label();
+    std::string out = session_->run(shellCommand({"sh", "-c", script, "sh", blocksDir() + "/" + heightName(height)}),
+                                    "reading the header of block " + std::to_string(height));
+    std::size_t newline = out.find('\n');
+    std::string verdict = out.substr(0, newline);
+    unsigned dirMode = 0, fileMode = 0, links = 0;
+    unsigned long long size = 0;
+    if (std::sscanf(verdict.c_str(), "ok %o %o %u %llu", &dirMode, &fileMode, &links, &size) != 4)
+        throw Error(what + ": " + (verdict.empty() ? std::string("no header") : verdict));
+    if ((dirMode & 07022) || (fileMode & 07133) || links != 1 || size > kMaxHeaderBytes ||
+        out.size() - newline - 1 != size)
+        throw Error(what + ": .streamchain/ is not as a primary writes it (modes " + std::to_string(dirMode) + "/" +
+                    std::to_string(fileMode) + ", " + std::to_string(links) + " links, " + std::to_string(size) +
+                    " bytes)");
+    return out.substr(newline + 1);
+}
+
+void PlainEndpoint::removeBlock(std::uint64_t height) {
+    std::string path = blocksDir() + "/" + heightName(height);
+    session_->run("if [ -e " + shellQuote(path) + " ]; then btrfs subvolume delete -- " + shellQuote(path) +
+                      " >/dev/null; fi",
+                  "removing " + path);
 }
 
 std::string PlainEndpoint::footprintRoot(std::uint64_t) {

@@ -31,6 +31,7 @@ public:
     SshSession& session() { return *session_; }
     // Delete what a failed receive left under blocks/ for these heights (not complete blocks).
     void removeIncomplete(const std::vector<std::uint64_t>& heights);
+    void removeBlock(std::uint64_t height); // a received block that failed the checks
 
 private:
     TargetSpec target_;

@@ -318,6 +318,21 @@ private slots:
         auto verifyByName = cli({"verify", chain.root(), "--replica", "p1", "--json"});
         QCOMPARE(replicaStates(verifyByName).size(), std::size_t{4});
         QCOMPARE(replicaStates(verifyByName)[3], std::string("UNHASHED"));
+
+        // A block whose .streamchain/ holds more than its header (outside the footprint)
+        // is removed again by the plain check, and deep verification names it.
+        writeFile(chain.data("a.txt"), "plain four");
+        chain.commit("four");
+        sc::btrfs::setReadOnly(chain.block(4), false);
+        writeFile(chain.block(4) + "/.streamchain/extra", "not covered by the signature");
+        sc::btrfs::setReadOnly(chain.block(4), true);
+        auto refused = cli({"send", chain.root(), "--to", "p1", "--json"});
+        QVERIFY2(refused.exitCode != 0 && contains(refused.out, ".streamchain/ holds more than header.json; removed it"),
+                 (refused.out + refused.err).c_str());
+        QCOMPARE(namesIn(lab.replicaPath(0, "registered/blocks")).size(), std::size_t{4});
+        auto deep = cli({"verify", chain.root(), "--deep"});
+        QVERIFY2(deep.exitCode == 4 && contains(deep.out, "BAD block 4") && contains(deep.out, "extra"),
+                 deep.out.c_str());
     }
 
     void brokenTransferResumesFromTheSpool() {
