@@ -2,6 +2,7 @@
 
 #include "core/chain_identity.h"
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "core/footprint_tree.h"
 
 #include <cerrno>
@@ -150,6 +151,7 @@ void writeHeaderDirectory(const std::string& snapshotPath, const BlockHeader& he
     if (::mkdir(directory.c_str(), kDirectoryMode) != 0)
         throwSystemError("cannot create " + displayPath(directory), errno);
     makeCanonical(directory, kDirectoryMode);
+    faultPoint("header-directory-created");
     std::string file = snapshotPath + "/" + kHeaderFile;
     writeFileAtomically(file, text, kFileMode);
     makeCanonical(file, kFileMode);

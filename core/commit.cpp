@@ -140,6 +140,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     }
     if (!result.incrementalFootprint)
         tree = computeFootprint(staged.path, options, &stats);
+    faultPoint("commit-after-footprint");
     header.contentRoot = tree.root().hex();
     FootprintCounts counts = tree.counts();
     header.counts = {counts.files, counts.directories, counts.symlinks, counts.others, counts.bytes};
@@ -148,12 +149,14 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
 
     btrfs::setReadOnly(staged.path, false);
     writeHeaderDirectory(staged.path, header);
+    faultPoint("commit-header-written"); // the staged snapshot is writable here
     btrfs::setReadOnly(staged.path, true);
     faultPoint("commit-before-publish");
 
     if (::rename(staged.path.c_str(), paths.block(height).c_str()) != 0)
         throwSystemError("cannot publish block " + std::to_string(height) + " of " + chain.label(), errno);
     staged.published = true;
+    faultPoint("commit-after-publish");
 
     // The record names paths for deep verification and speeds up the next commit;
     // losing it costs a full hash, not correctness.
