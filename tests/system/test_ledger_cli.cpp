@@ -295,6 +295,34 @@ private slots:
         QVERIFY2(contains(deep.out, "victim.txt"), deep.out.c_str());
         QVERIFY(!contains(deep.out, "ok.txt"));
     }
+
+    // Blocks that streamchain 0.1 signed with a stale root (a change through one name of a
+    // hard-linked file footprinted under that name only) are told apart from tampering.
+    void deepVerifyExplainsStaleRootsOfOldVersions() {
+        ChainFixture chain;
+        fs::create_directories(chain.data("a"));
+        fs::create_directories(chain.data("b"));
+        writeFile(chain.data("a/x"), "hello");
+        ::link(chain.data("a/x").c_str(), chain.data("b/y").c_str());
+        chain.commit("one");
+        writeFile(chain.data("a/x"), "hello, more");
+        auto old = cli({"commit", chain.root(), "-m", "as 0.1 did", "--json"},
+                       {"STREAMCHAIN_FAULT=footprint-one-name-per-inode"});
+        QCOMPARE(old.exitCode, 0);
+        auto deep = cli({"verify", chain.root(), "--deep"});
+        QCOMPARE(deep.exitCode, 4);
+        QVERIFY2(contains(deep.out, "BAD block 2: signed with a stale footprint"), deep.out.c_str());
+        QVERIFY2(contains(deep.out, "not tampering") && contains(deep.out, "what to do: "), deep.out.c_str());
+        auto json = jsonLines(cli({"verify", chain.root(), "--deep", "--json"}).out).front();
+        QVERIFY2(json["findings"][0].contains("advice"), json.dump().c_str());
+        // Tampering with such a block is still tampering.
+        sc::btrfs::setReadOnly(chain.block(2), false);
+        writeFile(chain.block(2) + "/a/x", "forged");
+        sc::btrfs::setReadOnly(chain.block(2), true);
+        deep = cli({"verify", chain.root(), "--deep"});
+        QVERIFY2(contains(deep.out, "BAD block 2: contents differ"), deep.out.c_str());
+        QVERIFY(!contains(deep.out, "stale"));
+    }
 };
 
 STREAMCHAIN_SYSTEM_TEST_MAIN(TestLedgerCli)
