@@ -1,6 +1,7 @@
 #include "core/agent_client.h"
 
 #include "core/error.h"
+#include "core/footprint.h"
 
 namespace sc {
 
@@ -84,9 +85,15 @@ Frame AgentClient::nextFrame(const std::string& step) {
 namespace {
 
 nlohmann::json replyOf(const Frame& frame, const std::string& label, const std::string& step) {
-    if (frame.type == FrameType::Failure)
-        throw Error(label + ": " + step + " failed: " +
-                    frame.json(label).value("error", std::string("(no reason given)")));
+    if (frame.type == FrameType::Failure) {
+        nlohmann::json failure = frame.json(label);
+        const nlohmann::json& error = failure.contains("error") ? failure["error"] : nlohmann::json();
+        std::string message =
+            label + ": " + step + " failed: " + (error.is_string() ? error.get<std::string>() : "(no reason given)");
+        if (failure.contains("unhashable") && failure["unhashable"] == true)
+            throw UnhashableBlock(message);
+        throw Error(message);
+    }
     if (frame.type != FrameType::Reply)
         throw Error(label + ": protocol error during " + step + ": expected a reply, got a " +
                     frameTypeName(frame.type) + " frame");

@@ -246,14 +246,18 @@ private:
 
     void footprint(std::uint64_t height, bool withTree) {
         const std::string path = blockPath(height);
-        FootprintOptions options = footprintOptionsOf(binding());
         // The block's own signed header bounds the work, as it did when the block arrived.
-        const BlockCounts counts = readBlockHeader(path).counts;
-        options.maxEntries = counts.files + counts.directories + counts.symlinks + counts.others + 1;
-        options.maxHashBytes = counts.bytes;
+        FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding()), readBlockHeader(path).counts);
         options.cancelled = &senderGone_;
         PeerWatch watch(inputFd_, senderGone_);
-        FootprintTree tree = computeFootprint(path, options);
+        FootprintTree tree;
+        try {
+            tree = computeFootprint(path, options);
+        } catch (const UnhashableBlock& e) {
+            // An answer, not a broken session: the sender reports this block as not matching.
+            return writer_.sendJson(FrameType::Failure,
+                                    {{"error", "block " + std::to_string(height) + ": " + e.what()}, {"unhashable", true}});
+        }
         writer_.sendJson(FrameType::Reply, {{"root", tree.root().hex()}, {"entries", tree.size()}});
         if (!withTree)
             return;

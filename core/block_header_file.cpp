@@ -112,25 +112,21 @@ std::string readBlockHeaderText(const std::string& snapshotPath) {
     OwnedFd dir = openHeaderDirectory(snapshotPath, displayPath(snapshotPath + "/" + kHeaderDirectory));
     struct stat st {};
     OwnedFd file = openHeaderFile(dir.get(), where(snapshotPath), st);
-    std::string text;
-    char buffer[16384];
-    while (true) {
-        ssize_t n = ::read(file.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("cannot read " + where(snapshotPath), errno);
-        if (n == 0)
-            break;
-        text.append(buffer, static_cast<std::size_t>(n));
-        if (text.size() > kMaxHeaderBytes)
-            throw Error(where(snapshotPath) + " is larger than a header may be");
-    }
-    return text;
+    return readAllFrom(file.get(), where(snapshotPath), kMaxHeaderBytes);
 }
 
 BlockHeader readBlockHeader(const std::string& snapshotPath) {
     return BlockHeader::parse(readBlockHeaderText(snapshotPath), where(snapshotPath));
+}
+
+// Twice what is declared, and some: room to name what a tampered copy added, while the
+// work stays proportional to the block's own size.
+FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const BlockCounts& declared) {
+    const std::uint64_t entries = declared.files + declared.directories + declared.symlinks + declared.others + 1;
+    options.maxEntries = 2 * entries + 1024;
+    options.maxFileBytes = declared.bytes;
+    options.maxHashBytes = 2 * declared.bytes + (64u << 20);
+    return options;
 }
 
 void writeHeaderDirectory(const std::string& snapshotPath, const BlockHeader& header) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/block_header.h"
+#include "core/footprint.h"
 
 namespace sc {
 
@@ -21,6 +22,12 @@ inline constexpr std::size_t kMaxHeaderBytes = 1u << 20;
 // than kMaxHeaderBytes; throws sc::Error naming the block and what is wrong.
 BlockHeader readBlockHeader(const std::string& snapshotPath);
 std::string readBlockHeaderText(const std::string& snapshotPath);
+
+// Footprint options for a block someone else made, bounded by what its signed header
+// declares (so a crafted block cannot make us hash a 64 TiB sparse file): no file larger
+// than all the block's files together is read, and entries and bytes to hash stay
+// within about twice the declared.
+FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const BlockCounts& declared);
 
 // Replaces whatever the (writable) snapshot holds at .streamchain/ with the header alone,
 // leaving the snapshot root's mtime as it was (the footprint covers it).

@@ -366,9 +366,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
 FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged) {
     const BlockCounts& counts = block.header.counts;
     const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
-    FootprintOptions options = footprintOptionsOf(binding_);
-    options.maxEntries = entries + 1;
-    options.maxHashBytes = counts.bytes;
+    FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding_), counts);
     options.cancelled = limits_.senderGone;
     parentTree_.reset();
     if (block.parent)

@@ -56,24 +56,31 @@ std::string readSmallFile(const std::string& path, std::size_t limit) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         throwSystemError("cannot open " + path, errno);
+    try {
+        std::string out = readAllFrom(fd, path, limit);
+        ::close(fd);
+        return out;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+std::string readAllFrom(int fd, const std::string& what, std::size_t limit) {
     std::string out;
-    char buffer[8192];
+    char buffer[16384];
     while (true) {
         ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            int err = errno;
-            ::close(fd);
-            if (n < 0)
-                throwSystemError("cannot read " + path, err);
-            break;
-        }
+        if (n < 0)
+            throwSystemError("cannot read " + what, errno);
+        if (n == 0)
+            return out;
         out.append(buffer, static_cast<std::size_t>(n));
         if (out.size() > limit)
-            throw Error(path + " is unexpectedly large");
+            throw Error(what + " is unexpectedly large");
     }
-    return out;
 }
 
 ChainIdentity ChainIdentity::load(const std::string& file) {

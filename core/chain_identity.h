@@ -27,5 +27,7 @@ std::string randomHex(std::size_t bytes);
 // Write a small file atomically (temp file in the same directory, fsync, rename).
 void writeFileAtomically(const std::string& path, const std::string& contents, unsigned mode = 0644);
 std::string readSmallFile(const std::string& path, std::size_t limit = 16u << 20);
+// Everything left to read from fd; throws sc::Error naming `what` past `limit` bytes.
+std::string readAllFrom(int fd, const std::string& what, std::size_t limit);
 
 } // namespace sc

@@ -155,7 +155,7 @@ private:
     std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
         std::size_t index = nodes_.size();
         if (index >= options_.maxEntries)
-            throw Error("the tree holds more than the " + std::to_string(options_.maxEntries) +
+            throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxEntries) +
                         " entries its header declares");
         throwIfCancelled(options_.cancelled);
         nodes_.emplace_back();
@@ -223,13 +223,19 @@ private:
     void hashContents() {
         std::vector<std::size_t> files;
         std::uint64_t toHash = 0;
-        for (std::size_t i = 0; i < nodes_.size(); ++i)
-            if (!nodes_[i].reused && nodes_[i].type == EntryType::File) {
-                files.push_back(i);
-                toHash += static_cast<std::uint64_t>(nodes_[i].st.st_size);
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            Node& node = nodes_[i];
+            if (node.reused || node.type != EntryType::File)
+                continue;
+            if (static_cast<std::uint64_t>(node.st.st_size) > options_.maxFileBytes) {
+                node.content = oversized(static_cast<std::uint64_t>(node.st.st_size));
+                continue;
             }
+            files.push_back(i);
+            toHash += static_cast<std::uint64_t>(node.st.st_size);
+        }
         if (toHash > options_.maxHashBytes)
-            throw Error("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
+            throw UnhashableBlock("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
                         std::to_string(options_.maxHashBytes) + " its header declares");
         unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
         threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
@@ -261,6 +267,14 @@ private:
             std::rethrow_exception(failure);
         stats_.filesHashed += files.size();
         stats_.bytesHashed += bytes;
+    }
+
+    // What stands for a file too large to belong to the block: domain-separated, so no
+    // content hashes to it.
+    Digest oversized(std::uint64_t size) const {
+        Hasher h(options_.algorithm);
+        h.updateSized("streamchain-footprint: a file larger than its block may hold, not read").updateU64(size);
+        return h.finish();
     }
 
     void finishNode(Node& node) {

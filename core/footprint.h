@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/change_set.h"
+#include "core/error.h"
 #include "core/footprint_tree.h"
 
 namespace sc {
@@ -19,11 +20,21 @@ struct FootprintOptions {
     std::uint32_t features = kFootprintAllFeatures;
     std::vector<std::string> excludedRootNames{".streamchain"}; // the block header lives there
     unsigned threads = 0;                                      // 0 = one per core
-    // Bounds for a tree someone else made (a received block): what its signed header
-    // declares. Exceeding one, or `cancelled` turning true, throws sc::Error.
+    // Bounds for a tree someone else made (a received block), from what its signed header
+    // declares. A file larger than maxFileBytes cannot be in the block: it is not read, and
+    // stands in the tree with a digest no content has (so a diff still names it). More
+    // entries, or more bytes to hash, throw UnhashableBlock; `cancelled` throws sc::Error.
     std::uint64_t maxEntries = UINT64_MAX;   // entries looked at (walked or reused), the root included
-    std::uint64_t maxHashBytes = UINT64_MAX; // file bytes to hash
+    std::uint64_t maxFileBytes = UINT64_MAX;
+    std::uint64_t maxHashBytes = UINT64_MAX; // file bytes to hash in all
     const std::atomic<bool>* cancelled = nullptr;
+};
+
+// A tree that holds more than the bounds allow (FootprintOptions::maxEntries and
+// maxHashBytes, set from a block's signed header): it cannot be that block.
+class UnhashableBlock : public Error {
+public:
+    using Error::Error;
 };
 
 struct FootprintStats {

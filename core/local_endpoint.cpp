@@ -78,7 +78,8 @@ FootprintTree LocalEndpoint::footprintTree(std::uint64_t height) {
     std::optional<ChainIdentity> bound = replica_.binding();
     if (!bound)
         throw Error(label() + " is not bound to a chain");
-    return computeFootprint(blockPath(height), footprintOptionsOf(*bound));
+    return computeFootprint(blockPath(height),
+                            footprintOptionsBoundedBy(footprintOptionsOf(*bound), readBlockHeader(blockPath(height)).counts));
 }
 
 std::unique_ptr<StreamSink> LocalEndpoint::openStream(const StreamAnnouncement& stream,

@@ -70,8 +70,13 @@ ReplicaBlockVerdict judge(const Chain& chain, std::uint64_t height, const BlockH
         verdict.detail = "header and received UUID match; contents not re-hashed (plain mode: no agent on the host)";
         return verdict;
     }
-    if (replica.footprintRoot(replicaHeight) == primaryHeader.contentRoot) {
-        verdict.state = ReplicaBlockState::Match;
+    try {
+        if (replica.footprintRoot(replicaHeight) == primaryHeader.contentRoot) {
+            verdict.state = ReplicaBlockState::Match;
+            return verdict;
+        }
+    } catch (const UnhashableBlock& e) {
+        verdict.detail = std::string("holds more than its header declares, not re-hashed: ") + e.what();
         return verdict;
     }
     for (const auto& difference : diffFootprints(primaryTree(chain, height), replica.footprintTree(replicaHeight)))

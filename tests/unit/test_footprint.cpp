@@ -211,6 +211,33 @@ private slots:
         check("unlinked siblings");
     }
 
+    // Bounds from a block's header: a file larger than the whole block is never read (a
+    // 1 TiB sparse file costs nothing) yet a diff still names it; more work throws.
+    void boundsKeepTheWorkToWhatTheHeaderDeclares() {
+        TempDir t("fp-bounds");
+        std::string d = t.path();
+        makeTree(d);
+        FootprintTree honest = computeFootprint(d, {});
+        int fd = ::open((d + "/sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+        QVERIFY(fd >= 0 && ::pwrite(fd, "x", 1, std::int64_t{1} << 40) == 1);
+        ::close(fd);
+        FootprintOptions bounded;
+        bounded.maxFileBytes = 1000;
+        FootprintStats stats;
+        FootprintTree tree = computeFootprint(d, bounded, &stats);
+        QVERIFY(stats.bytesHashed < 1000);
+        std::vector<std::string> named;
+        for (const auto& difference : diffFootprints(honest, tree))
+            named.push_back(difference.path);
+        QCOMPARE(named, std::vector<std::string>{"sparse"});
+        FootprintOptions fewBytes;
+        fewBytes.maxHashBytes = 5;
+        QVERIFY_THROWS_EXCEPTION(UnhashableBlock, computeFootprint(d, fewBytes));
+        FootprintOptions fewEntries;
+        fewEntries.maxEntries = 3;
+        QVERIFY_THROWS_EXCEPTION(UnhashableBlock, computeFootprint(d, fewEntries));
+    }
+
     void recordsRoundTripAndRejectDamage() {
         TempDir t("fp-rec");
         makeTree(t.path() + "/tree");
