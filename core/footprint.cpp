@@ -6,6 +6,7 @@
 #include "core/fault_injection.h"
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <cerrno>
 #include <mutex>
@@ -98,7 +99,10 @@ Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::v
         throw Error(displayPath(path) + " is no longer a regular file");
     }
     Hasher hasher(algorithm);
+    const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
     while (true) {
+        if (slowly)
+            std::this_thread::sleep_for(std::chrono::seconds(2));
         if (cancelled && cancelled->load()) {
             ::close(fd);
             throwIfCancelled(cancelled);

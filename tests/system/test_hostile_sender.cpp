@@ -12,6 +12,7 @@
 
 #include <QTest>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/btrfs.h>
@@ -63,6 +64,7 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"streamEndsMidCommand", {"truncated", "eof", "short read"}},
     {"unknownCommand", {"command"}},
     {"senderGoesAway", {"away", "sender"}},
+    {"senderGoesAwayWhileTheAgentHashes", {"away", "sender"}},
     // 5. malformed requests: an X frame, and the session goes on
     {"malformedRequest/op-number", {"op"}},
     {"malformedRequest/tree-string", {"tree"}},
@@ -471,6 +473,38 @@ private slots:
                          .c_str());
             endSession(next);
         }
+        expectHonestSessionWorks();
+    }
+
+    // A sender that hangs up while the agent re-hashes a block (for `footprint`, or to
+    // check what it received) stops the work: the agent leaves at once, publishing
+    // nothing, and the replica lock is free. Hashing is slowed (2 s a read) to be caught.
+    void senderGoesAwayWhileTheAgentHashes() {
+        ::setenv("STREAMCHAIN_FAULT", "footprint-slowly", 1);
+        struct Unset {
+            ~Unset() { ::unsetenv("STREAMCHAIN_FAULT"); }
+        } unset;
+        for (const std::string phase : {"footprint", "receive"}) {
+            AgentSession session(root());
+            helloAndPrepare(session, primary_->chainWire());
+            if (phase == "footprint") {
+                session.request({{"op", "footprint"}, {"height", kBase}});
+            } else {
+                const std::string& stream = primary_->honestIncremental();
+                session.request({{"op", "receive"}, {"blocks", json::array({primary_->announcement()})}});
+                session.expect('R', "the receive request");
+                session.sendData(stream);
+                session.sendEnd(stream);
+            }
+            ::usleep(300000); // the agent is hashing now
+            auto hungUp = std::chrono::steady_clock::now();
+            session.closeInput();
+            QVERIFY2(session.waitExit(5), (phase + ": the agent still works 5 s after its sender hung up").c_str());
+            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - hungUp).count();
+            QVERIFY2(seconds < 5, (phase + ": left after " + std::to_string(seconds) + " s").c_str());
+        }
+        ::unsetenv("STREAMCHAIN_FAULT");
+        CHECKED(expectReplicaUnchanged());
         expectHonestSessionWorks();
     }
 
