@@ -65,7 +65,7 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     // caller waits for the network.
     ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
     StreamGate::Hooks hooks{[this](std::size_t index) { return parentCopyUuid(index); },
-                            [this](std::size_t index) { checkCloneFromParent(index); }};
+                            [this](std::size_t index) { return cloneFromParent(index); }};
     input_ = std::make_unique<ReceiveInput>(receive_->stdinFd(), digest == Digest::Compute, std::move(gated),
                                             std::move(hooks), maxXattr);
     watchdog_ = std::make_unique<ReceiveWatchdog>(receive_->pid(), *input_, limits_);
@@ -192,16 +192,17 @@ btrfs::Uuid BlockReceiver::parentCopyUuid(std::size_t index) {
 }
 
 // btrfs receive (6.2) finds a clone source only by received UUID, taking the first
-// subvolume the filesystem lists with it; a clone from the parent must find ours.
-void BlockReceiver::checkCloneFromParent(std::size_t index) {
+// subvolume the filesystem lists with it: another replica of this chain on the same
+// filesystem, say. Then the gate writes the bytes itself, read from our own copy.
+std::optional<std::string> BlockReceiver::cloneFromParent(std::size_t index) {
     const ParentCopy& parent = *parents_.at(index);
     if (parent.inStream) // receive seals the parent (sets its received UUID) as it starts this block
         waitForSubvolume(stagingDir_ + "/" + heightName(blocks_[index].height));
     std::optional<std::uint64_t> first = btrfs::firstSubvolumeReceivedAs(replica_.root(), parent.primaryUuid);
-    if (!first || *first != parent.subvolumeId)
-        throw Error("a clone from block " + std::to_string(*blocks_[index].parent) + " would read " +
-                    (first ? btrfs::subvolumePathOf(replica_.root(), *first) : std::string("nothing")) +
-                    ", not this replica's copy (another subvolume on this filesystem carries its received UUID)");
+    if (first && *first == parent.subvolumeId)
+        return std::nullopt;
+    return parent.inStream ? stagingDir_ + "/" + heightName(blocks_[index - 1].height)
+                           : replica_.blocksDir() + "/" + heightName(*blocks_[index].parent);
 }
 
 void BlockReceiver::checkStagingHoldsOnlyTheBlocks() const {

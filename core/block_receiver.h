@@ -79,7 +79,7 @@ private:
     void checkAnnounced() const;
     std::vector<GatedBlock> gatedBlocks();
     btrfs::Uuid parentCopyUuid(std::size_t index);
-    void checkCloneFromParent(std::size_t index);
+    std::optional<std::string> cloneFromParent(std::size_t index);
     void waitForSubvolume(const std::string& path) const;
     void checkStagingHoldsOnlyTheBlocks() const;
     FootprintTree footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);

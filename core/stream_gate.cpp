@@ -6,7 +6,13 @@
 #include "core/send_stream.h"
 
 #include <array>
+#include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace sc {
 
@@ -17,6 +23,7 @@ constexpr std::size_t kStreamHeader = 13 + 4;
 constexpr std::size_t kCommandHeader = 4 + 2 + 4;
 constexpr std::size_t kMaxPath = 4095; // PATH_MAX less its NUL: receive joins paths in PATH_MAX buffers
 constexpr std::size_t kMaxName = 255;
+constexpr std::size_t kWriteChunk = 48u << 10; // what the kernel puts in one write command
 
 enum Attr : std::uint16_t {
     AUuid = 1, ACtransid = 2, ASize = 4, AMode = 5, AUid = 6, AGid = 7, ARdev = 8, ACtime = 9, AMtime = 10,
@@ -262,8 +269,10 @@ void StreamGate::command(std::span<const std::uint8_t> bytes, bool inPlace) {
                std::to_string(blocks_[tallies_.size() - 1].maxCommands) + ")");
     if (type == static_cast<std::uint16_t>(SendCommandType::Clone) && inPlace)
         flush(); // the clone-source check may wait on receive
-    checkContent(type, attrs);
-    pass();
+    std::vector<std::uint8_t> replacement = checkContent(type, attrs);
+    if (replacement.empty())
+        return pass();
+    emit_(replacement);
 }
 
 void StreamGate::subvolume(std::span<const std::uint8_t> bytes, std::uint16_t type, const Attributes& attrs) {
@@ -302,7 +311,7 @@ void StreamGate::subvolume(std::span<const std::uint8_t> bytes, std::uint16_t ty
     emit_(copy);
 }
 
-void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
+std::vector<std::uint8_t> StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
     using T = SendCommandType;
     const std::size_t index = tallies_.size() - 1;
     const GatedBlock& block = blocks_[index];
@@ -344,14 +353,17 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         refuse(std::string("file data in a ") + commandName(type) + " command");
     switch (static_cast<T>(type)) {
     case T::Mkfile: case T::Mkdir: case T::Mkfifo: case T::Mksock: case T::Mknod: case T::Symlink:
-        return newName();
+        newName();
+        break;
     case T::Rename:
-        return checkPath(APathTo, false);
+        checkPath(APathTo, false);
+        break;
     case T::Link:
         checkPath(APathLink, false);
-        return newName();
+        newName();
+        break;
     case T::Unlink: case T::Rmdir: case T::Chmod: case T::Chown: case T::Utimes: case T::Fileattr:
-        return;
+        break;
     case T::SetXattr: case T::RemoveXattr: {
         std::string name = attrs.text(AXattrName);
         if (name.empty() || name.find('\0') != std::string::npos)
@@ -359,36 +371,105 @@ void StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         if (is(T::SetXattr) && name.size() + attrs.raw(AXattrData).size() > maxXattrBytes_)
             refuse("xattr " + displayPath(name) + " of " + std::to_string(attrs.raw(AXattrData).size()) +
                    " bytes, more than btrfs holds here (" + std::to_string(maxXattrBytes_) + " with its name)");
-        return;
+        break;
     }
     case T::Write: {
         std::uint64_t length = attrs.raw(AData).size();
         within(attrs.u64(AFileOffset), length);
-        return written(length);
+        written(length);
+        break;
     }
     case T::EncodedWrite: {
         std::uint64_t length = attrs.u64(AUnencodedFileLen);
         within(attrs.u64(AFileOffset), length);
-        return written(length);
+        written(length);
+        break;
     }
     case T::Truncate:
-        return within(attrs.u64(ASize), 0);
+        within(attrs.u64(ASize), 0);
+        break;
     case T::Fallocate:
-        return within(attrs.u64(AFileOffset), attrs.u64(ASize));
+        within(attrs.u64(AFileOffset), attrs.u64(ASize));
+        break;
     case T::Clone: {
         checkPath(AClonePath, false);
+        if (attrs.u64(ACloneLen) == 0)
+            refuse("a clone of length 0 (to the end of its source; btrfs send never sends one)");
         within(attrs.u64(AFileOffset), attrs.u64(ACloneLen));
         btrfs::Uuid source = attrs.uuid(ACloneUuid);
         if (source == block.uuid)
-            return; // within the block being received, inside receive's chroot
+            break; // within the block being received, inside receive's chroot
         if (!block.parentUuid || source != *block.parentUuid)
             refuse("a clone source that is neither this block nor its parent");
-        hooks_.checkCloneFromParent(index);
-        return;
+        if (std::optional<std::string> ourCopy = hooks_.cloneFromParent(index))
+            return cloneAsWrites(attrs, *ourCopy);
+        break;
     }
     default:
-        return;
+        break;
     }
+    return {};
+}
+
+// The bytes a clone from the parent would share, written instead, read from the replica's
+// own copy of the parent: beneath its root, through no symlink, a regular file.
+std::vector<std::uint8_t> StreamGate::cloneAsWrites(const Attributes& attrs, const std::string& sourceRoot) const {
+    const std::string clonePath = attrs.text(AClonePath);
+    int root = ::open(sourceRoot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        refuse("cannot open the parent copy " + displayPath(sourceRoot));
+    open_how how{};
+    how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+    int fd = static_cast<int>(::syscall(SYS_openat2, root, clonePath.c_str(), &how, sizeof how));
+    ::close(root);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            ::close(fd);
+        refuse("clone source \"" + displayPath(clonePath) + "\" is not a regular file in the parent block");
+    }
+    const std::string path = attrs.text(APath);
+    const std::uint64_t offset = attrs.u64(AFileOffset), length = attrs.u64(ACloneLen);
+    const std::uint64_t sourceOffset = attrs.u64(ACloneOffset);
+    std::vector<std::uint8_t> out;
+    std::vector<std::uint8_t> data(kWriteChunk);
+    auto put16 = [&](std::uint16_t v) { out.push_back(static_cast<std::uint8_t>(v)), out.push_back(static_cast<std::uint8_t>(v >> 8)); };
+    auto put32 = [&](std::uint32_t v) { for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i))); };
+    for (std::uint64_t done = 0; done < length;) {
+        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kWriteChunk, length - done));
+        ssize_t n = ::pread(fd, data.data(), want, static_cast<off_t>(sourceOffset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ::close(fd);
+            refuse("cannot read the clone source \"" + displayPath(clonePath) + "\" in the parent block");
+        }
+        if (n == 0)
+            break; // the source ends here, as a clone would have
+        const std::size_t start = out.size();
+        put32(0), put16(static_cast<std::uint16_t>(SendCommandType::Write)), put32(0);
+        put16(APath), put16(static_cast<std::uint16_t>(path.size()));
+        out.insert(out.end(), path.begin(), path.end());
+        put16(AFileOffset), put16(8);
+        for (int i = 0; i < 8; ++i)
+            out.push_back(static_cast<std::uint8_t>((offset + done) >> (8 * i)));
+        put16(AData);
+        if (version_ < 2)
+            put16(static_cast<std::uint16_t>(n));
+        out.insert(out.end(), data.begin(), data.begin() + n);
+        const std::uint32_t bodyLength = static_cast<std::uint32_t>(out.size() - start - kCommandHeader);
+        for (std::size_t i = 0; i < 4; ++i)
+            out[start + i] = static_cast<std::uint8_t>(bodyLength >> (8 * i));
+        const std::uint32_t crc = crc32c(0, std::span(out.data() + start, out.size() - start));
+        for (std::size_t i = 0; i < 4; ++i)
+            out[start + 6 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+        done += static_cast<std::uint64_t>(n);
+    }
+    ::close(fd);
+    if (out.empty())
+        refuse("clone source \"" + displayPath(clonePath) + "\" ends before the cloned range");
+    return out;
 }
 
 } // namespace sc

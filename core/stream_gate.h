@@ -7,7 +7,9 @@
 // the block itself or its parent on this replica, and writes within what the signed
 // header declares. It points each SNAPSHOT at the replica's own copy of the parent (by
 // that copy's own UUID), so receive cannot build on another subvolume that happens to
-// carry the same received UUID. What receive then wrote is judged by the footprint.
+// carry the same received UUID; a clone from the parent that receive would resolve to
+// such another subvolume becomes writes of the same bytes, read from the replica's own
+// copy. What receive then wrote is judged by the footprint.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -35,8 +37,10 @@ public:
     struct Hooks {
         // The own UUID of the replica's copy of block i's parent (may wait for receive to make it).
         std::function<btrfs::Uuid(std::size_t block)> parentCopyUuid;
-        // Throws unless receive will resolve block i's parent UUID, as a clone source, to that copy.
-        std::function<void(std::size_t block)> checkCloneFromParent;
+        // Where a clone from block i's parent must read: nothing when receive will resolve the
+        // parent's UUID to the replica's own copy, else that copy's path (the gate then
+        // writes the bytes itself). Throws to refuse.
+        std::function<std::optional<std::string>(std::size_t block)> cloneFromParent;
     };
     using Emit = std::function<void(std::span<const std::uint8_t>)>;
     struct BlockTally {
@@ -56,7 +60,9 @@ private:
     struct Attributes;
     void command(std::span<const std::uint8_t> bytes, bool inPlace);
     void subvolume(std::span<const std::uint8_t> bytes, std::uint16_t type, const Attributes& attrs);
-    void checkContent(std::uint16_t type, const Attributes& attrs);
+    // Empty to pass the command on as it came, else what to send in its place.
+    std::vector<std::uint8_t> checkContent(std::uint16_t type, const Attributes& attrs);
+    std::vector<std::uint8_t> cloneAsWrites(const Attributes& attrs, const std::string& sourceRoot) const;
     void flush();
     [[noreturn]] void refuse(const std::string& why) const;
 

@@ -4,11 +4,13 @@
 #include "core/block_header.h"
 #include "core/error.h"
 #include "core/stream_gate.h"
+#include "tests/support/btrfs_fixture.h"
 #include "tests/support/send_stream_writer.h"
 
 #include <QTest>
 #include <cstdio>
 #include <random>
+#include <unistd.h>
 
 using namespace sc;
 using namespace sctest;
@@ -45,13 +47,16 @@ struct GateRun {
 
 // Feeds `stream` in pieces whose sizes come from `seed` (0: whole).
 GateRun runGate(const std::string& stream, std::vector<GatedBlock> blocks, std::uint64_t seed = 0,
-                bool cloneCheckRefuses = false) {
+                bool cloneCheckRefuses = false, const std::string& readCloneFrom = {}) {
     GateRun run;
     StreamGate::Hooks hooks{[](std::size_t) { return asUuid(kOwnParent); },
-                            [&](std::size_t) {
+                            [&](std::size_t) -> std::optional<std::string> {
                                 ++run.cloneChecks;
                                 if (cloneCheckRefuses)
                                     throw Error("clone source resolves elsewhere");
+                                if (!readCloneFrom.empty())
+                                    return readCloneFrom;
+                                return std::nullopt;
                             }};
     StreamGate gate(std::move(blocks), hooks,
                     [&](std::span<const std::uint8_t> bytes) {
@@ -226,6 +231,38 @@ private slots:
             [](SendStreamWriter& w) { w.clone("dir/copy", 0, 4096, kParent, 1, "dir/f", 0); });
         GateRun run = runGate(stream, {gated(true)}, 0, /*cloneCheckRefuses=*/true);
         QVERIFY2(contains(run.refusal, "clone source resolves elsewhere"), run.refusal.c_str());
+    }
+
+    // Where receive would find another subvolume's copy of the parent, the clone becomes
+    // writes of the same bytes read from the replica's own copy, never through a symlink.
+    void aCloneReceiveWouldMisresolveBecomesWrites() {
+        sctest::TempDir parentCopy("gate-parent");
+        std::string bytes;
+        for (int i = 0; i < 120000; ++i)
+            bytes.push_back(static_cast<char>('a' + i % 23));
+        sctest::writeFile(parentCopy.path() + "/f", bytes);
+        ::symlink("f", (parentCopy.path() + "/link").c_str());
+        for (std::uint32_t version : {1u, 2u}) {
+            std::string stream = incrementalStream(
+                [](SendStreamWriter& w) { w.clone("dir/copy", 4096, 100000, kParent, 1, "f", 1000); }, version);
+            GateRun run = runGate(stream, {gated(true)}, 3, false, parentCopy.path());
+            QVERIFY2(run.refusal.empty(), run.refusal.c_str());
+            SplitSendStream out = splitSendStream(run.emitted);
+            std::string written;
+            std::uint64_t next = 4096;
+            for (const auto& command : out.commands) {
+                QVERIFY(!command.is(SendCmd::Clone));
+                if (command.is(SendCmd::Write) && command.text(SendAttr::Path) == "dir/copy") {
+                    QCOMPARE(command.number(SendAttr::FileOffset), next);
+                    written += command.text(SendAttr::Data);
+                    next += command.text(SendAttr::Data).size();
+                }
+            }
+            QVERIFY(written == bytes.substr(1000, 100000));
+            std::string throughLink = incrementalStream(
+                [](SendStreamWriter& w) { w.clone("dir/copy", 0, 10, kParent, 1, "link", 0); }, version);
+            QVERIFY(contains(runGate(throughLink, {gated(true)}, 0, false, parentCopy.path()).refusal, "not a regular file"));
+        }
     }
 
 private:
