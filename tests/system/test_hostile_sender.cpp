@@ -63,6 +63,7 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"pathBeyondPathMax", {"path", "long", "deep", "names"}},
     {"streamEndsMidCommand", {"truncated", "eof", "short read"}},
     {"unknownCommand", {"command"}},
+    {"cloneFromAFifoStallsReceive", {"stuck"}},
     {"senderGoesAway", {"away", "sender"}},
     {"senderGoesAwayWhileTheAgentHashes", {"away", "sender"}},
     // 5. malformed requests: an X frame, and the session goes on
@@ -438,6 +439,23 @@ private slots:
         ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::AfterSnapshot)));
         expectRefusedThenHonest(outcome,
                                 [] { return std::string("a stream with command type 99 was taken"); });
+    }
+
+    // A clone whose source is a FIFO the stream made in the block itself: receive opens it
+    // to read and blocks for good. The watchdog (stall limit 3 s here) stops it.
+    void cloneFromAFifoStallsReceive() {
+        ::setenv("STREAMCHAIN_RECEIVE_STALL_SECONDS", "3", 1);
+        struct Unset {
+            ~Unset() { ::unsetenv("STREAMCHAIN_RECEIVE_STALL_SECONDS"); }
+        } unset;
+        SendStreamWriter extra = craft();
+        extra.mkfifo("dir/pipe").clone("dir/f", 0, 4096, primary_->blockUuid(kTarget), 1, "dir/pipe", 0);
+        auto started = std::chrono::steady_clock::now();
+        ReceiveOutcome outcome = attemptReceive(root(), attempt(honestWith(extra, Insert::BeforeEnd)));
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        QVERIFY2(seconds < 30, ("the stuck receive was stopped only after " + std::to_string(seconds) + " s").c_str());
+        ::unsetenv("STREAMCHAIN_RECEIVE_STALL_SECONDS");
+        expectRefusedThenHonest(outcome, [] { return std::string("a receive stuck on a FIFO"); });
     }
 
     // The sender disappears mid-stream (in the middle of a frame): the agent must
