@@ -1,0 +1,72 @@
+// Hard links: a second name in the same directory or another one, removing one
+// name, renaming one, and changing contents, xattrs, mode, owner or times through
+// one name while the others (often in other directories) see the change too.
+#include "tests/support/fs_workload_operations.h"
+
+#include <unistd.h>
+
+namespace sctest {
+
+namespace {
+
+void addLink(WorkloadContext& c, bool sameDirectory) {
+    FsEntry file = c.pickFile();
+    std::string dir = sameDirectory ? parentOf(file.path) : c.pickDirectory();
+    if (!sameDirectory && dir == parentOf(file.path))
+        dir = c.pickDirectory(); // one more try for another directory
+    std::string name = c.newPathIn(dir);
+    c.check(::link(c.absolute(file.path).c_str(), c.absolute(name).c_str()) == 0,
+            "hard link " + quoted(name) + " => " + quoted(file.path) + " (" + std::to_string(file.links + 1) +
+                " names)");
+}
+
+// A name of a file that has several; makes a second name in another directory if
+// there is no such file yet.
+FsEntry linkedName(WorkloadContext& c) {
+    if (auto linked = c.pick([](const FsEntry& e) { return e.isFile() && e.links > 1; }))
+        return *linked;
+    addLink(c, false);
+    c.changed();
+    return *c.pick([](const FsEntry& e) { return e.isFile() && e.links > 1; });
+}
+
+void removeOneName(WorkloadContext& c) {
+    FsEntry name = linkedName(c);
+    c.check(::unlink(c.absolute(name.path).c_str()) == 0,
+            "remove name " + quoted(name.path) + " of a file with " + std::to_string(name.links) + " names");
+}
+
+void renameOneName(WorkloadContext& c) {
+    FsEntry name = linkedName(c);
+    std::string destination = c.newPath();
+    if (c.chance(30)) // over another file: that file loses a name, this one moves
+        if (auto other = c.pick([&](const FsEntry& e) { return e.isFile() && e.path != name.path; }))
+            destination = other->path;
+    c.check(::rename(c.absolute(name.path).c_str(), c.absolute(destination).c_str()) == 0,
+            "rename name " + quoted(name.path) + " of a file with " + std::to_string(name.links) + " names -> " +
+                quoted(destination));
+}
+
+void changeThroughOneName(WorkloadContext& c) {
+    FsEntry name = linkedName(c);
+    c.note("through " + quoted(name.path) + " (one of " + std::to_string(name.links) + " names):");
+    if (c.chance(50))
+        changeContentOf(c, name);
+    else
+        changeMetadataOf(c, name);
+}
+
+} // namespace
+
+std::vector<WorkloadOperation> hardLinkOperations() {
+    return {
+        {"link-in-same-directory", [](WorkloadContext& c) { addLink(c, true); }},
+        {"link-in-other-directory", [](WorkloadContext& c) { addLink(c, false); }},
+        {"link-remove-one-name", removeOneName},
+        {"link-rename-one-name", renameOneName},
+        {"link-change-through-one-name", changeThroughOneName},
+        {"link-change-through-one-name", changeThroughOneName}, // the case footprints get wrong most easily
+    };
+}
+
+} // namespace sctest
