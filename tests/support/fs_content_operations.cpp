@@ -44,7 +44,7 @@ std::string range(std::uint64_t offset, std::uint64_t length) {
 void rewriteKeepingSize(WorkloadContext& c, const FsEntry& file) {
     if (file.size == 0) {
         OpenFile out(c, file.path);
-        c.check(out.write(c.content(100), 0), "write 100 bytes into empty file " + quoted(file.path));
+        c.check(out.write(c.content(100), 0), "write 100 bytes into empty file " + quotedPath(file.path));
         return;
     }
     struct stat before {};
@@ -58,7 +58,7 @@ void rewriteKeepingSize(WorkloadContext& c, const FsEntry& file) {
         struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
         done = ::futimens(out.fd(), times) == 0;
     }
-    c.check(done, "rewrite " + quoted(file.path) + " bytes " + range(offset, length) + " keeping its size" +
+    c.check(done, "rewrite " + quotedPath(file.path) + " bytes " + range(offset, length) + " keeping its size" +
                       (keepMtime ? " and mtime" : ""));
 }
 
@@ -67,13 +67,13 @@ void append(WorkloadContext& c, const FsEntry& file) {
     OpenFile out(c, file.path, O_WRONLY | O_APPEND);
     std::string data = c.content(length);
     c.check(out.fd() >= 0 && ::write(out.fd(), data.data(), data.size()) == static_cast<ssize_t>(length),
-            "append " + std::to_string(length) + " bytes to " + quoted(file.path) + " (was " +
+            "append " + std::to_string(length) + " bytes to " + quotedPath(file.path) + " (was " +
                 describeBytes(file.size) + ")");
 }
 
 void truncateTo(WorkloadContext& c, const FsEntry& file, std::uint64_t size) {
     c.check(::truncate(c.absolute(file.path).c_str(), static_cast<off_t>(size)) == 0,
-            "truncate " + quoted(file.path) + " from " + describeBytes(file.size) + " to " + describeBytes(size));
+            "truncate " + quotedPath(file.path) + " from " + describeBytes(file.size) + " to " + describeBytes(size));
 }
 
 void shrink(WorkloadContext& c, const FsEntry& file) {
@@ -88,7 +88,7 @@ void rewriteWithNewSize(WorkloadContext& c, const FsEntry& file) {
     std::size_t size = c.fileSize();
     OpenFile out(c, file.path, O_WRONLY | O_TRUNC);
     c.check(out.write(c.content(size), 0),
-            "rewrite " + quoted(file.path) + " whole, size " + describeBytes(file.size) + " -> " +
+            "rewrite " + quotedPath(file.path) + " whole, size " + describeBytes(file.size) + " -> " +
                 std::to_string(size));
 }
 
@@ -106,7 +106,7 @@ void punchOrZero(WorkloadContext& c, const FsEntry& file) {
     int mode = zero ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     OpenFile out(c, file.path);
     c.check(out.fd() >= 0 && ::fallocate(out.fd(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0,
-            std::string(zero ? "zero range " : "punch hole ") + range(offset, length) + " in " + quoted(file.path) +
+            std::string(zero ? "zero range " : "punch hole ") + range(offset, length) + " in " + quotedPath(file.path) +
                 " of " + describeBytes(file.size));
 }
 
@@ -118,7 +118,7 @@ void preallocate(WorkloadContext& c, const FsEntry& file) {
     c.check(out.fd() >= 0 && ::fallocate(out.fd(), keepSize ? FALLOC_FL_KEEP_SIZE : 0, static_cast<off_t>(offset),
                                          static_cast<off_t>(length)) == 0,
             std::string("preallocate ") + range(offset, length) + (keepSize ? " keeping size" : "") + " in " +
-                quoted(file.path) + " of " + describeBytes(file.size));
+                quotedPath(file.path) + " of " + describeBytes(file.size));
 }
 
 void writeSparse(WorkloadContext& c, const FsEntry& file, std::uint64_t offset) {
@@ -126,7 +126,7 @@ void writeSparse(WorkloadContext& c, const FsEntry& file, std::uint64_t offset) 
     OpenFile out(c, file.path);
     c.check(out.write(c.content(length), offset),
             "sparse write of " + std::to_string(length) + " bytes at " + describeBytes(offset) + " into " +
-                quoted(file.path) + " (was " + describeBytes(file.size) + ")");
+                quotedPath(file.path) + " (was " + describeBytes(file.size) + ")");
 }
 
 FsEntry fileOrNewFile(WorkloadContext& c) {
@@ -134,9 +134,9 @@ FsEntry fileOrNewFile(WorkloadContext& c) {
         return c.pickFile();
     std::string path = c.newPath();
     OpenFile created(c, path, O_WRONLY | O_CREAT);
-    c.check(created.fd() >= 0, "create empty file " + quoted(path));
+    c.check(created.fd() >= 0, "create empty file " + quotedPath(path));
     c.changed();
-    return {path, S_IFREG | 0644, 1, 0};
+    return {path, S_IFREG | 0644, 1, 0, 0};
 }
 
 void reflinkWhole(WorkloadContext& c) {
@@ -145,8 +145,8 @@ void reflinkWhole(WorkloadContext& c) {
     OpenFile in(c, source.path, O_RDONLY);
     OpenFile out(c, target.path);
     c.check(in.fd() >= 0 && out.fd() >= 0 && ::ioctl(out.fd(), FICLONE, in.fd()) == 0,
-            "reflink whole " + quoted(source.path) + " (" + describeBytes(source.size) + ") onto " +
-                quoted(target.path) + " (" + describeBytes(target.size) + ")");
+            "reflink whole " + quotedPath(source.path) + " (" + describeBytes(source.size) + ") onto " +
+                quotedPath(target.path) + " (" + describeBytes(target.size) + ")");
 }
 
 void reflinkRange(WorkloadContext& c) {
@@ -162,9 +162,9 @@ void reflinkRange(WorkloadContext& c) {
     OpenFile out(c, target.path);
     clone.src_fd = in.fd();
     c.check(in.fd() >= 0 && out.fd() >= 0 && ::ioctl(out.fd(), FICLONERANGE, &clone) == 0,
-            "reflink range " + range(clone.src_offset, clone.src_length) + " of " + quoted(source.path) + " (" +
+            "reflink range " + range(clone.src_offset, clone.src_length) + " of " + quotedPath(source.path) + " (" +
                 describeBytes(source.size) + ") to offset " + std::to_string(clone.dest_offset) + " of " +
-                quoted(target.path) + " (" + describeBytes(target.size) + ")");
+                quotedPath(target.path) + " (" + describeBytes(target.size) + ")");
 }
 
 void run(WorkloadContext& c, void (*change)(WorkloadContext&, const FsEntry&)) { change(c, c.pickFile()); }

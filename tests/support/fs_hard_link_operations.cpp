@@ -9,6 +9,15 @@ namespace sctest {
 
 namespace {
 
+// "'a', 'b'": the names a log reader needs to see which directories hold the file too.
+std::string otherNames(WorkloadContext& c, const FsEntry& name) {
+    std::string names;
+    for (const auto& entry : c.tree())
+        if (entry.inode == name.inode && entry.isFile() && entry.path != name.path)
+            names += (names.empty() ? "" : ", ") + quotedPath(entry.path);
+    return names;
+}
+
 void addLink(WorkloadContext& c, bool sameDirectory) {
     FsEntry file = c.pickFile();
     std::string dir = sameDirectory ? parentOf(file.path) : c.pickDirectory();
@@ -16,7 +25,7 @@ void addLink(WorkloadContext& c, bool sameDirectory) {
         dir = c.pickDirectory(); // one more try for another directory
     std::string name = c.newPathIn(dir);
     c.check(::link(c.absolute(file.path).c_str(), c.absolute(name).c_str()) == 0,
-            "hard link " + quoted(name) + " => " + quoted(file.path) + " (" + std::to_string(file.links + 1) +
+            "hard link " + quotedPath(name) + " => " + quotedPath(file.path) + " (" + std::to_string(file.links + 1) +
                 " names)");
 }
 
@@ -33,7 +42,8 @@ FsEntry linkedName(WorkloadContext& c) {
 void removeOneName(WorkloadContext& c) {
     FsEntry name = linkedName(c);
     c.check(::unlink(c.absolute(name.path).c_str()) == 0,
-            "remove name " + quoted(name.path) + " of a file with " + std::to_string(name.links) + " names");
+            "remove name " + quotedPath(name.path) + " of a file with " + std::to_string(name.links) +
+                " names (the others: " + otherNames(c, name) + ")");
 }
 
 void renameOneName(WorkloadContext& c) {
@@ -43,13 +53,14 @@ void renameOneName(WorkloadContext& c) {
         if (auto other = c.pick([&](const FsEntry& e) { return e.isFile() && e.path != name.path; }))
             destination = other->path;
     c.check(::rename(c.absolute(name.path).c_str(), c.absolute(destination).c_str()) == 0,
-            "rename name " + quoted(name.path) + " of a file with " + std::to_string(name.links) + " names -> " +
-                quoted(destination));
+            "rename name " + quotedPath(name.path) + " of a file with " + std::to_string(name.links) + " names -> " +
+                quotedPath(destination) + " (the others: " + otherNames(c, name) + ")");
 }
 
 void changeThroughOneName(WorkloadContext& c) {
     FsEntry name = linkedName(c);
-    c.note("through " + quoted(name.path) + " (one of " + std::to_string(name.links) + " names):");
+    c.note("through " + quotedPath(name.path) + " (one of " + std::to_string(name.links) +
+           " names; the others: " + otherNames(c, name) + "):");
     if (c.chance(50))
         changeContentOf(c, name);
     else

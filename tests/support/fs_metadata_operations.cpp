@@ -28,7 +28,7 @@ void changeMode(WorkloadContext& c, const FsEntry& entry) {
                                                   01777, 01755, 02644, 04700, 07777, 0444,  02711, 01600};
     mode_t mode = kModes[c.below(kModes.size())];
     c.check(::chmod(c.absolute(entry.path).c_str(), mode) == 0,
-            "chmod " + quoted(entry.path) + " " + octal(entry.mode) + " -> " + octal(mode));
+            "chmod " + quotedPath(entry.path) + " " + octal(entry.mode) + " -> " + octal(mode));
 }
 
 void changeOwner(WorkloadContext& c, const FsEntry& entry) {
@@ -37,15 +37,16 @@ void changeOwner(WorkloadContext& c, const FsEntry& entry) {
     auto gid = static_cast<gid_t>(c.chance(20) ? static_cast<std::uint32_t>(-1) : kIds[c.below(kIds.size())]);
     const std::string path = c.absolute(entry.path);
     mode_t before = currentMode(c, entry.path);
-    c.check(::lchown(path.c_str(), uid, gid) == 0, "chown " + quoted(entry.path) + " " +
+    c.check(::lchown(path.c_str(), uid, gid) == 0, "chown " + quotedPath(entry.path) + " " +
                                                        (uid == static_cast<uid_t>(-1) ? "-" : std::to_string(uid)) +
                                                        ":" + (gid == static_cast<gid_t>(-1) ? "-" : std::to_string(gid)));
     // chown clears setuid/setgid; setting them again leaves a block whose mode equals
     // its parent's while the owner changed: receive must not lose the bits.
     mode_t after = currentMode(c, entry.path);
-    if (after != before && !S_ISLNK(before) && c.chance(70))
+    bool restore = c.chance(70) && c.options().setIdAfterChown; // drawn either way: same run otherwise
+    if (after != before && !S_ISLNK(before) && restore)
         c.check(::chmod(path.c_str(), before & 07777) == 0,
-                "chmod " + quoted(entry.path) + " back to " + octal(before) + " (chown cleared " +
+                "chmod " + quotedPath(entry.path) + " back to " + octal(before) + " (chown cleared " +
                     octal(before & ~after) + ")");
 }
 
@@ -71,7 +72,7 @@ void changeMtime(WorkloadContext& c, const FsEntry& entry) {
     char text[48];
     std::snprintf(text, sizeof text, "%lld.%09ld", static_cast<long long>(mtime.tv_sec), mtime.tv_nsec);
     c.check(::utimensat(AT_FDCWD, c.absolute(entry.path).c_str(), times, AT_SYMLINK_NOFOLLOW) == 0,
-            "set mtime of " + quoted(entry.path) + " to " + text + (atime.tv_nsec == UTIME_OMIT ? "" : " (and atime)"));
+            "set mtime of " + quotedPath(entry.path) + " to " + text + (atime.tv_nsec == UTIME_OMIT ? "" : " (and atime)"));
 }
 
 // user.* xattrs exist on files and directories only (the kernel refuses them elsewhere).
@@ -103,8 +104,8 @@ std::string xattrValue(WorkloadContext& c) {
 bool setXattr(WorkloadContext& c, const std::string& relative, const std::string& name, const char* verb) {
     std::string value = xattrValue(c);
     return c.check(::lsetxattr(c.absolute(relative).c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
-                   std::string(verb) + " xattr " + quoted(name) + " (" + std::to_string(value.size()) +
-                       " bytes) on " + quoted(relative));
+                   std::string(verb) + " xattr " + quotedPath(name) + " (" + std::to_string(value.size()) +
+                       " bytes) on " + quotedPath(relative));
 }
 
 void addXattr(WorkloadContext& c, const FsEntry& entry) {
@@ -126,7 +127,7 @@ void removeXattr(WorkloadContext& c, const FsEntry& entry) {
         return addXattr(c, entry);
     const std::string& name = c.oneOf(names);
     c.check(::lremovexattr(c.absolute(entry.path).c_str(), name.c_str()) == 0,
-            "remove xattr " + quoted(name) + " from " + quoted(entry.path));
+            "remove xattr " + quotedPath(name) + " from " + quotedPath(entry.path));
 }
 
 // Entries that hold an xattr already, so changes and removals find something.

@@ -43,7 +43,7 @@ void createSpecialFile(WorkloadContext& c) {
 void deleteEntry(WorkloadContext& c) {
     if (auto entry = c.pick([](const FsEntry& e) { return notRoot(e) && !e.isDirectory(); }))
         c.check(::unlink(c.absolute(entry->path).c_str()) == 0,
-                std::string("delete ") + typeName(entry->mode) + " " + quoted(entry->path));
+                std::string("delete ") + typeName(entry->mode) + " " + quotedPath(entry->path));
 }
 
 void deleteSubtree(WorkloadContext& c) {
@@ -54,7 +54,7 @@ void deleteSubtree(WorkloadContext& c) {
     for (const auto& entry : c.tree())
         entries += isWithin(entry.path, dir->path) ? 1u : 0u;
     c.check(removeTree(c.absolute(dir->path)),
-            "delete subtree " + quoted(dir->path) + " (" + std::to_string(entries) + " entries)");
+            "delete subtree " + quotedPath(dir->path) + " (" + std::to_string(entries) + " entries)");
 }
 
 // Whether `moved` (with everything below it) may take the name `destination`
@@ -65,7 +65,7 @@ bool fits(WorkloadContext& c, const std::string& moved, const std::string& desti
 
 bool renameLogged(WorkloadContext& c, const std::string& from, const std::string& to, const std::string& why) {
     return c.check(::rename(c.absolute(from).c_str(), c.absolute(to).c_str()) == 0,
-                   "rename " + quoted(from) + " -> " + quoted(to) + why);
+                   "rename " + quotedPath(from) + " -> " + quotedPath(to) + why);
 }
 
 void renameOverExisting(WorkloadContext& c) {
@@ -122,7 +122,7 @@ void swapEntries(WorkloadContext& c) {
     const std::string& b = second->path;
     if (c.chance(50)) {
         c.check(::renameat2(AT_FDCWD, c.absolute(a).c_str(), AT_FDCWD, c.absolute(b).c_str(), RENAME_EXCHANGE) == 0,
-                "exchange " + quoted(a) + " <-> " + quoted(b) + " (RENAME_EXCHANGE)");
+                "exchange " + quotedPath(a) + " <-> " + quotedPath(b) + " (RENAME_EXCHANGE)");
         return;
     }
     std::string aside = c.newPathIn(parentOf(a));
@@ -161,9 +161,9 @@ void changeType(WorkloadContext& c) {
     if (!entry)
         return;
     mode_t type = nextType(c, entry->mode & S_IFMT);
-    c.note(std::string("change type of ") + quoted(entry->path) + ": " + typeName(entry->mode) + " -> " +
+    c.note(std::string("change type of ") + quotedPath(entry->path) + ": " + typeName(entry->mode) + " -> " +
            typeName(type));
-    if (c.check(removeTree(c.absolute(entry->path)), "  remove " + quoted(entry->path)))
+    if (c.check(removeTree(c.absolute(entry->path)), "  remove " + quotedPath(entry->path)))
         c.create(entry->path, type);
     if (std::find(retyped.begin(), retyped.end(), entry->path) == retyped.end())
         retyped.push_back(entry->path);

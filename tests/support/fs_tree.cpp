@@ -35,7 +35,7 @@ void walk(const std::string& root, const std::string& relative, std::vector<FsEn
     if (::lstat(absolute.c_str(), &st) != 0)
         return;
     out.push_back({relative, st.st_mode, static_cast<std::uint64_t>(st.st_nlink),
-                   static_cast<std::uint64_t>(st.st_size)});
+                   static_cast<std::uint64_t>(st.st_size), static_cast<std::uint64_t>(st.st_ino)});
     if (!S_ISDIR(st.st_mode))
         return;
     for (const auto& name : sortedNames(absolute))
@@ -62,7 +62,7 @@ bool removeTree(const std::string& path) {
     return ::rmdir(path.c_str()) == 0;
 }
 
-std::string quoted(const std::string& path) {
+std::string quotedPath(const std::string& path) {
     static const char* hex = "0123456789abcdef";
     std::string out = "'";
     for (char c : path) {

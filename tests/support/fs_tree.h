@@ -14,6 +14,7 @@ struct FsEntry {
     mode_t mode = 0;  // st_mode, type bits included
     std::uint64_t links = 0;
     std::uint64_t size = 0;
+    std::uint64_t inode = 0; // for logs only (naming a file's other names): it differs run to run
 
     bool isFile() const;
     bool isDirectory() const;
@@ -28,7 +29,7 @@ bool removeTree(const std::string& path);
 
 // A path as one log token: in single quotes, bytes outside printable ASCII as \xNN
 // (\n stays \n), so a log line shows exactly which name an operation used.
-std::string quoted(const std::string& path);
+std::string quotedPath(const std::string& path);
 
 std::string parentOf(const std::string& relative); // "" for a top-level name
 std::string joinPath(const std::string& dir, const std::string& name);

@@ -87,7 +87,7 @@ void FsWorkload::keepWithinBudget() {
             auto dir = context_.pick([](const FsEntry& e) { return !e.path.empty() && e.isDirectory(); });
             if (!dir || !context_.check(removeTree(context_.absolute(dir->path)),
                            "[budget] too many entries (" + std::to_string(tree.size()) + "): delete subtree " +
-                               quoted(dir->path)))
+                               quotedPath(dir->path)))
                 break;
         } else if (largest && (data > options.dataBudget || apparent > options.apparentBudget)) {
             std::string path = largest->path;
@@ -95,10 +95,10 @@ void FsWorkload::keepWithinBudget() {
             std::string why = "[budget] " + std::to_string(data) + " data / " + std::to_string(apparent) +
                               " apparent bytes: ";
             bool trimmed = sparse ? context_.check(::truncate(context_.absolute(path).c_str(), 4096) == 0,
-                                                   why + "truncate " + quoted(path) + " from " +
+                                                   why + "truncate " + quotedPath(path) + " from " +
                                                        describeBytes(largest->size) + " to 4096")
                                   : context_.check(::unlink(context_.absolute(path).c_str()) == 0,
-                                                   why + "delete " + quoted(path));
+                                                   why + "delete " + quotedPath(path));
             if (!trimmed)
                 break;
         } else {

@@ -122,7 +122,7 @@ bool WorkloadContext::writeFile(const std::string& relative, std::size_t size, m
         written = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
         ::close(fd);
     }
-    return check(written, "write file " + quoted(relative) + " size " + std::to_string(size) + " mode " +
+    return check(written, "write file " + quotedPath(relative) + " size " + std::to_string(size) + " mode " +
                               octal(mode));
 }
 
@@ -177,16 +177,16 @@ bool WorkloadContext::create(const std::string& relative, mode_t type) {
     case S_IFREG:
         return writeFile(relative, fileSize(), mode);
     case S_IFDIR:
-        return check(::mkdir(path.c_str(), mode | 0700) == 0, "mkdir " + quoted(relative));
+        return check(::mkdir(path.c_str(), mode | 0700) == 0, "mkdir " + quotedPath(relative));
     case S_IFLNK: {
         std::string target = symlinkTarget();
         return check(::symlink(target.c_str(), path.c_str()) == 0,
-                     "symlink " + quoted(relative) + " -> " + quoted(target));
+                     "symlink " + quotedPath(relative) + " -> " + quotedPath(target));
     }
     case S_IFIFO:
-        return check(::mkfifo(path.c_str(), mode) == 0, "mkfifo " + quoted(relative) + " " + octal(mode));
+        return check(::mkfifo(path.c_str(), mode) == 0, "mkfifo " + quotedPath(relative) + " " + octal(mode));
     case S_IFSOCK:
-        return check(makeSocket(relative, mode), "unix socket " + quoted(relative) + " " + octal(mode));
+        return check(makeSocket(relative, mode), "unix socket " + quotedPath(relative) + " " + octal(mode));
     default: {
         // Device numbers from the smallest to the largest the kernel encodes (12-bit
         // major, 20-bit minor): send streams and receive must carry them unchanged.
@@ -194,7 +194,7 @@ bool WorkloadContext::create(const std::string& relative, mode_t type) {
             {{1, 3}, {0, 0}, {8, 1}, {259, 65536}, {136, 300}, {4095, 1048575}}};
         auto [major, minor] = kDevices[below(kDevices.size())];
         return check(::mknod(path.c_str(), type | mode, makedev(major, minor)) == 0,
-                     std::string("mknod ") + typeName(type) + " " + quoted(relative) + " " + octal(mode) + " " +
+                     std::string("mknod ") + typeName(type) + " " + quotedPath(relative) + " " + octal(mode) + " " +
                          std::to_string(major) + ":" + std::to_string(minor));
     }
     }

@@ -17,6 +17,7 @@ namespace sctest {
 
 struct FsWorkloadOptions {
     bool hardLinks = true;                           // off only to look past a known hard-link bug
+    bool setIdAfterChown = true; // off only to look past send/receive losing setuid/setgid bits
     std::uint64_t dataBudget = 40ull << 20;          // file bytes the tree may hold (holes aside)
     std::uint64_t apparentBudget = 96ull << 20;      // sizes with holes: what every footprint hashes
     std::size_t entryBudget = 400;
