@@ -1,6 +1,7 @@
 // Metadata: permission bits (setuid, setgid and sticky included), owners, mtimes
 // set to explicit nanoseconds (earlier ones, before 1970, after 2038) and user.*
-// xattrs from empty to 16 KiB. The root of the tree is a candidate like any entry.
+// and trusted.* xattrs from empty to 16 KiB. The root of the tree is a candidate
+// like any entry.
 #include "tests/support/fs_workload_operations.h"
 
 #include <array>
@@ -75,17 +76,18 @@ void changeMtime(WorkloadContext& c, const FsEntry& entry) {
             "set mtime of " + quotedPath(entry.path) + " to " + text + (atime.tv_nsec == UTIME_OMIT ? "" : " (and atime)"));
 }
 
-// user.* xattrs exist on files and directories only (the kernel refuses them elsewhere).
-bool takesXattrs(const FsEntry& entry) { return entry.isFile() || entry.isDirectory(); }
+// user.* xattrs exist on files and directories only (the kernel refuses them elsewhere);
+// trusted.* ones (root only) on every kind of entry, symlinks and devices included.
+bool takesUserXattrs(const FsEntry& entry) { return entry.isFile() || entry.isDirectory(); }
 
-std::vector<std::string> userXattrs(WorkloadContext& c, const std::string& relative) {
+std::vector<std::string> workloadXattrs(WorkloadContext& c, const std::string& relative) {
     std::string names(65536, '\0');
     ssize_t size = ::llistxattr(c.absolute(relative).c_str(), names.data(), names.size());
     std::vector<std::string> result;
     for (std::size_t at = 0; size > 0 && at < static_cast<std::size_t>(size);) {
         std::string name(names.c_str() + at);
         at += name.size() + 1;
-        if (name.rfind("user.", 0) == 0)
+        if (name.rfind("user.", 0) == 0 || name.rfind("trusted.", 0) == 0)
             result.push_back(name);
     }
     return result;
@@ -109,20 +111,22 @@ bool setXattr(WorkloadContext& c, const std::string& relative, const std::string
 }
 
 void addXattr(WorkloadContext& c, const FsEntry& entry) {
-    static const std::array<const char*, 4> kStems = {"user.k", "user.with space ", "user.\xc3\xbc-", "user.a.b."};
-    if (takesXattrs(entry))
-        setXattr(c, entry.path, kStems[c.below(kStems.size())] + std::to_string(c.below(40)), "set");
+    static const std::array<const char*, 4> kStems = {"k", "with space ", "\xc3\xbc-", "a.b."};
+    bool trusted = c.chance(25) || !takesUserXattrs(entry);
+    std::string name = (trusted ? "trusted." : "user.") + std::string(kStems[c.below(kStems.size())]) +
+                       std::to_string(c.below(40));
+    setXattr(c, entry.path, name, "set");
 }
 
 void changeXattr(WorkloadContext& c, const FsEntry& entry) {
-    auto names = userXattrs(c, entry.path);
+    auto names = workloadXattrs(c, entry.path);
     if (names.empty())
         return addXattr(c, entry);
     setXattr(c, entry.path, c.oneOf(names), "change");
 }
 
 void removeXattr(WorkloadContext& c, const FsEntry& entry) {
-    auto names = userXattrs(c, entry.path);
+    auto names = workloadXattrs(c, entry.path);
     if (names.empty())
         return addXattr(c, entry);
     const std::string& name = c.oneOf(names);
@@ -130,18 +134,18 @@ void removeXattr(WorkloadContext& c, const FsEntry& entry) {
             "remove xattr " + quotedPath(name) + " from " + quotedPath(entry.path));
 }
 
+FsEntry anyEntry(WorkloadContext& c) { return *c.pick([](const FsEntry&) { return true; }); }
+
 // Entries that hold an xattr already, so changes and removals find something.
 FsEntry entryWithXattrs(WorkloadContext& c) {
     std::vector<FsEntry> holders;
     for (const auto& entry : c.tree())
-        if (takesXattrs(entry) && !userXattrs(c, entry.path).empty())
+        if (!workloadXattrs(c, entry.path).empty())
             holders.push_back(entry);
     if (!holders.empty() && c.chance(85))
         return c.oneOf(holders);
-    return *c.pick(takesXattrs);
+    return anyEntry(c);
 }
-
-FsEntry anyEntry(WorkloadContext& c) { return *c.pick([](const FsEntry&) { return true; }); }
 
 FsEntry ownerTarget(WorkloadContext& c) {
     auto special = c.pick([](const FsEntry& e) { return !e.isSymlink() && (e.mode & 06000); });
@@ -161,7 +165,7 @@ std::vector<WorkloadOperation> metadataOperations() {
         {"chmod", [](WorkloadContext& c) { changeMode(c, *c.pick([](const FsEntry& e) { return !e.isSymlink(); })); }},
         {"chown", [](WorkloadContext& c) { changeOwner(c, ownerTarget(c)); }},
         {"set-mtime", [](WorkloadContext& c) { changeMtime(c, anyEntry(c)); }},
-        {"xattr-set", [](WorkloadContext& c) { addXattr(c, *c.pick(takesXattrs)); }},
+        {"xattr-set", [](WorkloadContext& c) { addXattr(c, anyEntry(c)); }},
         {"xattr-change", [](WorkloadContext& c) { changeXattr(c, entryWithXattrs(c)); }},
         {"xattr-remove", [](WorkloadContext& c) { removeXattr(c, entryWithXattrs(c)); }},
     };

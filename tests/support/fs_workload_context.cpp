@@ -96,6 +96,14 @@ std::string WorkloadContext::newPathIn(const std::string& dir) {
     if (parent.size() + 17 > options_.maxPathBytes)
         parent.clear();
     std::size_t room = options_.maxPathBytes - parent.size() - 1;
+    // The chain's reserved name, below the root where it is an ordinary name (at the
+    // root, commit puts the block header there and footprints skip it).
+    if (!parent.empty() && chance(3)) {
+        struct stat st {};
+        std::string reserved = joinPath(parent, ".streamchain");
+        if (::lstat(absolute(reserved).c_str(), &st) != 0)
+            return reserved;
+    }
     while (true) {
         std::string path = joinPath(parent, names_.next(std::min<std::size_t>(255, room)));
         struct stat st {};
