@@ -18,20 +18,40 @@ std::string otherNames(WorkloadContext& c, const FsEntry& name) {
     return names;
 }
 
+// Another directory, preferably in another top-level subtree: a change through one
+// name then leaves the other name's subtree untouched.
+std::string otherDirectory(WorkloadContext& c, const std::string& file) {
+    auto far = c.pick([&](const FsEntry& e) {
+        return e.isDirectory() && !e.path.empty() && topLevelOf(e.path) != topLevelOf(file);
+    });
+    if (far && c.chance(75))
+        return far->path;
+    std::string dir = c.pickDirectory();
+    return dir == parentOf(file) ? c.pickDirectory() : dir; // one more try for another directory
+}
+
 void addLink(WorkloadContext& c, bool sameDirectory) {
     FsEntry file = c.pickFile();
-    std::string dir = sameDirectory ? parentOf(file.path) : c.pickDirectory();
-    if (!sameDirectory && dir == parentOf(file.path))
-        dir = c.pickDirectory(); // one more try for another directory
+    std::string dir = sameDirectory ? parentOf(file.path) : otherDirectory(c, file.path);
     std::string name = c.newPathIn(dir);
     c.check(::link(c.absolute(file.path).c_str(), c.absolute(name).c_str()) == 0,
             "hard link " + quotedPath(name) + " => " + quotedPath(file.path) + " (" + std::to_string(file.links + 1) +
                 " names)");
 }
 
-// A name of a file that has several; makes a second name in another directory if
-// there is no such file yet.
+// A name of a file that has several, often one with a name in another top-level
+// subtree; makes a second name in another directory if there is no such file yet.
 FsEntry linkedName(WorkloadContext& c) {
+    auto spread = c.pick([&](const FsEntry& e) {
+        if (!e.isFile() || e.links < 2)
+            return false;
+        for (const auto& other : c.tree())
+            if (other.inode == e.inode && topLevelOf(other.path) != topLevelOf(e.path))
+                return true;
+        return false;
+    });
+    if (spread && c.chance(60))
+        return *spread;
     if (auto linked = c.pick([](const FsEntry& e) { return e.isFile() && e.links > 1; }))
         return *linked;
     addLink(c, false);

@@ -20,7 +20,7 @@ const std::array<mode_t, 7> kTypes = {S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSO
 bool notRoot(const FsEntry& e) { return !e.path.empty(); }
 
 void createDirectoryTree(WorkloadContext& c) {
-    std::string dir = c.newPath();
+    std::string dir = c.newDirectoryPath();
     if (!c.create(dir, S_IFDIR))
         return;
     for (std::uint64_t i = 0, n = c.below(7); i < n; ++i) {
@@ -177,7 +177,7 @@ std::vector<WorkloadOperation> namespaceOperations() {
     return {
         {"create-file", [](WorkloadContext& c) { c.create(c.newPath(), S_IFREG); }},
         {"create-directory-tree", createDirectoryTree},
-        {"create-empty-directory", [](WorkloadContext& c) { c.create(c.newPath(), S_IFDIR); }},
+        {"create-empty-directory", [](WorkloadContext& c) { c.create(c.newDirectoryPath(), S_IFDIR); }},
         {"create-symlink", [](WorkloadContext& c) { c.create(c.newPath(), S_IFLNK); }},
         {"create-special-file", createSpecialFile},
         {"delete-file", deleteEntry},

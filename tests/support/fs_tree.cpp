@@ -95,6 +95,8 @@ bool isWithin(const std::string& path, const std::string& dir) {
     return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
 }
 
+std::string topLevelOf(const std::string& relative) { return relative.substr(0, relative.find('/')); }
+
 const char* typeName(mode_t mode) {
     switch (mode & S_IFMT) {
     case S_IFREG: return "file";

@@ -14,7 +14,7 @@ struct FsEntry {
     mode_t mode = 0;  // st_mode, type bits included
     std::uint64_t links = 0;
     std::uint64_t size = 0;
-    std::uint64_t inode = 0; // for logs only (naming a file's other names): it differs run to run
+    std::uint64_t inode = 0; // compare for equality only (names of one file): numbers differ run to run
 
     bool isFile() const;
     bool isDirectory() const;
@@ -34,6 +34,7 @@ std::string quotedPath(const std::string& path);
 std::string parentOf(const std::string& relative); // "" for a top-level name
 std::string joinPath(const std::string& dir, const std::string& name);
 bool isWithin(const std::string& path, const std::string& dir); // path is dir or lies below it
+std::string topLevelOf(const std::string& relative);             // its first component
 const char* typeName(mode_t mode);                               // "file", "directory", ...
 
 } // namespace sctest

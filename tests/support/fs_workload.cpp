@@ -111,7 +111,7 @@ void FsWorkload::keepWithinBudget() {
 void FsWorkload::replenish() {
     if (context_.tree().size() > kThinTree)
         return;
-    std::string dir = context_.newPath();
+    std::string dir = context_.newDirectoryPath();
     context_.note("[replenish] the tree holds " + std::to_string(context_.tree().size()) + " entries");
     if (!context_.create(dir, S_IFDIR))
         return;

@@ -114,6 +114,10 @@ std::string WorkloadContext::newPathIn(const std::string& dir) {
 
 std::string WorkloadContext::newPath() { return newPathIn(pickDirectory()); }
 
+// A bushy top level leaves most subtrees untouched in a round, and an untouched
+// subtree is where an incremental footprint reuses digests: where a stale one hides.
+std::string WorkloadContext::newDirectoryPath() { return newPathIn(chance(35) ? std::string() : pickDirectory()); }
+
 std::size_t WorkloadContext::longestPathWithin(const std::string& dir) {
     std::size_t longest = dir.size();
     for (const auto& entry : tree())

@@ -50,6 +50,7 @@ public:
     std::string pickDirectory(); // "" (the root) included
     std::string newPathIn(const std::string& dir); // an unused name that keeps the path short enough
     std::string newPath();
+    std::string newDirectoryPath(); // often at the top, so the tree stays bushy
     std::string newName() { return names_.next(); }
     std::size_t longestPathWithin(const std::string& dir); // bytes, of dir or anything below it
 
