@@ -2,7 +2,9 @@
 // A seeded generator of filesystem workloads for differential tests: each round
 // applies a random batch of operations to the tree under a root (a chain's data/)
 // and returns a readable log of what it did. The same root state, seed and calls
-// replay the same operations, so a failure report of "seed S round R" reproduces.
+// replay the same operations, so a failure report of "seed S round R" reproduces
+// (checked: two runs' logs agree but for mtimes set relative to an entry's own,
+// which move with the clock: "now" or "earlier than now" is the point of those).
 //
 // Operations are dealt from a shuffled deck holding every kind once, so a few
 // rounds cover them all; the tree is kept within its budgets (bytes, entries)
