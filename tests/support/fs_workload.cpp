@@ -45,7 +45,6 @@ std::size_t FsWorkload::deal() {
 }
 
 std::vector<std::string> FsWorkload::applyRound(std::size_t operations, bool withHugeSparseFile) {
-    ++round_;
     context_.changed();
     keepWithinBudget();
     replenish();

@@ -39,7 +39,6 @@ private:
     std::vector<WorkloadOperation> operations_;
     std::vector<std::size_t> deck_;
     std::map<std::string, std::size_t> counts_;
-    std::size_t round_ = 0;
 };
 
 } // namespace sctest
