@@ -10,6 +10,8 @@
 #include "core/receive_input.h"
 
 #include <cerrno>
+#include <map>
+#include <set>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -335,6 +337,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     }
     if (readBlockHeader(staged).hash() != block.header.hash())
         throw Error(what + ": the header inside the block differs from the announced one");
+    restoreSetIdBitsChownCleared(block, index, staged);
     FootprintTree tree = footprintOf(block, index, staged);
     if (tree.root().hex() != block.header.contentRoot)
         throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
@@ -358,6 +361,48 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     fs::create_directories(replica_.footprintsDir());
     bool consecutive = block.parent && *block.parent + 1 == block.height && parentTree_;
     FootprintRecords(replica_.footprintsDir()).save(block.height, tree, consecutive ? &*parentTree_ : nullptr);
+}
+
+// btrfs send leaves out the chmod when an inode keeps its parent's mode, but receive's
+// chown clears a non-directory's set-user-ID and set-group-ID bits. Put back the bits
+// this replica's own copy of the parent had on the same inode (inode numbers carry over
+// into a snapshot); nothing else. The footprint then judges the result as always.
+void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std::size_t index,
+                                                 const std::string& staged) {
+    const std::set<std::string>& chowned = input_->tallies().at(index).chownedWithoutChmod;
+    if (chowned.empty() || !block.parent)
+        return;
+    std::map<std::uint64_t, std::string> wanted; // inode -> its path in the staged block
+    for (const auto& path : chowned) {
+        struct stat st {};
+        if (::lstat((staged + "/" + path).c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+            wanted.emplace(st.st_ino, path);
+    }
+    std::optional<FootprintTree> parentTree = FootprintRecords(replica_.footprintsDir()).load(*block.parent);
+    if (wanted.empty() || !parentTree)
+        return;
+    const std::string parentBlock = replica_.blocksDir() + "/" + heightName(*block.parent);
+    std::vector<std::pair<std::string, mode_t>> fixes;
+    for (const auto& [path, entry] : parentTree->entries()) {
+        auto it = wanted.find(entry.inode);
+        if (it == wanted.end())
+            continue;
+        struct stat before {}, now {};
+        if (::lstat((parentBlock + "/" + path).c_str(), &before) != 0 ||
+            ::lstat((staged + "/" + it->second).c_str(), &now) != 0 || before.st_ino != now.st_ino)
+            continue;
+        const mode_t setId = before.st_mode & (S_ISUID | S_ISGID);
+        if ((now.st_mode & S_IFMT) == (before.st_mode & S_IFMT) && (now.st_mode & 07777) != (before.st_mode & 07777) &&
+            ((now.st_mode | setId) & 07777) == (before.st_mode & 07777))
+            fixes.emplace_back(it->second, before.st_mode & 07777);
+    }
+    if (fixes.empty())
+        return;
+    btrfs::setReadOnly(staged, false); // the raw ioctl: received_uuid stays
+    for (const auto& [path, mode] : fixes)
+        if (::fchmodat(AT_FDCWD, (staged + "/" + path).c_str(), mode, 0) != 0)
+            throwSystemError(where(block) + ": cannot restore the mode of " + displayPath(path), errno);
+    btrfs::setReadOnly(staged, true);
 }
 
 // The footprint re-hashed from the disk, never from what the stream claims it touched:

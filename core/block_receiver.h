@@ -83,6 +83,7 @@ private:
     void waitForSubvolume(const std::string& path) const;
     void checkStagingHoldsOnlyTheBlocks() const;
     FootprintTree footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
+    void restoreSetIdBitsChownCleared(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void spool(std::span<const std::uint8_t> raw);
     void feed(std::shared_ptr<const std::string> raw);
     void checkAndPublish(const IncomingBlock& block, std::size_t index);

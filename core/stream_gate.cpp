@@ -357,12 +357,20 @@ std::vector<std::uint8_t> StreamGate::checkContent(std::uint16_t type, const Att
         break;
     case T::Rename:
         checkPath(APathTo, false);
+        if (tally.chownedWithoutChmod.erase(attrs.text(APath)))
+            tally.chownedWithoutChmod.insert(attrs.text(APathTo));
         break;
     case T::Link:
         checkPath(APathLink, false);
         newName();
         break;
-    case T::Unlink: case T::Rmdir: case T::Chmod: case T::Chown: case T::Utimes: case T::Fileattr:
+    case T::Chown:
+        tally.chownedWithoutChmod.insert(attrs.text(APath));
+        break;
+    case T::Chmod:
+        tally.chownedWithoutChmod.erase(attrs.text(APath));
+        break;
+    case T::Unlink: case T::Rmdir: case T::Utimes: case T::Fileattr:
         break;
     case T::SetXattr: case T::RemoveXattr: {
         std::string name = attrs.text(AXattrName);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ public:
     using Emit = std::function<void(std::span<const std::uint8_t>)>;
     struct BlockTally {
         std::uint64_t commands = 0, dataBytes = 0, newNames = 0;
+        // Paths a chown named with no chmod after it: receive's chown cleared their
+        // set-user-ID and set-group-ID bits, which the kernel meant to keep.
+        std::set<std::string> chownedWithoutChmod;
     };
 
     // Refusals throw sc::Error; nothing of the refused command has been emitted then.
