@@ -10,6 +10,7 @@
 #include <QTest>
 #include <cstdio>
 #include <random>
+#include <set>
 #include <unistd.h>
 
 using namespace sc;
@@ -43,6 +44,7 @@ struct GateRun {
     std::string emitted;
     std::string refusal;
     int cloneChecks = 0;
+    std::vector<StreamGate::BlockTally> tallies;
 };
 
 // Feeds `stream` in pieces whose sizes come from `seed` (0: whole).
@@ -75,6 +77,7 @@ GateRun runGate(const std::string& stream, std::vector<GatedBlock> blocks, std::
     } catch (const Error& e) {
         run.refusal = e.what();
     }
+    run.tallies = gate.tallies();
     return run;
 }
 
@@ -263,6 +266,18 @@ private slots:
                 [](SendStreamWriter& w) { w.clone("dir/copy", 0, 10, kParent, 1, "link", 0); }, version);
             QVERIFY(contains(runGate(throughLink, {gated(true)}, 0, false, parentCopy.path()).refusal, "not a regular file"));
         }
+    }
+
+    // Paths whose set-id bits receive's chown clears for good: chowned with no chmod after.
+    void chownsWithoutAChmodAreNoted() {
+        std::string stream = incrementalStream([](SendStreamWriter& w) {
+            w.chown("dir/a", 1, 1).chmod("dir/a", 04755);
+            w.chown("dir/b", 2, 2).rename("dir/b", "dir/c");
+            w.chown("dir/d", 3, 3);
+        });
+        GateRun run = runGate(stream, {gated(true)});
+        QVERIFY2(run.refusal.empty(), run.refusal.c_str());
+        QCOMPARE(run.tallies.at(0).chownedWithoutChmod, (std::set<std::string>{"dir/c", "dir/d"}));
     }
 
 private:
