@@ -64,9 +64,9 @@ private:
     struct Attributes;
     void command(std::span<const std::uint8_t> bytes, bool inPlace);
     void subvolume(std::span<const std::uint8_t> bytes, std::uint16_t type, const Attributes& attrs);
-    // Empty to pass the command on as it came, else what to send in its place.
-    std::vector<std::uint8_t> checkContent(std::uint16_t type, const Attributes& attrs);
-    std::vector<std::uint8_t> cloneAsWrites(const Attributes& attrs, const std::string& sourceRoot) const;
+    // True when it sent something in the command's place, else the command passes as it came.
+    bool checkContent(std::uint16_t type, const Attributes& attrs);
+    void cloneAsWrites(const Attributes& attrs, const std::string& sourceRoot);
     void flush();
     [[noreturn]] void refuse(const std::string& why) const;
 
