@@ -417,8 +417,10 @@ FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t
     parentTree_.reset();
     if (block.parent)
         parentTree_ = FootprintRecords(replica_.footprintsDir()).loadReusable(*block.parent);
-    // A stream that rewrote much of the block costs less to hash whole than to diff first.
-    bool smallChange = input_->tallies().at(index).commands * 2 < entries + 2;
+    // The kernel's diff costs what changed in metadata; when the stream touched most of the
+    // block's entries (a first big block on a tiny parent, say), hashing it whole costs less.
+    // (Every block's own header directory takes a dozen commands, whatever else changed.)
+    bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
     if (parentTree_ && smallChange) {
         try {
             ChangeSet changes = kernelDiff(replica_.blocksDir() + "/" + heightName(*block.parent), staged);

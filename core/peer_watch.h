@@ -15,6 +15,7 @@ public:
     PeerWatch& operator=(const PeerWatch&) = delete;
 
 private:
+    int wake_; // an eventfd the destructor writes, so leaving never waits for a poll
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -178,6 +178,10 @@ void StreamGate::command(std::span<const std::uint8_t> bytes, bool inPlace) {
     if (++tally.commands > blocks_[tallies_.size() - 1].maxCommands)
         refuse("more commands than a block of this size needs (over " +
                std::to_string(blocks_[tallies_.size() - 1].maxCommands) + ")");
+    if (type != static_cast<std::uint16_t>(SendCommandType::Write) &&
+        type != static_cast<std::uint16_t>(SendCommandType::Clone) &&
+        type != static_cast<std::uint16_t>(SendCommandType::EncodedWrite))
+        ++tally.metadataCommands;
     if (type == static_cast<std::uint16_t>(SendCommandType::Clone) && inPlace)
         flush(); // the clone-source check may wait on receive
     if (!checkContent(type, attrs))

@@ -46,6 +46,7 @@ public:
     using Emit = std::function<void(std::span<const std::uint8_t>)>;
     struct BlockTally {
         std::uint64_t commands = 0, dataBytes = 0, newNames = 0;
+        std::uint64_t metadataCommands = 0; // all but file data (write, clone, encoded write)
         // Paths a chown named with no chmod after it: receive's chown cleared their
         // set-user-ID and set-group-ID bits, which the kernel meant to keep.
         std::set<std::string> chownedWithoutChmod;
