@@ -47,8 +47,11 @@ EntryType typeOf(mode_t mode) {
     }
 }
 
+// A reuse guard only compares these for equality, so times past 2262 (btrfs keeps 64-bit
+// seconds) wrap modulo 2^64 instead of overflowing: distinct times stay distinct within 584 years.
 std::int64_t nanoseconds(const struct timespec& t) {
-    return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+    auto wrapped = static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+    return static_cast<std::int64_t>(wrapped);
 }
 
 std::vector<std::pair<std::string, std::string>> readXattrs(const std::string& path) {
