@@ -54,6 +54,25 @@ bool isBlockCommand(std::uint16_t type) {
 
 bool addWithin(std::uint64_t a, std::uint64_t b, std::uint64_t limit) { return a <= limit && b <= limit - a; }
 
+// The noted paths after a rename: whatever was at `to` is replaced, and the names at and
+// below `from` move with it (a chown noted in a directory renamed later in the stream).
+void renameNotedPaths(std::set<std::string>& paths, const std::string& from, const std::string& to) {
+    auto atOrBelow = [](const std::string& path, const std::string& top) {
+        return path.starts_with(top) && (path.size() == top.size() || path[top.size()] == '/');
+    };
+    std::erase_if(paths, [&](const std::string& path) { return atOrBelow(path, to); });
+    std::vector<std::string> moved;
+    for (auto it = paths.lower_bound(from); it != paths.end() && it->starts_with(from);) {
+        if (atOrBelow(*it, from)) {
+            moved.push_back(to + it->substr(from.size()));
+            it = paths.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    paths.insert(moved.begin(), moved.end());
+}
+
 } // namespace
 
 bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
@@ -102,20 +121,21 @@ bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         break;
     case T::Rename:
         checkPath(APathTo, false);
-        if (tally.chownedWithoutChmod.erase(attrs.text(APath)))
-            tally.chownedWithoutChmod.insert(attrs.text(APathTo));
+        renameNotedPaths(tally.chownedWithoutChmod, attrs.text(APath), attrs.text(APathTo));
         break;
     case T::Link:
         checkPath(APathLink, false);
         newName();
+        if (tally.chownedWithoutChmod.contains(attrs.text(APathLink))) // the inode may lose the noted name next
+            tally.chownedWithoutChmod.insert(attrs.text(APath));
         break;
     case T::Chown:
         tally.chownedWithoutChmod.insert(attrs.text(APath));
         break;
-    case T::Chmod:
+    case T::Chmod: case T::Unlink:
         tally.chownedWithoutChmod.erase(attrs.text(APath));
         break;
-    case T::Unlink: case T::Rmdir: case T::Utimes: case T::Fileattr:
+    case T::Rmdir: case T::Utimes: case T::Fileattr:
         break;
     case T::SetXattr: case T::RemoveXattr: {
         std::string name = attrs.text(AXattrName);

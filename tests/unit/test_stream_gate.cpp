@@ -280,6 +280,23 @@ private slots:
         QCOMPARE(run.tallies.at(0).chownedWithoutChmod, (std::set<std::string>{"dir/c", "dir/d"}));
     }
 
+    // The noted paths follow renames of the directories above them, hard links made to them,
+    // and replacement; an unlinked name is dropped. (Differential test seed 1009 round 9: a
+    // chown in a directory renamed later in the stream.)
+    void notedChownsFollowTheTree() {
+        std::string stream = incrementalStream([](SendStreamWriter& w) {
+            w.chown("dir/sub/f", 1, 1).chown("dir/sub/g", 1, 1).chown("dir/subway", 1, 1);
+            w.rename("dir/sub", "moved");
+            w.chown("dir/linked", 2, 2).link("other", "dir/linked").unlink("dir/linked");
+            w.chown("dir/replaced", 3, 3).rename("dir/top", "dir/replaced");
+            w.chown("dir/gone", 4, 4).unlink("dir/gone");
+        });
+        GateRun run = runGate(stream, {gated(true)});
+        QVERIFY2(run.refusal.empty(), run.refusal.c_str());
+        QCOMPARE(run.tallies.at(0).chownedWithoutChmod,
+                 (std::set<std::string>{"dir/subway", "moved/f", "moved/g", "other"}));
+    }
+
 private:
     static bool contains(const std::string& text, const char* what) { return text.find(what) != std::string::npos; }
 };
