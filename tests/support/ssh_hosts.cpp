@@ -1,6 +1,8 @@
 #include "tests/support/ssh_hosts.h"
 
 #include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <sstream>
 #include <netinet/in.h>
 #include <random>
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <sys/prctl.h>
@@ -70,11 +73,26 @@ std::set<pid_t> descendantsOf(pid_t root) {
     return found;
 }
 
+// Namespaces are named sc<pid>-<n>-...: those of a test process that is gone (killed,
+// so its destructors never ran) are removed by the next lab. Their links and sshds go
+// with them; their loop images went with the dead process's mount namespace.
+void removeNamespacesOfDeadTests() {
+    static const std::regex ours("sc([0-9]+)-[0-9]+-(sw|r[0-9]+)");
+    std::istringstream list(run({"ip", "netns", "list"}).out);
+    for (std::string line; std::getline(list, line);) {
+        std::string name = line.substr(0, line.find(' '));
+        std::smatch match;
+        if (std::regex_match(name, match, ours) && ::kill(std::stoi(match[1].str()), 0) != 0 && errno == ESRCH)
+            run({"ip", "netns", "delete", name});
+    }
+}
+
 } // namespace
 
 SshLab::SshLab(int hostCount, unsigned imageMiB) : dir_("sshlab") {
-    std::random_device random;
-    prefix_ = "sc" + std::to_string(random() % 100000);
+    static std::atomic<int> labsInThisProcess{0};
+    removeNamespacesOfDeadTests();
+    prefix_ = "sc" + std::to_string(::getpid()) + "-" + std::to_string(labsInThisProcess++);
     switchNs_ = prefix_ + "-sw";
     subnet_ = pickFreeSubnet();
     clientKey_ = makeKey(dir_.path() + "/client_ed25519");
