@@ -26,7 +26,7 @@ AgentChoice ensureAgent(SshSession& session, const std::string& remoteRoot, cons
             return {};
         }
     };
-    const std::string ours = std::string("streamchain ") + STREAMCHAIN_VERSION;
+    const std::string ours = "streamchain " STREAMCHAIN_VERSION;
     if (!requestedPath.empty()) {
         std::string found = version(requestedPath);
         if (found != ours)
