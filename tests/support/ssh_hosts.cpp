@@ -77,7 +77,7 @@ std::set<pid_t> descendantsOf(pid_t root) {
 // so its destructors never ran) are removed by the next lab. Their links and sshds go
 // with them; their loop images went with the dead process's mount namespace.
 void removeNamespacesOfDeadTests() {
-    static const std::regex ours("sc([0-9]+)-[0-9]+-(sw|r[0-9]+)");
+    static const std::regex ours("sc([0-9]{1,9})-[0-9]+-(sw|r[0-9]+)");
     std::istringstream list(run({"ip", "netns", "list"}).out);
     for (std::string line; std::getline(list, line);) {
         std::string name = line.substr(0, line.find(' '));
