@@ -4,7 +4,7 @@
 #include "core/block_header.h"
 #include "core/chain.h"
 #include "core/commit.h"
-#include "core/control_socket.h"
+#include "core/control_client.h"
 #include "core/endpoint_pool.h"
 #include "core/footprint.h"
 #include "core/send_job.h"

@@ -2,14 +2,15 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <grp.h>
 #include <poll.h>
-#include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,7 +23,7 @@ namespace sc {
 namespace {
 
 constexpr std::size_t kMaxRequestBytes = 1u << 20;
-constexpr std::size_t kMaxPendingOutput = 4u << 20; // a subscriber this far behind is dropped
+constexpr unsigned kRefusalLinesPerSecond = 10;
 
 sockaddr_un socketAddress(const std::string& path) {
     sockaddr_un address{};
@@ -33,33 +34,56 @@ sockaddr_un socketAddress(const std::string& path) {
     return address;
 }
 
-gid_t streamchainGroup() {
-    group* g = ::getgrnam("streamchain");
+gid_t groupNamed(const std::string& name) {
+    group* g = ::getgrnam(name.c_str());
     return g ? g->gr_gid : static_cast<gid_t>(-1);
 }
 
-// Supplementary groups of a process, from /proc (SO_PEERCRED gives only the primary one).
-bool processInGroup(pid_t pid, gid_t gid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("Groups:", 0) != 0)
-            continue;
-        std::istringstream groups(line.substr(7));
-        unsigned long g;
-        while (groups >> g)
-            if (g == gid)
-                return true;
+// The peer's supplementary groups as they were when it connected (SO_PEERGROUPS),
+// not as /proc shows them later for a pid that may be gone or reused.
+bool peerInGroup(int fd, gid_t wanted) {
+    std::vector<gid_t> groups(64);
+    socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) != 0) {
+        if (errno != ERANGE)
+            return false;
+        groups.resize(size / sizeof(gid_t) + 1);
+        size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) != 0)
+            return false;
     }
-    return false;
+    groups.resize(size / sizeof(gid_t));
+    return std::find(groups.begin(), groups.end(), wanted) != groups.end();
+}
+
+std::string refusalLine(const std::string& rule, const std::string& message) {
+    return nlohmann::json{{"ok", false}, {"error", "refused (" + rule + "): " + message}, {"refused", rule}}.dump() +
+           "\n";
+}
+
+std::string dumpLine(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 } // namespace
 
-std::string defaultControlSocket() { return "/run/streamchain/control.sock"; }
+struct ControlServer::Client {
+    std::uint64_t id = 0;
+    int fd = -1;
+    ControlPeer peer;
+    std::string in, out;     // out: guarded by mutex_
+    bool subscribed = false; // guarded by mutex_
+    bool overflowed = false; // guarded by mutex_: events were dropped, so the client is let go
+    bool busy = false;       // a request of this client is on the pool
+    bool inputEnded = false; // the client shut down its side; answer what it asked, then close
+    bool closed = false;
+    std::chrono::steady_clock::time_point lastDrained = std::chrono::steady_clock::now(); // out last empty or moving
+};
 
-ControlServer::ControlServer(std::string socketPath, Handler handler)
-    : path_(std::move(socketPath)), handler_(std::move(handler)) {
+ControlServer::ControlServer(std::string socketPath, Handler handler, RunsInline runsInline,
+                             ControlServerOptions options)
+    : path_(std::move(socketPath)), handler_(std::move(handler)), runsInline_(std::move(runsInline)),
+      options_(std::move(options)), group_(groupNamed(options_.group)) {
     fs::create_directories(fs::path(path_).parent_path());
     sockaddr_un address = socketAddress(path_);
     // A socket file left by a daemon that died: replace it only if nobody answers on it.
@@ -73,180 +97,362 @@ ControlServer::ControlServer(std::string socketPath, Handler handler)
     }
     listenFd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listenFd_, 16) != 0)
+        ::listen(listenFd_, 128) != 0)
         throwSystemError("cannot listen on " + path_, errno);
-    gid_t group = streamchainGroup();
-    if (group != static_cast<gid_t>(-1) && ::chown(path_.c_str(), 0, group) != 0)
-        throwSystemError("cannot hand " + path_ + " to group streamchain", errno);
+    if (group_ != static_cast<gid_t>(-1) && ::chown(path_.c_str(), ::geteuid(), group_) != 0)
+        throwSystemError("cannot hand " + path_ + " to group " + options_.group, errno);
     ::chmod(path_.c_str(), 0660);
     if (::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0)
         throwSystemError("cannot create a pipe", errno);
+    // Kept in reserve: when the process runs out of descriptors, closing it lets
+    // accept take the waiting client and tell it why instead of spinning on EMFILE.
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     thread_ = std::thread([this] { serve(); });
+    for (unsigned i = 0; i < std::max(1u, options_.requestThreads); ++i)
+        requestThreads_.emplace_back([this] { runRequests(); });
 }
 
 ControlServer::~ControlServer() {
+    stop();
+    for (auto& [id, client] : clients_)
+        ::close(client->fd);
+    for (int fd : {spareFd_, wakeFd_[0], wakeFd_[1]})
+        if (fd >= 0)
+            ::close(fd);
+}
+
+void ControlServer::stop() {
     {
         std::lock_guard lock(mutex_);
+        if (stopping_)
+            return;
         stopping_ = true;
     }
-    char byte = 'x';
+    taskReady_.notify_all();
+    char byte = 's';
     [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
     if (thread_.joinable())
         thread_.join();
-    for (auto& client : clients_)
-        ::close(client->fd);
+    for (auto& thread : requestThreads_)
+        thread.join();
     ::close(listenFd_);
-    ::close(wakeFd_[0]);
-    ::close(wakeFd_[1]);
+    listenFd_ = -1;
     std::error_code ec;
     fs::remove(path_, ec);
 }
 
-bool ControlServer::peerAllowed(int fd) const {
-    ucred peer{};
-    socklen_t size = sizeof peer;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0)
-        return false;
-    if (peer.uid == 0 || peer.uid == ::geteuid())
-        return true;
-    gid_t group = streamchainGroup();
-    return group != static_cast<gid_t>(-1) && (peer.gid == group || processInGroup(peer.pid, group));
+void ControlServer::log(const std::string& line) {
+    if (options_.log)
+        options_.log(line);
+}
+
+void ControlServer::logRefusal(const std::string& line) {
+    std::lock_guard lock(logMutex_);
+    long second = static_cast<long>(std::time(nullptr));
+    if (second != refusalSecond_) {
+        if (refusalsSuppressed_ > 0)
+            log("control: " + std::to_string(refusalsSuppressed_) + " more refusals in the last second not logged");
+        refusalSecond_ = second;
+        refusalsThisSecond_ = refusalsSuppressed_ = 0;
+    }
+    if (++refusalsThisSecond_ <= kRefusalLinesPerSecond)
+        log(line);
+    else
+        ++refusalsSuppressed_;
 }
 
 void ControlServer::broadcast(const nlohmann::json& event) {
-    std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string line = dumpLine(event);
     {
         std::lock_guard lock(mutex_);
-        for (auto& client : clients_)
-            if (client->subscribed && client->out.size() < kMaxPendingOutput)
+        for (auto& [id, client] : clients_) {
+            if (!client->subscribed || client->overflowed)
+                continue;
+            if (client->out.size() + line.size() > options_.maxPendingOutput)
+                client->overflowed = true;
+            else
                 client->out += line;
+        }
     }
     char byte = 'e';
     [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
 }
 
-void ControlServer::handleLine(Client& client, const std::string& line) {
+ControlServer::Answer ControlServer::answer(std::uint64_t client, const nlohmann::json& request,
+                                            const ControlPeer& peer) {
     nlohmann::json reply;
-    auto request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-        reply = {{"ok", false}, {"error", "request is not a JSON object"}};
-    } else {
-        try {
-            reply = handler_(request);
-        } catch (const std::exception& e) {
-            reply = {{"ok", false}, {"error", e.what()}};
-        }
+    try {
+        reply = handler_(request, peer);
+    } catch (const RequestRefused& e) {
+        reply = {{"ok", false}, {"error", e.what()}, {"refused", e.rule()}};
+        logRefusal("control: " + peer.label() + " " + request.value("op", std::string("?")) + ": " + e.what());
+    } catch (const std::exception& e) {
+        reply = {{"ok", false}, {"error", e.what()}};
     }
+    return {client, dumpLine(reply), reply.is_object() && reply.value("subscribe", false)};
+}
+
+void ControlServer::runRequests() {
+    while (true) {
+        Task task;
+        {
+            std::unique_lock lock(mutex_);
+            taskReady_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+            if (stopping_)
+                return;
+            task = std::move(tasks_.front());
+            tasks_.pop_front();
+        }
+        Answer done = answer(task.client, task.request, task.peer);
+        {
+            std::lock_guard lock(mutex_);
+            answers_.push_back(std::move(done));
+        }
+        char byte = 'a';
+        [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
+    }
+}
+
+void ControlServer::admit(int fd) {
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) {
+        ::close(fd);
+        return;
+    }
+    ControlPeer peer{credentials.uid, credentials.gid, credentials.pid,
+                     credentials.uid == 0 || credentials.uid == ::geteuid()};
+    std::string refusal;
+    if (!peer.privileged && !(group_ != static_cast<gid_t>(-1) && (peer.gid == group_ || peerInGroup(fd, group_)))) {
+        refusal = refusalLine("group", "only root and members of group " + options_.group + " may use this daemon");
+    } else {
+        std::size_t members = 0, sameUser = 0;
+        for (const auto& [id, client] : clients_) {
+            members += !client->peer.privileged;
+            sameUser += client->peer.uid == peer.uid;
+        }
+        if (peer.privileged ? clients_.size() >= options_.maxClients + options_.privilegedReserve
+                            : members >= options_.maxClients)
+            refusal = refusalLine("max-clients", "the daemon serves " + std::to_string(options_.maxClients) +
+                                                     " clients at once; try again later");
+        else if (!peer.privileged && sameUser >= options_.maxClientsPerUser)
+            refusal = refusalLine("max-clients", "one user may hold " + std::to_string(options_.maxClientsPerUser) +
+                                                     " connections at once; close some first");
+    }
+    if (!refusal.empty()) {
+        [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        ::close(fd);
+        logRefusal("control: " + peer.label() + " connection " + refusal.substr(0, refusal.size() - 1));
+        return;
+    }
+    auto client = std::make_unique<Client>();
+    client->id = nextClient_++;
+    client->fd = fd;
+    client->peer = peer;
     std::lock_guard lock(mutex_);
-    if (reply.value("subscribe", false))
-        client.subscribed = true;
-    client.out += reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    clients_.emplace(client->id, std::move(client));
+}
+
+// Throws std::system_error when accepting must pause (out of descriptors, or a failure to wait out).
+void ControlServer::acceptClients() {
+    for (int i = 0; i < 64; ++i) {
+        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            admit(fd);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        throw std::system_error(errno, std::generic_category());
+    }
+}
+
+void ControlServer::readFrom(Client& client) {
+    char buffer[65536];
+    ssize_t n = ::read(client.fd, buffer, sizeof buffer);
+    if (n > 0)
+        client.in.append(buffer, static_cast<std::size_t>(n));
+    else if (n == 0)
+        client.inputEnded = true;
+    else if (errno != EAGAIN && errno != EINTR)
+        client.closed = true;
+    if (client.in.size() > kMaxRequestBytes && client.in.find('\n') == std::string::npos) {
+        std::string refusal = refusalLine("request-size", "a request is one line of at most 1 MiB");
+        [[maybe_unused]] auto sent = ::send(client.fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        client.closed = true;
+    }
+}
+
+// Starts the client's next request: at once when it is cheap, else on the pool. One
+// at a time per client, and none while its unread replies pass the pause mark.
+void ControlServer::dispatch(Client& client) {
+    while (!client.busy && !client.closed) {
+        {
+            std::lock_guard lock(mutex_);
+            if (client.out.size() >= options_.readPauseOutput)
+                return;
+        }
+        auto newline = client.in.find('\n');
+        if (newline == std::string::npos)
+            return;
+        std::string line = client.in.substr(0, newline);
+        client.in.erase(0, newline + 1);
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
+        auto request = nlohmann::json::parse(line, nullptr, false);
+        if (request.is_discarded() || !request.is_object()) {
+            std::lock_guard lock(mutex_);
+            client.out += dumpLine({{"ok", false}, {"error", "request is not a JSON object"}});
+            continue;
+        }
+        if (runsInline_ && runsInline_(request)) {
+            Answer done = answer(client.id, request, client.peer);
+            std::lock_guard lock(mutex_);
+            client.out += done.line;
+            client.subscribed = client.subscribed || done.subscribe;
+            continue;
+        }
+        client.busy = true;
+        std::lock_guard lock(mutex_);
+        tasks_.push_back({client.id, std::move(request), client.peer});
+        taskReady_.notify_one();
+    }
+}
+
+void ControlServer::collectAnswers() {
+    std::vector<Answer> answers;
+    {
+        std::lock_guard lock(mutex_);
+        answers.swap(answers_);
+    }
+    for (auto& done : answers) {
+        auto found = clients_.find(done.client);
+        if (found == clients_.end())
+            continue; // it left while its request ran
+        Client& client = *found->second;
+        {
+            std::lock_guard lock(mutex_);
+            client.out += done.line;
+            client.subscribed = client.subscribed || done.subscribe;
+        }
+        client.busy = false;
+        dispatch(client);
+    }
+}
+
+void ControlServer::writeTo(Client& client) {
+    std::lock_guard lock(mutex_);
+    if (client.out.empty())
+        return;
+    ssize_t n = ::send(client.fd, client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+        client.out.erase(0, static_cast<std::size_t>(n));
+        client.lastDrained = std::chrono::steady_clock::now();
+    }
+    else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        client.closed = true;
 }
 
 void ControlServer::serve() {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point acceptPausedUntil{};
     while (true) {
-        std::vector<pollfd> fds{{listenFd_, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
-        std::vector<Client*> polled;
         {
             std::lock_guard lock(mutex_);
             if (stopping_)
                 return;
-            for (auto& client : clients_) {
-                fds.push_back({client->fd, static_cast<short>(POLLIN | (client->out.empty() ? 0 : POLLOUT)), 0});
+        }
+        collectAnswers();
+        const bool accepting = Clock::now() >= acceptPausedUntil;
+        std::vector<pollfd> fds{{accepting ? listenFd_ : -1, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
+        std::vector<Client*> polled;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [id, client] : clients_) {
+                short events = 0;
+                if (!client->busy && !client->inputEnded && client->out.size() < options_.readPauseOutput)
+                    events |= POLLIN;
+                if (!client->out.empty())
+                    events |= POLLOUT;
+                fds.push_back({client->fd, events, 0});
                 polled.push_back(client.get());
             }
         }
-        if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
-            return;
+        if (::poll(fds.data(), fds.size(), accepting ? 1000 : 100) < 0 && errno != EINTR) {
+            log("control: poll failed: " + std::string(std::strerror(errno)));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
         if (fds[1].revents & POLLIN) {
             char drain[256];
             while (::read(wakeFd_[0], drain, sizeof drain) > 0) {
             }
         }
         if (fds[0].revents & POLLIN) {
-            int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0 && !peerAllowed(fd)) {
-                std::string refusal = R"({"ok":false,"error":"not allowed: root or group streamchain only"})" "\n";
-                [[maybe_unused]] auto n = ::write(fd, refusal.data(), refusal.size());
-                ::close(fd);
-            } else if (fd >= 0) {
-                auto client = std::make_unique<Client>();
-                client->fd = fd;
-                std::lock_guard lock(mutex_);
-                clients_.push_back(std::move(client));
+            try {
+                acceptClients();
+            } catch (const std::system_error& e) {
+                acceptPausedUntil = Clock::now() + std::chrono::milliseconds(200);
+                if (e.code().value() == EMFILE || e.code().value() == ENFILE) {
+                    if (spareFd_ >= 0) {
+                        ::close(spareFd_);
+                        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        std::string refusal = refusalLine("descriptors", "the daemon is out of file descriptors");
+                        if (fd >= 0) {
+                            [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+                            ::close(fd);
+                        }
+                        spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+                    }
+                    logRefusal("control: out of file descriptors; accepting paused for 200 ms");
+                } else {
+                    log("control: accept failed: " + std::string(e.what()));
+                }
             }
         }
-        std::vector<Client*> closed;
         for (std::size_t i = 0; i < polled.size(); ++i) {
             Client& client = *polled[i];
             short events = fds[i + 2].revents;
-            if (events & (POLLIN | POLLHUP | POLLERR)) {
-                char buffer[65536];
-                ssize_t n = ::read(client.fd, buffer, sizeof buffer);
-                if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
-                    closed.push_back(&client);
-                    continue;
-                }
-                if (n > 0)
-                    client.in.append(buffer, static_cast<std::size_t>(n));
-                for (auto newline = client.in.find('\n'); newline != std::string::npos; newline = client.in.find('\n')) {
-                    std::string line = client.in.substr(0, newline);
-                    client.in.erase(0, newline + 1);
-                    handleLine(client, line);
-                }
-                if (client.in.size() > kMaxRequestBytes)
-                    closed.push_back(&client);
+            if (events & (POLLERR | POLLHUP)) {
+                client.closed = true; // both directions are gone: nobody reads an answer
+                continue;
             }
-            std::lock_guard lock(mutex_);
-            if (!client.out.empty()) {
-                ssize_t n = ::send(client.fd, client.out.data(), client.out.size(), MSG_NOSIGNAL);
-                if (n > 0)
-                    client.out.erase(0, static_cast<std::size_t>(n));
-                else if (n < 0 && errno != EAGAIN)
-                    closed.push_back(&client);
+            if (events & POLLIN) {
+                readFrom(client);
+                dispatch(client);
+            }
+            if (events & POLLOUT) {
+                writeTo(client);
+                dispatch(client); // requests held back while its replies were unread
             }
         }
         std::lock_guard lock(mutex_);
-        for (Client* gone : closed) {
-            ::close(gone->fd);
-            std::erase_if(clients_, [&](const std::unique_ptr<Client>& c) { return c.get() == gone; });
+        const auto now = Clock::now();
+        for (auto it = clients_.begin(); it != clients_.end();) {
+            Client& client = *it->second;
+            bool finished = client.inputEnded && !client.busy && client.out.empty() &&
+                            client.in.find('\n') == std::string::npos;
+            if (client.out.empty())
+                client.lastDrained = now;
+            bool stalled = std::chrono::duration<double>(now - client.lastDrained).count() >
+                           options_.stalledClientSeconds;
+            if (client.overflowed || stalled)
+                logRefusal("control: " + client.peer.label() + " disconnected: " +
+                           (client.overflowed ? "it fell " + std::to_string(options_.maxPendingOutput >> 20) +
+                                                    " MiB behind on events"
+                                              : "it read none of its replies for " +
+                                                    std::to_string(static_cast<int>(options_.stalledClientSeconds)) +
+                                                    " s"));
+            if (client.closed || client.overflowed || stalled || finished) {
+                ::close(client.fd);
+                it = clients_.erase(it);
+            } else {
+                ++it;
+            }
         }
     }
-}
-
-nlohmann::json controlRequest(const std::string& socketPath, const nlohmann::json& request, int timeoutMs) {
-    sockaddr_un address = socketAddress(socketPath);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        int err = errno;
-        ::close(fd);
-        if (err == ENOENT || err == ECONNREFUSED)
-            throw Error("no streamchain daemon is running (no socket at " + socketPath +
-                        "); start one with `streamchain daemon CHAIN...` or `systemctl start streamchain`");
-        throwSystemError("cannot reach the daemon at " + socketPath, err);
-    }
-    std::string line = request.dump() + "\n";
-    [[maybe_unused]] auto written = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-    std::string reply;
-    pollfd p{fd, POLLIN, 0};
-    while (reply.find('\n') == std::string::npos) {
-        if (::poll(&p, 1, timeoutMs) <= 0) {
-            ::close(fd);
-            throw Error("the daemon at " + socketPath + " did not answer");
-        }
-        char buffer[65536];
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n <= 0)
-            break;
-        reply.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    auto parsed = nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
-    if (parsed.is_discarded())
-        throw Error("the daemon at " + socketPath + " sent a malformed reply");
-    if (!parsed.value("ok", true))
-        throw Error("daemon: " + parsed.value("error", std::string("request failed")));
-    return parsed;
 }
 
 } // namespace sc

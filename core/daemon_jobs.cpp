@@ -1,9 +1,12 @@
 #include "core/daemon_jobs.h"
 
+#include "core/control_access.h"
+
 namespace sc {
 
 namespace {
 constexpr std::size_t kKeptFinishedJobs = 50;
+constexpr std::size_t kMaxRunningJobs = 16; // each is a thread, and most hold a connection
 }
 
 DaemonJobs::~DaemonJobs() {
@@ -35,6 +38,9 @@ std::uint64_t DaemonJobs::start(const std::string& kind, const std::string& chai
             ++it;
         }
     }
+    if (jobs_.size() - finished >= kMaxRunningJobs)
+        throw RequestRefused("max-jobs", std::to_string(kMaxRunningJobs) +
+                                             " jobs are running; wait for one to finish or cancel one");
     auto job = std::make_unique<Job>();
     Job* raw = job.get();
     raw->id = nextId_++;

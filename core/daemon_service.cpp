@@ -7,15 +7,20 @@
 #include "core/footprint_tree.h"
 #include "core/onboarding.h"
 #include "core/replica_registry.h"
+#include "core/replica_target.h"
 #include "core/replica_verify.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 namespace fs = std::filesystem;
 
 namespace sc {
 
 namespace {
+
+constexpr std::size_t kMaxLogBlocks = 5000; // one reply stays a few MiB at most
 
 std::string text(const nlohmann::json& request, const char* key) {
     if (!request.contains(key) || !request[key].is_string())
@@ -133,83 +138,131 @@ nlohmann::json streamJob(ReplicationDaemon& replication, const std::string& chai
     return result;
 }
 
-} // namespace
-
-DaemonService::DaemonService(std::vector<std::string> chains, DaemonOptions options, EventSink onEvent)
-    : chains_(chains), replication_(std::move(chains), options, onEvent), jobs_(onEvent) {}
-
-std::string DaemonService::chainOf(const nlohmann::json& request) const {
-    std::string chain = text(request, "chain");
-    if (chain.empty() && chains_.size() == 1)
-        return chains_.front();
-    if (chain.empty())
-        throw Error("request names no chain", ExitCode::Usage);
-    return chain;
+// What this peer may use, so the console can offer it (onboarding keys by name).
+nlohmann::json accessOf(const ControlAccess& access, const ControlPeer& peer) {
+    nlohmann::json keys = nlohmann::json::array();
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(access.policy().keyDirectory, ec)) {
+        std::string name = entry.path().filename().string();
+        if (entry.is_regular_file(ec) && !name.ends_with(".pub") && name.front() != '.')
+            keys.push_back(name);
+    }
+    std::sort(keys.begin(), keys.end());
+    return {{"privileged", peer.privileged},
+            {"key_directory", access.policy().keyDirectory},
+            {"keys", keys},
+            {"local_roots", access.policy().localRoots}};
 }
 
-nlohmann::json DaemonService::handle(const nlohmann::json& request) {
+} // namespace
+
+DaemonService::DaemonService(AccessPolicy access, DaemonOptions options, EventSink onEvent)
+    : access_(access), replication_(access.servedChains, options, onEvent), jobs_(onEvent) {}
+
+bool DaemonService::answersAtOnce(const nlohmann::json& request) {
+    const std::string op = text(request, "op");
+    return op == "status" || op == "subscribe" || op == "sync" || op == "cancel";
+}
+
+std::string DaemonService::chainOf(const nlohmann::json& request) const {
+    if (request.contains("chain") && !request["chain"].is_string())
+        throw Error("\"chain\" must be a path", ExitCode::Usage);
+    return access_.servedChain(text(request, "chain"));
+}
+
+void DaemonService::checkTarget(const std::string& chain, const std::string& target, const ControlPeer& peer) const {
+    if (!ReplicaRegistry(Chain::open(chain)).find(target))
+        access_.checkAdHocTarget(target, peer);
+}
+
+nlohmann::json DaemonService::startReplicaAdd(const std::string& chain, nlohmann::json request,
+                                              const ControlPeer& peer) {
+    if (!text(request, "agent_path").empty())
+        access_.checkRootOnly("agent_path", peer);
+    if (parseTargetSpec(text(request, "url")).kind == TargetSpec::Kind::Local)
+        access_.checkAdHocTarget(text(request, "url"), peer);
+    else if (text(request, "via").empty())
+        request["identity"] = access_.identityFor(text(request, "identity"), peer);
+    auto id = jobs_.start("replica-add", chain, [chain, request](DaemonJobs::Context& job) {
+        return onboardJob(chain, request, job);
+    });
+    return {{"ok", true}, {"job", id}};
+}
+
+nlohmann::json DaemonService::handle(const nlohmann::json& request, const ControlPeer& peer) {
     const std::string op = text(request, "op");
     if (op == "status") {
         nlohmann::json status = replication_.status();
         status["jobs"] = jobs_.list();
+        status["access"] = accessOf(access_, peer);
         return status;
     }
     if (op == "subscribe")
         return {{"ok", true}, {"subscribe", true}};
+    if (op == "cancel" && request.contains("job")) {
+        if (!request["job"].is_number_unsigned())
+            throw Error("cancel: \"job\" must be a job number", ExitCode::Usage);
+        return {{"ok", jobs_.cancel(request["job"].get<std::uint64_t>())}};
+    }
+    static const std::set<std::string> chainRequests = {"commit", "sync", "cancel", "verify", "replica-add",
+                                                        "stream", "log", "show", "replica-remove"};
+    if (!chainRequests.count(op))
+        throw Error("unknown request \"" + op +
+                    "\" (status, subscribe, log, show, commit, sync, cancel, stream, verify, replica-add, "
+                    "replica-remove)");
+    // Every request that names a chain is held to the served chains before anything opens it.
+    const std::string chain = chainOf(request);
     if (op == "commit")
-        return replication_.commit(chainOf(request), request);
+        return replication_.commit(chain, request);
     if (op == "sync") {
-        replication_.syncNow(chainOf(request));
+        replication_.syncNow(chain);
         return {{"ok", true}};
     }
     if (op == "cancel") {
-        if (request.contains("job"))
-            return {{"ok", jobs_.cancel(request["job"].get<std::uint64_t>())}};
-        replication_.cancel(chainOf(request));
+        replication_.cancel(chain);
         return {{"ok", true}};
     }
     if (op == "verify") {
-        std::string chain = chainOf(request), replica = text(request, "replica");
+        std::string replica = text(request, "replica");
         if (replica.empty())
             throw Error("verify: no replica given", ExitCode::Usage);
+        checkTarget(chain, replica, peer);
         auto id = jobs_.start("verify", chain, [chain, replica](DaemonJobs::Context& job) {
             return verifyJob(chain, replica, job);
         });
         return {{"ok", true}, {"job", id}};
     }
-    if (op == "replica-add") {
-        std::string chain = chainOf(request);
-        auto id = jobs_.start("replica-add", chain, [chain, request](DaemonJobs::Context& job) {
-            return onboardJob(chain, request, job);
-        });
-        return {{"ok", true}, {"job", id}};
-    }
+    if (op == "replica-add")
+        return startReplicaAdd(chain, request, peer);
     if (op == "stream") {
-        std::string chain = chainOf(request);
         if (!request.contains("targets") || !request["targets"].is_array() || request["targets"].empty())
             throw Error("stream: no targets given", ExitCode::Usage);
+        for (const auto& target : request["targets"]) {
+            if (!target.is_string())
+                throw Error("stream: targets are replica names or URLs", ExitCode::Usage);
+            checkTarget(chain, target.get<std::string>(), peer);
+        }
         auto id = jobs_.start("stream", chain, [this, chain, request](DaemonJobs::Context& job) {
             return streamJob(replication_, chain, request, job);
         });
         return {{"ok", true}, {"job", id}};
     }
-    if (op == "log")
-        return blockList(Chain::open(chainOf(request)), request.value("limit", std::size_t{500}));
+    if (op == "log") {
+        std::size_t limit = request.contains("limit") && request["limit"].is_number_unsigned()
+                                ? request["limit"].get<std::size_t>()
+                                : 500;
+        return blockList(Chain::open(chain), std::min<std::size_t>(limit, kMaxLogBlocks));
+    }
     if (op == "show") {
         if (!request.contains("height") || !request["height"].is_number_unsigned())
             throw Error("show: no valid height given", ExitCode::Usage);
-        return blockDetail(Chain::open(chainOf(request)), request["height"].get<std::uint64_t>());
+        return blockDetail(Chain::open(chain), request["height"].get<std::uint64_t>());
     }
-    if (op == "replica-remove") {
-        Chain chain = Chain::open(chainOf(request));
-        ReplicaRegistry registry(chain);
-        registry.remove(text(request, "name"));
-        registry.save();
-        return {{"ok", true}};
-    }
-    throw Error("unknown request \"" + op +
-                "\" (status, subscribe, log, show, commit, sync, cancel, stream, verify, replica-add, "
-                "replica-remove)");
+    // replica-remove
+    ReplicaRegistry registry(Chain::open(chain));
+    registry.remove(text(request, "name"));
+    registry.save();
+    return {{"ok", true}};
 }
 
 } // namespace sc

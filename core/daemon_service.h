@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/control_access.h"
 #include "core/daemon_jobs.h"
 #include "core/replication_daemon.h"
 
@@ -15,12 +16,16 @@ namespace sc {
 class DaemonService {
 public:
     using EventSink = std::function<void(const nlohmann::json&)>;
-    DaemonService(std::vector<std::string> chains, DaemonOptions options, EventSink onEvent);
-    nlohmann::json handle(const nlohmann::json& request); // throws sc::Error for bad requests
+    DaemonService(AccessPolicy access, DaemonOptions options, EventSink onEvent);
+    // Throws sc::Error for bad requests, RequestRefused for requests outside the peer's rights.
+    nlohmann::json handle(const nlohmann::json& request, const ControlPeer& peer);
+    static bool answersAtOnce(const nlohmann::json& request); // cheap enough for the socket's own thread
 
 private:
-    std::string chainOf(const nlohmann::json& request) const;
-    std::vector<std::string> chains_;
+    std::string chainOf(const nlohmann::json& request) const; // a served chain, or refused
+    void checkTarget(const std::string& chain, const std::string& target, const ControlPeer& peer) const;
+    nlohmann::json startReplicaAdd(const std::string& chain, nlohmann::json request, const ControlPeer& peer);
+    ControlAccess access_;
     ReplicationDaemon replication_;
     DaemonJobs jobs_;
 };

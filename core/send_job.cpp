@@ -7,6 +7,7 @@
 #include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/fan_out.h"
+#include "core/fault_injection.h"
 #include "core/kernel_send.h"
 #include "core/hash.h"
 #include "core/replica_target.h"
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <thread>
 #include <unistd.h>
 
 namespace sc {
@@ -314,6 +316,8 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
                 }
                 if (cancelled && cancelled->load())
                     throw Error("send cancelled", ExitCode::Interrupted);
+                if (faultActive("send-slowly")) // a long stream for tests that stop the daemon mid-way
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
                 if (last)
                     break;
             }

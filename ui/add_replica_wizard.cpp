@@ -5,6 +5,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCompleter>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -16,7 +17,8 @@
 
 namespace ui {
 
-TargetPage::TargetPage(const QStringList& relays, QWidget* parent)
+TargetPage::TargetPage(const QStringList& relays, const QStringList& keys, const QString& keyDirectory,
+                       bool privileged, QWidget* parent)
     : QWizardPage(parent), name(new QLineEdit(this)), url(new QLineEdit(this)), via(new QComboBox(this)),
       identity(new QLineEdit(this)), compress(new QComboBox(this)), plain(new QCheckBox(this)) {
     setTitle(tr("Where is the new replica?"));
@@ -28,7 +30,11 @@ TargetPage::TargetPage(const QStringList& relays, QWidget* parent)
     via->addItem(tr("the primary (direct)"), QString());
     for (const QString& relay : relays)
         via->addItem(tr("relay %1").arg(relay), relay);
-    identity->setPlaceholderText(tr("private key file on the daemon's host (default: its ssh-agent, ~/.ssh)"));
+    const QString offered = keys.isEmpty() ? tr("none yet") : keys.join(", ");
+    identity->setPlaceholderText(
+        privileged ? tr("a key in %1 (%2), or any key file (default: root's ssh-agent, ~/.ssh)").arg(keyDirectory, offered)
+                   : tr("a key in %1: %2 (default: its \"default\" key)").arg(keyDirectory, offered));
+    identity->setCompleter(new QCompleter(keys, identity));
     compress->addItem(tr("off"), QString());
     compress->addItem(tr("zstd level 3"), "zstd:3");
     compress->addItem(tr("zstd level 9"), "zstd:9");
@@ -184,7 +190,7 @@ AddReplicaWizard::AddReplicaWizard(ConsoleSession& session, QWidget* parent) : Q
     QStringList relays;
     for (const auto& r : session.replicas().rows())
         relays << r.name;
-    target_ = new TargetPage(relays, this);
+    target_ = new TargetPage(relays, session.onboardingKeys(), session.keyDirectory(), session.privileged(), this);
     onboard_ = new OnboardPage(session, *target_, this);
     addPage(target_);
     addPage(onboard_);

@@ -24,7 +24,9 @@ class ConsoleSession;
 class TargetPage : public QWizardPage {
     Q_OBJECT
 public:
-    TargetPage(const QStringList& relays, QWidget* parent = nullptr);
+    // keys: the names the daemon's key directory offers (operators may onboard with these only)
+    TargetPage(const QStringList& relays, const QStringList& keys, const QString& keyDirectory, bool privileged,
+               QWidget* parent = nullptr);
     QJsonObject request() const; // name, url, via, identity, compress, plain
     bool isComplete() const override;
 

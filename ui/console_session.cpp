@@ -32,7 +32,7 @@ void ConsoleSession::poll() {
     if (!client_.isConnected() || polling_)
         return;
     polling_ = true;
-    client_.request({{"op", "status"}}, [this](const QJsonObject& status) {
+    ask({{"op", "status"}}, [this](const QJsonObject& status) {
         polling_ = false;
         if (status.value("ok").toBool())
             onStatus(status);
@@ -40,6 +40,12 @@ void ConsoleSession::poll() {
 }
 
 void ConsoleSession::onStatus(const QJsonObject& status) {
+    QJsonObject access = status.value("access").toObject();
+    keyDirectory_ = access.value("key_directory").toString();
+    privileged_ = access.value("privileged").toBool();
+    onboardingKeys_.clear();
+    for (const auto& key : access.value("keys").toArray())
+        onboardingKeys_ << key.toString();
     QJsonArray chains = status.value("chains").toArray();
     if (chains.isEmpty())
         return;
@@ -92,7 +98,7 @@ void ConsoleSession::reloadBlocks() {
     if (loadingBlocks_ || !client_.isConnected())
         return;
     loadingBlocks_ = true;
-    client_.request({{"op", "log"}, {"chain", chain_}, {"limit", 500}}, [this](const QJsonObject& reply) {
+    ask({{"op", "log"}, {"chain", chain_}, {"limit", 500}}, [this](const QJsonObject& reply) {
         loadingBlocks_ = false;
         if (reply.value("ok").toBool())
             blocks_.setBlocks(reply.value("blocks").toArray());
@@ -152,11 +158,23 @@ void ConsoleSession::onEvent(const QJsonObject& event) {
         emit jobEvent(event);
 }
 
+void ConsoleSession::ask(const QJsonObject& request, Reply onReply) {
+    client_.request(request, [this, onReply = std::move(onReply)](const QJsonObject& reply) {
+        if (onReply)
+            onReply(reply);
+        if (reply.contains("refused")) {
+            const QString why = reply.value("error").toString();
+            log_.add(EventLogModel::Level::Error, why);
+            emit problem(why);
+        }
+    });
+}
+
 void ConsoleSession::startJob(const QJsonObject& request, const QString& target, Reply done) {
-    client_.request(request, [this, target, done](const QJsonObject& reply) {
+    ask(request, [this, target, done](const QJsonObject& reply) {
         if (reply.value("ok").toBool())
             jobs_.noteTarget(reply.value("job").toInteger(), target);
-        else
+        else if (!reply.contains("refused")) // ask() reports refusals
             log_.add(EventLogModel::Level::Error, reply.value("error").toString());
         if (done)
             done(reply);
@@ -165,14 +183,14 @@ void ConsoleSession::startJob(const QJsonObject& request, const QString& target,
 
 void ConsoleSession::commit(const QString& message, const QJsonArray& operations, const QStringList& elements,
                             Reply done) {
-    client_.request({{"op", "commit"}, {"chain", chain_}, {"message", message}, {"operations", operations},
-                     {"elements", QJsonArray::fromStringList(elements)}},
-                    [this, done](const QJsonObject& reply) {
-                        if (!reply.value("ok").toBool())
-                            log_.add(EventLogModel::Level::Error, tr("commit failed: ") + reply.value("error").toString());
-                        if (done)
-                            done(reply);
-                    });
+    ask({{"op", "commit"}, {"chain", chain_}, {"message", message}, {"operations", operations},
+         {"elements", QJsonArray::fromStringList(elements)}},
+        [this, done](const QJsonObject& reply) {
+            if (!reply.value("ok").toBool() && !reply.contains("refused"))
+                log_.add(EventLogModel::Level::Error, tr("commit failed: ") + reply.value("error").toString());
+            if (done)
+                done(reply);
+        });
 }
 
 void ConsoleSession::stream(const QStringList& targets, const QString& mode, const QString& compress,
@@ -196,21 +214,21 @@ void ConsoleSession::addReplica(const QJsonObject& request, Reply done) {
 }
 
 void ConsoleSession::removeReplica(const QString& name, Reply done) {
-    client_.request({{"op", "replica-remove"}, {"chain", chain_}, {"name", name}},
-                    [this, name, done](const QJsonObject& reply) {
-                        log_.add(reply.value("ok").toBool() ? EventLogModel::Level::Info : EventLogModel::Level::Error,
-                                 reply.value("ok").toBool() ? tr("replica %1 removed").arg(name)
-                                                            : reply.value("error").toString());
-                        poll();
-                        if (done)
-                            done(reply);
-                    });
+    ask({{"op", "replica-remove"}, {"chain", chain_}, {"name", name}}, [this, name, done](const QJsonObject& reply) {
+        if (reply.value("ok").toBool())
+            log_.add(EventLogModel::Level::Info, tr("replica %1 removed").arg(name));
+        else if (!reply.contains("refused"))
+            log_.add(EventLogModel::Level::Error, reply.value("error").toString());
+        poll();
+        if (done)
+            done(reply);
+    });
 }
 
 void ConsoleSession::cancelJob(qint64 id) {
     QJsonObject request = id < 0 ? QJsonObject{{"op", "cancel"}, {"chain", chain_}}
                                  : QJsonObject{{"op", "cancel"}, {"job", id}};
-    client_.request(request, [this, id](const QJsonObject& reply) {
+    ask(request, [this, id](const QJsonObject& reply) {
         log_.add(EventLogModel::Level::Info,
                  reply.value("ok").toBool() ? tr("cancel requested for job %1").arg(id)
                                             : tr("job %1 was not running").arg(id));
@@ -218,7 +236,7 @@ void ConsoleSession::cancelJob(qint64 id) {
 }
 
 void ConsoleSession::showBlock(qint64 height, Reply done) {
-    client_.request({{"op", "show"}, {"chain", chain_}, {"height", height}}, std::move(done));
+    ask({{"op", "show"}, {"chain", chain_}, {"height", height}}, std::move(done));
 }
 
 } // namespace ui

@@ -36,6 +36,10 @@ public:
     QString chain() const { return chain_; }
     QString chainName() const { return chainName_; }
     qint64 tip() const { return tip_; }
+    // The daemon's key directory and the keys in it this console may onboard with.
+    QString keyDirectory() const { return keyDirectory_; }
+    QStringList onboardingKeys() const { return onboardingKeys_; }
+    bool privileged() const { return privileged_; }
 
     using Reply = DaemonClient::Reply;
     void commit(const QString& message, const QJsonArray& operations, const QStringList& elements, Reply done = {});
@@ -60,6 +64,9 @@ private:
     void onEvent(const QJsonObject& event);
     void reloadBlocks();
     void startJob(const QJsonObject& request, const QString& target, Reply done);
+    // Every request goes through here: a refusal by the daemon's privilege model or
+    // limits ("refused" in the reply) reaches the event log and the status bar.
+    void ask(const QJsonObject& request, Reply onReply);
 
     DaemonClient client_;
     BlockModel blocks_;
@@ -68,6 +75,9 @@ private:
     EventLogModel log_;
     QTimer pollTimer_;
     QString chain_, chainName_;
+    QString keyDirectory_;
+    QStringList onboardingKeys_;
+    bool privileged_ = false;
     qint64 tip_ = -1;
     bool polling_ = false;
     bool loadingBlocks_ = false; // a `log` request is out; a newer tip is fetched when it returns

@@ -31,6 +31,7 @@ public:
     TimeSeriesChart* throughputChart() const { return throughput_; }
     TimeSeriesChart* lagChart() const { return lag_; }
     QLabel* connectionLabel() const { return connection_; }
+    QLabel* problemLabel() const { return problem_; } // the status bar's error, refusals included
     QTabWidget* bottomTabs() const { return bottom_; }
 
 public slots:

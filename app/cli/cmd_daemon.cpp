@@ -1,5 +1,6 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
+#include "core/control_client.h"
 #include "core/control_socket.h"
 #include "core/error.h"
 #include "core/metrics.h"
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -64,6 +66,18 @@ int watchStatus(const std::string& socket, double every, bool json) {
     return 0;
 }
 
+// Clients, kept-open replica connections and the send pipes all need descriptors; a
+// soft limit of 1024 is the first thing a busy socket would run into.
+void raiseDescriptorLimit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+void logLine(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
+
 } // namespace
 
 void addDaemonCommands(CLI::App& app, Handler& run) {
@@ -71,6 +85,8 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         std::vector<std::string> chains;
         std::string socket = sc::defaultControlSocket();
         double maxBackoff = 60;
+        sc::AccessPolicy access;
+        sc::ControlServerOptions control;
         int metricsPort = -1;
         bool json = false, watch = false;
         double every = 1;
@@ -83,6 +99,21 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
                   "streamchain only). Runs until SIGTERM or SIGINT; logs one line per event to stderr.");
     daemonCmd->add_option("CHAIN", options->chains, "The chain directories")->required();
     daemonCmd->add_option("--socket", options->socket, "Control socket path");
+    daemonCmd->add_option("--group", options->control.group,
+                          "Operators: members may use the control socket within the privilege model "
+                          "(docs/control-protocol.md)")
+        ->capture_default_str();
+    daemonCmd->add_option("--key-dir", options->access.keyDirectory,
+                          "Directory of SSH keys operators may onboard replicas with (root-owned, not writable "
+                          "by others); a key is named by its file name")
+        ->capture_default_str();
+    daemonCmd->add_option("--local-root", options->access.localRoots,
+                          "Directory under which operators may create local replicas (repeatable; root-owned, "
+                          "not writable by others); none by default");
+    daemonCmd->add_option("--max-clients", options->control.maxClients,
+                          "Control connections of group members at once (root has 16 more)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4096));
     daemonCmd->add_option("--max-backoff", options->maxBackoff, "Longest wait between retries of a failing replica, s");
     daemonCmd->add_option("--metrics-port", options->metricsPort,
                           "Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (loopback only; off by default)")
@@ -91,29 +122,43 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         run = [options] {
             std::signal(SIGTERM, onStop);
             std::signal(SIGINT, onStop);
+            std::signal(SIGPIPE, SIG_IGN);
+            raiseDescriptorLimit();
             std::unique_ptr<sc::ControlServer> server;
             sc::DaemonOptions daemonOptions;
             daemonOptions.maxBackoffSeconds = options->maxBackoff;
             auto onEvent = [&](const nlohmann::json& event) {
-                std::fprintf(stderr, "%s\n", event.dump().c_str());
+                logLine(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
                 if (server)
                     server->broadcast(event);
             };
-            sc::DaemonService service(options->chains, daemonOptions, onEvent);
+            sc::AccessPolicy access = options->access;
+            access.servedChains = options->chains;
+            sc::DaemonService service(access, daemonOptions, onEvent);
+            sc::ControlServerOptions control = options->control;
+            control.log = logLine;
             server = std::make_unique<sc::ControlServer>(
-                options->socket, [&service](const nlohmann::json& request) { return service.handle(request); });
+                options->socket,
+                [&service](const nlohmann::json& request, const sc::ControlPeer& peer) {
+                    return service.handle(request, peer);
+                },
+                &sc::DaemonService::answersAtOnce, control);
             std::fprintf(stderr, "streamchain daemon: serving %zu chain(s) on %s\n", options->chains.size(),
                          options->socket.c_str());
             std::unique_ptr<sc::MetricsServer> metrics;
             if (options->metricsPort >= 0) {
                 metrics = std::make_unique<sc::MetricsServer>(options->metricsPort, [&service] {
-                    return sc::prometheusText(service.handle({{"op", "status"}}));
+                    return sc::prometheusText(service.handle({{"op", "status"}}, sc::ControlPeer{0, 0, 0, true}));
                 });
                 std::fprintf(stderr, "streamchain daemon: metrics on http://127.0.0.1:%d/metrics\n", metrics->port());
             }
             while (!stopRequested)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            // Leaving scope stops the service (its threads may still publish) before the socket.
+            std::fprintf(stderr, "streamchain daemon: stopping\n");
+            // No request may reach the service once it starts tearing down; the server
+            // object stays until after it, since the service's threads still publish events.
+            metrics.reset();
+            server->stop();
             return 0;
         };
     });

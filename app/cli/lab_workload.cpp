@@ -6,7 +6,7 @@
 
 #include "core/chain.h"
 #include "core/chain_identity.h"
-#include "core/control_socket.h"
+#include "core/control_client.h"
 #include "core/error.h"
 #include "core/process.h"
 

@@ -3,7 +3,7 @@
 #include "core/chain.h"
 #include "core/chain_identity.h"
 #include "core/commit.h"
-#include "core/control_socket.h"
+#include "core/control_client.h"
 #include "core/endpoint_pool.h"
 #include "core/error.h"
 #include "core/onboarding.h"
@@ -303,8 +303,11 @@ void LabWorld::startDaemonAndWorkload() {
         sc::runCommand({"groupadd", "--system", "streamchain"}, "creating the streamchain group");
         record("group_created", true);
     }
+    // The console's operator may onboard more hosts with the lab's key (and no other).
+    fs::permissions(options_.dir + "/keys", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                                fs::perms::others_read | fs::perms::others_exec);
     pid_t daemon = spawnDetached({self(), "daemon", chainPath(), "--socket", options_.socket, "--metrics-port",
-                                  std::to_string(options_.metricsPort)},
+                                  std::to_string(options_.metricsPort), "--key-dir", options_.dir + "/keys"},
                                  options_.dir + "/daemon.log");
     record("daemon_pid", daemon);
     for (int i = 0; i < 100; ++i) {

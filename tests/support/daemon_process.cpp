@@ -1,6 +1,6 @@
 #include "tests/support/daemon_process.h"
 
-#include "core/control_socket.h"
+#include "core/control_client.h"
 
 #include <chrono>
 #include <csignal>
@@ -11,9 +11,14 @@
 
 namespace sctest {
 
-DaemonProcess::DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra)
+DaemonProcess::DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra,
+                             const std::string& logFile, const QStringList& environment)
     : chain_(chain), socket_(socket), extra_(std::move(extra)) {
-    process_.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    process_.setProcessChannelMode(logFile.empty() ? QProcess::ForwardedErrorChannel : QProcess::SeparateChannels);
+    if (!logFile.empty())
+        process_.setStandardErrorFile(QString::fromStdString(logFile), QIODevice::Append);
+    if (!environment.isEmpty())
+        process_.setEnvironment(QProcess::systemEnvironment() + environment);
     process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
     start();
 }
@@ -34,10 +39,12 @@ int DaemonProcess::stop() {
     if (process_.state() == QProcess::NotRunning)
         return process_.exitCode();
     process_.terminate();
-    if (!process_.waitForFinished(10000))
+    bool onItsOwn = process_.waitForFinished(10000);
+    if (!onItsOwn) {
         process_.kill();
-    process_.waitForFinished(2000);
-    return process_.exitCode();
+        process_.waitForFinished(2000);
+    }
+    return onItsOwn && process_.exitStatus() == QProcess::NormalExit ? process_.exitCode() : -1;
 }
 
 nlohmann::json DaemonProcess::status() const { return sc::controlRequest(socket_, {{"op", "status"}}); }

@@ -11,13 +11,16 @@ namespace sctest {
 
 class DaemonProcess {
 public:
-    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {});
+    // logFile: its stderr goes there instead of the test's; environment: extra VAR=value
+    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {},
+                  const std::string& logFile = {}, const QStringList& environment = {});
     ~DaemonProcess();
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;
 
     void start(); // again, after stop()
-    int stop();   // SIGTERM; returns the exit code
+    int stop();   // SIGTERM; returns the exit code, -1 if it crashed or had to be killed
+    qint64 pid() const { return process_.processId(); }
     nlohmann::json status() const;
     nlohmann::json replica(const std::string& name) const; // null if unknown
     bool waitFor(const std::function<bool(const nlohmann::json&)>& condition, const std::string& name,

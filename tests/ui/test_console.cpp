@@ -1,10 +1,12 @@
 // The console against a real daemon on loop images and namespace hosts: models
 // follow the daemon (and survive its restart), the verify matrix shows a
 // tampered block, the add-replica wizard's happy and failure paths, and cancel
-// stops a running stream without leaving a partial block.
+// stops a running stream without leaving a partial block; an operator's refused
+// request shows its reason in the status bar.
 #include "core/btrfs.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/operator_account.h"
 #include "tests/support/relay_setup.h"
 #include "tests/support/ssh_hosts.h"
 #include "tests/ui/console_test_main.h"
@@ -179,6 +181,29 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(removed, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(session.replicas().rowCount(), 0, 10000);
         QVERIFY(!contains(readFile(registry), "\"r1\""));
+    }
+
+    void anOperatorSeesWhyARequestWasRefused() {
+        OperatorAccount op;
+        ChainFixture chain;
+        TempDir run("run");
+        fs::permissions(run.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+        std::string socket = run.path() + "/control.sock";
+        DaemonProcess daemon(chain.root(), socket, {"--group", q(op.group()), "--key-dir", q(run.path() + "/keys")});
+        ui::ConsoleSession session(q(socket));
+        ui::MainWindow window(session);
+        {
+            // The console's connections carry the operator's credentials, as when it runs as them.
+            OperatorAccount::Impersonation asOperator(op);
+            session.start();
+            QTRY_VERIFY_WITH_TIMEOUT(session.client().isConnected(), 10000);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(!session.keyDirectory().isEmpty(), 10000);
+        QVERIFY(!session.privileged());
+        session.addReplica({{"name", "r9"}, {"url", "ssh://root@127.0.0.1:9/srv/r9"}, {"identity", "/etc/shadow"}});
+        QTRY_VERIFY_WITH_TIMEOUT(window.problemLabel()->text().contains("refused (key-directory)"), 10000);
+        QVERIFY(!fs::exists(chain.root() + "/.streamchain/replicas.json") ||
+                !contains(readFile(chain.root() + "/.streamchain/replicas.json"), "r9"));
     }
 
     void cancelStopsARunningStream() {

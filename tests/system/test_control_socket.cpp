@@ -1,0 +1,301 @@
+// The daemon's control socket against a real daemon, driven by a throwaway
+// operator (a system user in the daemon's group): every escalation is refused
+// with its rule and changes or reveals nothing; a flood of requests and 1,100
+// idle connections starve neither `status` nor replication; SIGTERM stops the
+// daemon cleanly whatever its clients or streams are doing.
+#include "core/control_client.h"
+#include "core/error.h"
+#include "tests/support/chain_fixture.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/operator_account.h"
+#include "tests/support/ssh_hosts.h"
+
+#include <QProcess>
+#include <QTest>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace sctest;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string readText(const std::string& path) { return fs::exists(path) ? readFile(path) : std::string(); }
+
+// The daemon's resident memory, in MiB.
+double residentMiB(qint64 pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stod(line.substr(6)) / 1024.0;
+    return 0;
+}
+
+// A directory only root may write in, that others may pass through (for the socket,
+// the key directory and the local roots).
+std::string rootOwnedDir(const std::string& path) {
+    fs::create_directories(path);
+    ::chmod(path.c_str(), 0755);
+    return path;
+}
+
+// A request sent by the operator's own process; returns the reply.
+nlohmann::json asOperator(const OperatorAccount& op, const std::string& socket, const nlohmann::json& request) {
+    auto result = op.run({controlProbe(), "request", socket, request.dump()});
+    auto reply = nlohmann::json::parse(result.out, nullptr, false);
+    return reply.is_discarded() ? nlohmann::json{{"probe_failed", result.out + result.err}} : reply;
+}
+
+bool refusedBy(const nlohmann::json& reply, const std::string& rule) {
+    return reply.value("ok", true) == false && reply.value("refused", "") == rule &&
+           contains(reply.value("error", ""), "refused (" + rule + ")");
+}
+
+// The operator's misbehaving clients, as processes of their own.
+std::unique_ptr<QProcess> startAsOperator(const OperatorAccount& op, const QStringList& probeArgs) {
+    auto process = std::make_unique<QProcess>();
+    QStringList argv{"--reuid=" + QString::number(op.uid()), "--regid=" + QString::number(op.gid()),
+                     "--groups=" + QString::number(op.gid()), "--", QString::fromStdString(controlProbe())};
+    process->start("setpriv", argv + probeArgs);
+    process->waitForStarted();
+    return process;
+}
+
+struct Lab {
+    Lab() : run("run"), socket(rootOwnedDir(run.path()) + "/control.sock"), log(run.path() + "/daemon.log") {}
+    TempDir run;
+    std::string socket, log;
+};
+
+} // namespace
+
+class TestControlSocket : public QObject {
+    Q_OBJECT
+private slots:
+    void operatorsGetWhatTheModelAllowsAndNothingMore() {
+        OperatorAccount op;
+        ChainFixture chain;
+        ChainFixture secret(512, "secret");
+        writeFile(secret.data("plans.txt"), "classified");
+        secret.commit("secret-message");
+        ::chmod(secret.root().c_str(), 0700);
+        Lab lab;
+        std::string keys = rootOwnedDir(lab.run.path() + "/keys");
+        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys + "/replicas"});
+        std::string rootKey = lab.run.path() + "/root_only_key";
+        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", rootKey});
+        std::string localRoot = rootOwnedDir(chain.image().path("replicas"));
+        DaemonProcess daemon(chain.root(), lab.socket,
+                             {"--group", QString::fromStdString(op.group()), "--key-dir", QString::fromStdString(keys),
+                              "--local-root", QString::fromStdString(localRoot)},
+                             lab.log);
+        const std::string registry = readText(chain.root() + "/.streamchain/replicas.json");
+        const std::string nowhere = "ssh://root@127.0.0.1:9/srv/replica";
+
+        // Allowed: status, the served chain's log.
+        QVERIFY(asOperator(op, lab.socket, {{"op", "status"}})["ok"] == true);
+        QVERIFY(asOperator(op, lab.socket, {{"op", "log"}})["blocks"].size() == 1);
+
+        // A root-only key, root's own keys (none named), or a key path out of the directory.
+        auto reply = asOperator(op, lab.socket, {{"op", "replica-add"}, {"name", "r9"}, {"url", nowhere},
+                                                 {"identity", rootKey}});
+        QVERIFY2(refusedBy(reply, "key-directory"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "replica-add"}, {"name", "r9"}, {"url", nowhere}});
+        QVERIFY2(refusedBy(reply, "key-directory"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "replica-add"}, {"name", "r9"}, {"url", nowhere},
+                                            {"identity", keys + "/../root_only_key"}});
+        QVERIFY2(refusedBy(reply, "key-directory"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "replica-add"}, {"name", "r9"}, {"url", nowhere},
+                                            {"identity", "replicas"}, {"agent_path", "/bin/sh"}});
+        QVERIFY2(refusedBy(reply, "root-only"), reply.dump().c_str());
+        // A key from the directory is the operator's to use: the job runs (and fails to connect).
+        reply = asOperator(op, lab.socket, {{"op", "replica-add"}, {"name", "r9"}, {"url", nowhere},
+                                            {"identity", "replicas"}});
+        QVERIFY2(reply["ok"] == true, reply.dump().c_str());
+        auto job = daemon.waitForJob(reply["job"].get<int>());
+        QVERIFY2(job["state"] == "failed" && contains(job.dump(), "connect") && !contains(job.dump(), "refused ("),
+                 job.dump().c_str());
+
+        // Ad-hoc targets: local paths under the roots only; never ssh.
+        std::string outside = chain.image().path("elsewhere/replica");
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {"local:" + outside}}});
+        QVERIFY2(refusedBy(reply, "local-roots"), reply.dump().c_str());
+        QVERIFY(!fs::exists(chain.image().path("elsewhere")));
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {localRoot + "/../elsewhere"}}});
+        QVERIFY2(refusedBy(reply, "local-roots"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {nowhere}}});
+        QVERIFY2(refusedBy(reply, "registered-targets"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "verify"}, {"replica", nowhere}});
+        QVERIFY2(refusedBy(reply, "registered-targets"), reply.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {localRoot + "/mine"}}});
+        QVERIFY2(reply["ok"] == true, reply.dump().c_str());
+        job = daemon.waitForJob(reply["job"].get<int>());
+        QVERIFY2(job["state"] == "done", job.dump().c_str());
+        QCOMPARE(namesIn(localRoot + "/mine/blocks").size(), std::size_t{1});
+
+        // Another chain on this machine: every request that names it is refused, and
+        // nothing of it comes back.
+        for (const char* op_ : {"log", "show", "commit", "sync", "cancel", "verify", "stream", "replica-add",
+                                "replica-remove"}) {
+            nlohmann::json request = {{"op", op_}, {"chain", secret.root()}, {"height", 1}, {"replica", "r1"},
+                                      {"targets", {"r1"}}, {"name", "r1"}, {"url", nowhere}, {"identity", "replicas"},
+                                      {"message", "forged"}};
+            reply = asOperator(op, lab.socket, request);
+            QVERIFY2(refusedBy(reply, "served-chains") && !contains(reply.dump(), "secret-message") &&
+                         !contains(reply.dump(), "plans.txt"),
+                     (std::string(op_) + ": " + reply.dump()).c_str());
+        }
+        QCOMPARE(secret.blockNames().size(), std::size_t{2});
+        // Root is held to the served chains too.
+        std::string rootRefusal;
+        try {
+            sc::controlRequest(lab.socket, {{"op", "log"}, {"chain", secret.root()}});
+        } catch (const sc::Error& e) {
+            rootRefusal = e.what();
+        }
+        QVERIFY2(contains(rootRefusal, "refused (served-chains)"), rootRefusal.c_str());
+
+        // Nothing was registered, and the refusals are in the daemon's log with who asked.
+        QCOMPARE(readText(chain.root() + "/.streamchain/replicas.json"), registry);
+        QTRY_VERIFY_WITH_TIMEOUT(contains(readText(lab.log), "uid " + std::to_string(op.uid())), 5000);
+        std::string log = readText(lab.log);
+        for (const char* rule : {"key-directory", "root-only", "local-roots", "registered-targets", "served-chains"})
+            QVERIFY2(contains(log, std::string("refused (") + rule + ")"), rule);
+
+        // Someone outside the group gets nothing at all.
+        auto stranger = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", controlProbe(),
+                             "request", lab.socket, R"({"op":"status"})"});
+        QVERIFY2(stranger.exitCode != 0 || contains(stranger.out, "refused (group)"), stranger.out.c_str());
+        QCOMPARE(daemon.stop(), 0);
+    }
+
+    void noClientStarvesTheDaemon() {
+        OperatorAccount op;
+        SshLab hosts(1);
+        ChainFixture chain;
+        Lab lab;
+        auto added = cli({"replica", "add", chain.root(), "r1", hosts.url(0, "replica"), "--identity",
+                          hosts.clientKey(), "--accept-host-key", hosts.hostKeyFingerprint(0), "--agent-path",
+                          STREAMCHAIN_CLI});
+        QVERIFY2(added.exitCode == 0, added.err.c_str());
+        DaemonProcess daemon(chain.root(), lab.socket, {"--group", QString::fromStdString(op.group())}, lab.log);
+        QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"), daemon.status().dump().c_str());
+        const double restingMiB = residentMiB(daemon.pid());
+
+        // One client pipelines queries without reading a reply; 1,100 more connect and idle.
+        const double floodSeconds = 20;
+        auto flood = startAsOperator(op, {"flood", QString::fromStdString(lab.socket), QString::number(floodSeconds),
+                                          R"({"op":"log","limit":100000})"});
+        auto idle = startAsOperator(op, {"idle", QString::fromStdString(lab.socket), "1100",
+                                         QString::number(floodSeconds)});
+        auto start = Clock::now();
+        double slowestStatus = 0, peakMiB = 0;
+        int height = 0;
+        auto statusIsQuick = [&] {
+            auto asked = Clock::now();
+            sc::controlRequest(lab.socket, {{"op", "status"}}, 2000); // throws after 2 s
+            slowestStatus = std::max(slowestStatus, std::chrono::duration<double>(Clock::now() - asked).count());
+            peakMiB = std::max(peakMiB, residentMiB(daemon.pid()));
+        };
+        while (Clock::now() - start < std::chrono::duration<double>(floodSeconds)) {
+            // Replication keeps committing and catching up under the load.
+            ++height;
+            writeFile(chain.data("a.txt"), "block " + std::to_string(height));
+            chain.commit("block " + std::to_string(height));
+            auto committed = Clock::now();
+            while (!inSyncAt(daemon.replica("r1"), height)) {
+                statusIsQuick();
+                QVERIFY2(Clock::now() - committed < std::chrono::seconds(15), daemon.status().dump().c_str());
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            for (int i = 0; i < 5; ++i) {
+                statusIsQuick();
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+        }
+        QVERIFY(flood->waitForFinished(30000));
+        QVERIFY(idle->waitForFinished(60000));
+        auto idleReport = nlohmann::json::parse(idle->readAllStandardOutput().toStdString(), nullptr, false);
+        qInfo("%d blocks under load; slowest status %.3f s; resident %.1f MiB at rest, %.1f MiB at peak; idle "
+              "clients: %s",
+              height, slowestStatus, restingMiB, peakMiB, idleReport.dump().c_str());
+        QVERIFY(height >= 3);
+        QVERIFY2(slowestStatus < 2.0, std::to_string(slowestStatus).c_str());
+#if defined(__SANITIZE_ADDRESS__)
+        QVERIFY2(peakMiB - restingMiB < 100, std::to_string(peakMiB).c_str()); // the sanitizer's shadow is not ours
+#else
+        QVERIFY2(peakMiB < 100, std::to_string(peakMiB).c_str());
+#endif
+        // The cap held: the idle clients beyond one user's share were told so.
+        QVERIFY2(idleReport["connected"].get<int>() + idleReport["failed"].get<int>() == 1100 &&
+                     idleReport["refused"].get<int>() >= 1100 - 64,
+                 idleReport.dump().c_str());
+        QVERIFY(contains(readText(lab.log), "refused (max-clients)"));
+
+        // It recovers fully when they go: the operator is served again, and every block verifies.
+        QTRY_VERIFY_WITH_TIMEOUT(asOperator(op, lab.socket, {{"op", "status"}})["ok"] == true, 5000);
+        auto verify = cli({"verify", chain.root(), "--replica", "r1", "--json"});
+        QVERIFY2(verify.exitCode == 0 && replicaStates(verify).size() == static_cast<std::size_t>(height + 1),
+                 verify.out.c_str());
+        QCOMPARE(daemon.stop(), 0);
+    }
+
+    void stopsCleanlyWhateverClientsAndStreamsAreDoing() {
+        OperatorAccount op;
+        ChainFixture chain(1024);
+        Lab lab;
+        std::string localRoot = rootOwnedDir(chain.image().path("replicas"));
+        const QStringList options{"--group", QString::fromStdString(op.group()), "--local-root",
+                                  QString::fromStdString(localRoot)};
+        // Slow sends (20 ms per chunk) so that the daemon is stopped mid-stream for sure.
+        DaemonProcess daemon(chain.root(), lab.socket, options, lab.log, {"STREAMCHAIN_FAULT=send-slowly"});
+
+        // During a flood.
+        auto flood = startAsOperator(op, {"flood", QString::fromStdString(lab.socket), "10",
+                                          R"({"op":"log","limit":100000})"});
+        auto idle = startAsOperator(op, {"idle", QString::fromStdString(lab.socket), "200", "10"});
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        auto asked = Clock::now();
+        QCOMPARE(daemon.stop(), 0);
+        QVERIFY(Clock::now() - asked < std::chrono::seconds(5));
+        QVERIFY(!fs::exists(lab.socket));
+        flood->waitForFinished(20000);
+        idle->waitForFinished(20000);
+
+        // During a stream: a 256 MiB block on its way to a local replica.
+        daemon.start();
+        mustRun({"dd", "if=/dev/urandom", "of=" + chain.data("big.bin"), "bs=1M", "count=256", "status=none"});
+        chain.commit("big");
+        std::string replica = localRoot + "/r";
+        auto reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {replica}}});
+        QVERIFY2(reply["ok"] == true, reply.dump().c_str());
+        QVERIFY(waitForBytesUnder(replica, 32u << 20));
+        asked = Clock::now();
+        QCOMPARE(daemon.stop(), 0);
+        QVERIFY(Clock::now() - asked < std::chrono::seconds(5));
+        // No partial block: only whole, received, read-only blocks are visible.
+        for (const auto& name : namesIn(replica + "/blocks")) {
+            auto shown = run({"btrfs", "subvolume", "show", replica + "/blocks/" + name});
+            QVERIFY2(shown.exitCode == 0 && contains(shown.out, "readonly") && !contains(shown.out, "Received UUID: \t\t-"),
+                     shown.out.c_str());
+        }
+        QVERIFY(namesIn(replica + "/blocks").size() < 2);
+
+        // It starts again cleanly and finishes the job from where it is.
+        daemon.start();
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {replica}}});
+        QVERIFY2(reply["ok"] == true, reply.dump().c_str());
+        auto job = daemon.waitForJob(reply["job"].get<int>());
+        QVERIFY2(job["state"] == "done", job.dump().c_str());
+        QCOMPARE(namesIn(replica + "/blocks").size(), std::size_t{2});
+        QCOMPARE(daemon.stop(), 0);
+    }
+};
+
+STREAMCHAIN_SYSTEM_TEST_MAIN(TestControlSocket)
+#include "test_control_socket.moc"
