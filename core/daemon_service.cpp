@@ -21,6 +21,7 @@ namespace sc {
 namespace {
 
 constexpr std::size_t kMaxLogBlocks = 5000; // one reply stays a few MiB at most
+constexpr std::size_t kMaxStreamTargets = 64;
 
 std::string text(const nlohmann::json& request, const char* key) {
     if (!request.contains(key) || !request[key].is_string())
@@ -237,6 +238,9 @@ nlohmann::json DaemonService::handle(const nlohmann::json& request, const Contro
     if (op == "stream") {
         if (!request.contains("targets") || !request["targets"].is_array() || request["targets"].empty())
             throw Error("stream: no targets given", ExitCode::Usage);
+        if (request["targets"].size() > kMaxStreamTargets)
+            throw Error("stream: at most " + std::to_string(kMaxStreamTargets) + " targets in one request",
+                        ExitCode::Usage);
         for (const auto& target : request["targets"]) {
             if (!target.is_string())
                 throw Error("stream: targets are replica names or URLs", ExitCode::Usage);

@@ -30,11 +30,19 @@ TargetPage::TargetPage(const QStringList& relays, const QStringList& keys, const
     via->addItem(tr("the primary (direct)"), QString());
     for (const QString& relay : relays)
         via->addItem(tr("relay %1").arg(relay), relay);
-    const QString offered = keys.isEmpty() ? tr("none yet") : keys.join(", ");
-    identity->setPlaceholderText(
-        privileged ? tr("a key in %1 (%2), or any key file (default: root's ssh-agent, ~/.ssh)").arg(keyDirectory, offered)
-                   : tr("a key in %1: %2 (default: its \"default\" key)").arg(keyDirectory, offered));
+    // Operators may onboard only with the keys root placed in the daemon's key directory.
+    identity->setPlaceholderText(keys.isEmpty() ? tr("key name") : tr("key name, e.g. %1").arg(keys.first()));
     identity->setCompleter(new QCompleter(keys, identity));
+    auto* keyHint = new QLabel(this);
+    keyHint->setWordWrap(true);
+    keyHint->setStyleSheet("color:palette(mid)");
+    const QString offered = keys.isEmpty() ? tr("none yet") : keys.join(", ");
+    keyHint->setText(privileged ? tr("Keys in %1: %2. As root you may also give any key file, or none for "
+                                     "root's ssh-agent and ~/.ssh.")
+                                      .arg(keyDirectory, offered)
+                                : tr("Keys in %1: %2. Operators onboard only with these (none given: its "
+                                     "\"default\" key).")
+                                      .arg(keyDirectory, offered));
     compress->addItem(tr("off"), QString());
     compress->addItem(tr("zstd level 3"), "zstd:3");
     compress->addItem(tr("zstd level 9"), "zstd:9");
@@ -44,6 +52,7 @@ TargetPage::TargetPage(const QStringList& relays, const QStringList& keys, const
     form->addRow(tr("URL"), url);
     form->addRow(tr("Fed by"), via);
     form->addRow(tr("SSH key"), identity);
+    form->addRow(QString(), keyHint);
     form->addRow(tr("Compression"), compress);
     form->addRow(QString(), plain);
     connect(name, &QLineEdit::textChanged, this, &QWizardPage::completeChanged);

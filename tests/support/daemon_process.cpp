@@ -7,19 +7,30 @@
 #include <filesystem>
 #include <stdexcept>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <thread>
 
 namespace sctest {
 
-DaemonProcess::DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra,
-                             const std::string& logFile, const QStringList& environment)
-    : chain_(chain), socket_(socket), extra_(std::move(extra)) {
-    process_.setProcessChannelMode(logFile.empty() ? QProcess::ForwardedErrorChannel : QProcess::SeparateChannels);
-    if (!logFile.empty())
-        process_.setStandardErrorFile(QString::fromStdString(logFile), QIODevice::Append);
-    if (!environment.isEmpty())
-        process_.setEnvironment(QProcess::systemEnvironment() + environment);
-    process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+DaemonProcess::DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra)
+    : DaemonProcess(chain, socket, Launch{std::move(extra), {}, {}, 0}) {}
+
+DaemonProcess::DaemonProcess(const std::string& chain, const std::string& socket, Launch launch)
+    : chain_(chain), socket_(socket), launch_(std::move(launch)) {
+    process_.setProcessChannelMode(launch_.logFile.empty() ? QProcess::ForwardedErrorChannel
+                                                           : QProcess::SeparateChannels);
+    if (!launch_.logFile.empty())
+        process_.setStandardErrorFile(QString::fromStdString(launch_.logFile), QIODevice::Append);
+    if (!launch_.environment.isEmpty())
+        process_.setEnvironment(QProcess::systemEnvironment() + launch_.environment);
+    const rlim_t fileLimit = launch_.fileLimit;
+    process_.setChildProcessModifier([fileLimit] {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (fileLimit != 0) {
+            rlimit limit{fileLimit, fileLimit};
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+        }
+    });
     start();
 }
 
@@ -28,7 +39,7 @@ DaemonProcess::~DaemonProcess() { stop(); }
 void DaemonProcess::start() {
     process_.start(STREAMCHAIN_CLI, QStringList{"daemon", QString::fromStdString(chain_), "--socket",
                                                 QString::fromStdString(socket_), "--max-backoff", "1"} +
-                                        extra_);
+                                        launch_.extra);
     if (!process_.waitForStarted())
         throw std::runtime_error("daemon did not start");
     for (int i = 0; i < 100 && !std::filesystem::exists(socket_); ++i)

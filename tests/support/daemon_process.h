@@ -11,9 +11,14 @@ namespace sctest {
 
 class DaemonProcess {
 public:
-    // logFile: its stderr goes there instead of the test's; environment: extra VAR=value
-    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {},
-                  const std::string& logFile = {}, const QStringList& environment = {});
+    struct Launch {
+        QStringList extra;       // more daemon options
+        std::string logFile;     // its stderr goes there instead of the test's
+        QStringList environment; // extra VAR=value
+        unsigned fileLimit = 0;  // RLIMIT_NOFILE, soft and hard, when not 0
+    };
+    DaemonProcess(const std::string& chain, const std::string& socket, QStringList extra = {});
+    DaemonProcess(const std::string& chain, const std::string& socket, Launch launch);
     ~DaemonProcess();
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -30,7 +35,7 @@ public:
 
 private:
     std::string chain_, socket_;
-    QStringList extra_;
+    Launch launch_;
     QProcess process_;
 };
 

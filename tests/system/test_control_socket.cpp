@@ -16,6 +16,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
@@ -34,6 +35,18 @@ double residentMiB(qint64 pid) {
         if (line.rfind("VmRSS:", 0) == 0)
             return std::stod(line.substr(6)) / 1024.0;
     return 0;
+}
+
+// User and system CPU time the process has used so far.
+double cpuSeconds(qint64 pid) {
+    std::string stat = readText("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i == 14 || i == 15)
+            ticks += std::stod(field);
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // A directory only root may write in, that others may pass through (for the socket,
@@ -91,9 +104,10 @@ private slots:
         mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", rootKey});
         std::string localRoot = rootOwnedDir(chain.image().path("replicas"));
         DaemonProcess daemon(chain.root(), lab.socket,
-                             {"--group", QString::fromStdString(op.group()), "--key-dir", QString::fromStdString(keys),
-                              "--local-root", QString::fromStdString(localRoot)},
-                             lab.log);
+                             DaemonProcess::Launch{{"--group", QString::fromStdString(op.group()), "--key-dir",
+                                                    QString::fromStdString(keys), "--local-root",
+                                                    QString::fromStdString(localRoot)},
+                                                   lab.log, {}, 0});
         const std::string registry = readText(chain.root() + "/.streamchain/replicas.json");
         const std::string nowhere = "ssh://root@127.0.0.1:9/srv/replica";
 
@@ -183,7 +197,8 @@ private slots:
                           hosts.clientKey(), "--accept-host-key", hosts.hostKeyFingerprint(0), "--agent-path",
                           STREAMCHAIN_CLI});
         QVERIFY2(added.exitCode == 0, added.err.c_str());
-        DaemonProcess daemon(chain.root(), lab.socket, {"--group", QString::fromStdString(op.group())}, lab.log);
+        DaemonProcess daemon(chain.root(), lab.socket,
+                             DaemonProcess::Launch{{"--group", QString::fromStdString(op.group())}, lab.log, {}, 0});
         QVERIFY2(daemon.waitFor([](const auto& r) { return inSyncAt(r, 0); }, "r1"), daemon.status().dump().c_str());
         const double restingMiB = residentMiB(daemon.pid());
 
@@ -194,7 +209,7 @@ private slots:
         auto idle = startAsOperator(op, {"idle", QString::fromStdString(lab.socket), "1100",
                                          QString::number(floodSeconds)});
         auto start = Clock::now();
-        double slowestStatus = 0, peakMiB = 0;
+        double slowestStatus = 0, peakMiB = 0, slowestCatchUp = 0;
         int height = 0;
         auto statusIsQuick = [&] {
             auto asked = Clock::now();
@@ -211,8 +226,9 @@ private slots:
             while (!inSyncAt(daemon.replica("r1"), height)) {
                 statusIsQuick();
                 QVERIFY2(Clock::now() - committed < std::chrono::seconds(15), daemon.status().dump().c_str());
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
+            slowestCatchUp = std::max(slowestCatchUp, std::chrono::duration<double>(Clock::now() - committed).count());
             for (int i = 0; i < 5; ++i) {
                 statusIsQuick();
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -221,9 +237,9 @@ private slots:
         QVERIFY(flood->waitForFinished(30000));
         QVERIFY(idle->waitForFinished(60000));
         auto idleReport = nlohmann::json::parse(idle->readAllStandardOutput().toStdString(), nullptr, false);
-        qInfo("%d blocks under load; slowest status %.3f s; resident %.1f MiB at rest, %.1f MiB at peak; idle "
-              "clients: %s",
-              height, slowestStatus, restingMiB, peakMiB, idleReport.dump().c_str());
+        qInfo("%d blocks under load, each in sync on r1 within %.3f s of its commit; slowest status %.3f s; "
+              "resident %.1f MiB at rest, %.1f MiB at peak; idle clients: %s",
+              height, slowestCatchUp, slowestStatus, restingMiB, peakMiB, idleReport.dump().c_str());
         QVERIFY(height >= 3);
         QVERIFY2(slowestStatus < 2.0, std::to_string(slowestStatus).c_str());
 #if defined(__SANITIZE_ADDRESS__)
@@ -245,6 +261,30 @@ private slots:
         QCOMPARE(daemon.stop(), 0);
     }
 
+    void outOfDescriptorsPausesAcceptInsteadOfSpinning() {
+        ChainFixture chain;
+        Lab lab;
+        // A daemon that can hold only a few dozen descriptors, and 100 clients that stay.
+        DaemonProcess daemon(chain.root(), lab.socket, DaemonProcess::Launch{{}, lab.log, {}, 48});
+        QVERIFY(daemon.status()["ok"] == true);
+        auto idle = std::make_unique<QProcess>();
+        idle->start(QString::fromStdString(controlProbe()), {"idle", QString::fromStdString(lab.socket), "100", "4"});
+        QVERIFY(idle->waitForStarted());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        const double cpuBefore = cpuSeconds(daemon.pid());
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        const double cpuUsed = cpuSeconds(daemon.pid()) - cpuBefore;
+        QVERIFY(idle->waitForFinished(30000));
+        auto report = nlohmann::json::parse(idle->readAllStandardOutput().toStdString(), nullptr, false);
+        qInfo("out of descriptors: %.3f s of CPU in 2 s; clients %s", cpuUsed, report.dump().c_str());
+        QVERIFY2(cpuUsed < 0.5, std::to_string(cpuUsed).c_str()); // spinning on EMFILE would take the whole 2 s
+        QVERIFY2(report["refused"].get<int>() >= 1, report.dump().c_str());
+        QVERIFY(contains(readText(lab.log), "out of file descriptors"));
+        // And it serves again once they are gone.
+        QTRY_VERIFY_WITH_TIMEOUT(daemon.status()["ok"] == true, 5000);
+        QCOMPARE(daemon.stop(), 0);
+    }
+
     void stopsCleanlyWhateverClientsAndStreamsAreDoing() {
         OperatorAccount op;
         ChainFixture chain(1024);
@@ -253,7 +293,8 @@ private slots:
         const QStringList options{"--group", QString::fromStdString(op.group()), "--local-root",
                                   QString::fromStdString(localRoot)};
         // Slow sends (20 ms per chunk) so that the daemon is stopped mid-stream for sure.
-        DaemonProcess daemon(chain.root(), lab.socket, options, lab.log, {"STREAMCHAIN_FAULT=send-slowly"});
+        DaemonProcess daemon(chain.root(), lab.socket,
+                             DaemonProcess::Launch{options, lab.log, {"STREAMCHAIN_FAULT=send-slowly"}, 0});
 
         // During a flood.
         auto flood = startAsOperator(op, {"flood", QString::fromStdString(lab.socket), "10",
