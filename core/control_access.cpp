@@ -1,5 +1,6 @@
 #include "core/control_access.h"
 
+#include "core/replica_registry.h"
 #include "core/replica_target.h"
 
 #include <filesystem>
@@ -115,12 +116,19 @@ void ControlAccess::checkAdHocTarget(const std::string& target, const ControlPee
         throw RequestRefused("registered-targets",
                              "operators may send only to registered replicas (by name) or to local paths under "
                              "the daemon's local roots; " + target + " is neither (onboard it first)");
-    std::string canonical = canonicalOrEmpty(spec.path);
+    // One level below a root, and not through a link: every directory on the way is
+    // root's, so nothing an operator controls (not even a link inside a received
+    // block) can steer the receive elsewhere between this check and the job.
+    fs::path requested(spec.path);
+    std::string parent = canonicalOrEmpty(requested.parent_path().string());
+    struct stat st {};
+    bool isLink = ::lstat(spec.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
     for (const auto& root : canonicalRoots_)
-        if (!canonical.empty() && pathWithin(canonical, root) && canonical != root)
+        if (!parent.empty() && parent == root && !isLink && isValidReplicaName(requested.filename().string()))
             return;
-    throw RequestRefused("local-roots", "operators may create local replicas only under the daemon's local roots (" +
-                                            joined(canonicalRoots_) + "); " + spec.path + " is outside them");
+    throw RequestRefused("local-roots", "operators may create local replicas only directly below the daemon's "
+                                            "local roots, as ROOT/NAME (" + joined(canonicalRoots_) + "); " +
+                                            spec.path + " is not one");
 }
 
 void ControlAccess::checkRootOnly(const std::string& what, const ControlPeer& peer) const {

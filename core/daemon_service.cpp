@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -96,10 +97,30 @@ nlohmann::json streamJob(ReplicationDaemon& replication, const std::string& chai
                          DaemonJobs::Context& job) {
     nlohmann::json result;
     replication.withConnections(chainPath, [&](const Chain& chain, EndpointPool& pool) {
+        if (job.cancelled) // it waited for the connections while the daemon began to stop
+            throw Error("stream cancelled", ExitCode::Interrupted);
         ReplicaRegistry registry(chain);
         SendRequest send;
-        for (const auto& target : request.value("targets", std::vector<std::string>()))
+        std::map<std::string, std::string> named; // replica location -> how the request named it
+        for (const auto& target : request.value("targets", std::vector<std::string>())) {
             send.targets.push_back(registry.resolve(target, {}).target());
+            auto [seen, fresh] = named.emplace(targetUrl(send.targets.back().spec), target);
+            if (!fresh) // two endpoints for one replica: the second would wait for the first's lock
+                throw Error("stream: " + seen->second + " and " + target + " are the same replica", ExitCode::Usage);
+        }
+        // Only registered replicas stay connected; a one-off target is let go with its lock,
+        // however the stream ends.
+        struct OneOffTargets {
+            EndpointPool& pool;
+            std::vector<std::string> keys;
+            ~OneOffTargets() {
+                for (const auto& key : keys)
+                    pool.drop(key);
+            }
+        } oneOff{pool, {}};
+        for (const auto& target : send.targets)
+            if (!registry.find(target.spec.text))
+                oneOff.keys.push_back(target.spec.text);
         const std::string mode = request.value("mode", std::string("auto"));
         if (mode != "auto" && mode != "full" && mode != "incremental")
             throw Error("stream: mode must be auto, full or incremental", ExitCode::Usage);
@@ -123,10 +144,6 @@ nlohmann::json streamJob(ReplicationDaemon& replication, const std::string& chai
                 progress["error"] = event.error;
             job.report(progress);
         }, &job.cancelled, &pool);
-        // Only registered replicas stay connected; a one-off target is let go with its lock.
-        for (const auto& target : send.targets)
-            if (!registry.find(target.spec.text))
-                pool.drop(target.spec.text);
         nlohmann::json targets = nlohmann::json::array();
         for (const auto& t : report.targets)
             targets.push_back({{"target", t.target}, {"ok", t.ok}, {"error", t.error},

@@ -157,6 +157,8 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
         return;
     announceBlocks(worker, heights);
     std::lock_guard sending(worker.sending);
+    if (worker.stop) // it waited for a job's stream while the daemon began to stop
+        return;
     std::uint64_t tip = heights.back();
     auto now = Clock::now();
     ReplicaRegistry registry(chain);
@@ -206,7 +208,7 @@ void ReplicationDaemon::syncOnce(Worker& worker) {
     if (request.targets.empty())
         return;
     request.upto = tip;
-    worker.cancel = false;
+    worker.cancel = worker.stop.load(); // a cancel of the previous round is spent; a stop is not
     std::vector<std::string> streaming; // targets of the stream in flight
     std::uint64_t rawSoFar = 0, wireSoFar = 0;
     auto onSend = [&](const SendEvent& event) {
@@ -306,11 +308,17 @@ nlohmann::json ReplicationDaemon::status() const {
 nlohmann::json ReplicationDaemon::commit(const std::string& chainPath, const nlohmann::json& body) {
     Worker& w = worker(chainPath);
     CommitRequest request;
+    if (body.contains("message") && !body["message"].is_string())
+        throw Error("commit: \"message\" must be a string", ExitCode::Usage);
     request.message = body.value("message", std::string());
     if (body.contains("operations"))
         request.operations = body["operations"];
-    if (body.contains("elements"))
-        request.elements = body["elements"].get<std::vector<std::string>>();
+    if (body.contains("elements")) {
+        const auto& elements = body["elements"];
+        if (!elements.is_array() || !std::all_of(elements.begin(), elements.end(), [](const auto& e) { return e.is_string(); }))
+            throw Error("commit: \"elements\" must be a list of strings", ExitCode::Usage);
+        request.elements = elements.get<std::vector<std::string>>();
+    }
     validateCommitRequest(request);
     CommitResult result = commitBlock(*w.chain, request);
     std::vector<std::uint64_t> heights = w.chain->heights();

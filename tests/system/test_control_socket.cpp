@@ -334,6 +334,21 @@ private slots:
         auto job = daemon.waitForJob(reply["job"].get<int>());
         QVERIFY2(job["state"] == "done", job.dump().c_str());
         QCOMPARE(namesIn(replica + "/blocks").size(), std::size_t{2});
+
+        // A cancelled stream lets go of its one-off target (lock included), whatever it is called next.
+        std::string other = localRoot + "/s";
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {other}}});
+        QVERIFY(waitForBytesUnder(other, 32u << 20));
+        QVERIFY(asOperator(op, lab.socket, {{"op", "cancel"}, {"job", reply["job"]}})["ok"] == true);
+        QCOMPARE(daemon.waitForJob(reply["job"].get<int>())["state"].get<std::string>(), std::string("cancelled"));
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {other, "local:" + other}}});
+        job = daemon.waitForJob(reply["job"].get<int>());
+        QVERIFY2(job["state"] == "failed" && contains(job["error"].get<std::string>(), "are the same replica"),
+                 job.dump().c_str());
+        reply = asOperator(op, lab.socket, {{"op", "stream"}, {"targets", {"local:" + other}}});
+        job = daemon.waitForJob(reply["job"].get<int>());
+        QVERIFY2(job["state"] == "done", job.dump().c_str());
+        QCOMPARE(namesIn(other + "/blocks").size(), std::size_t{2});
         QCOMPARE(daemon.stop(), 0);
     }
 };

@@ -99,9 +99,15 @@ private slots:
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/new", kOperator); }), std::string("allowed"));
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget("local:" + root + "/existing", kOperator); }),
                  std::string("allowed"));
+        QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/existing/", kOperator); }), std::string("allowed"));
+        QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/x/../new", kOperator); }), std::string("allowed"));
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root, kOperator); }), std::string("local-roots"));
+        QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/existing/deeper", kOperator); }),
+                 std::string("local-roots")); // inside a replica: its blocks hold the operator's links
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/../elsewhere", kOperator); }), std::string("local-roots"));
+        QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/link", kOperator); }), std::string("local-roots"));
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/link/x", kOperator); }), std::string("local-roots"));
+        QCOMPARE(ruleOf([&] { access.checkAdHocTarget(root + "/bad name", kOperator); }), std::string("local-roots"));
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget("ssh://root@host/srv/x", kOperator); }),
                  std::string("registered-targets"));
         QCOMPARE(ruleOf([&] { access.checkAdHocTarget("ssh://root@host/srv/x", kRoot); }), std::string("allowed"));
