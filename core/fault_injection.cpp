@@ -1,13 +1,16 @@
 #include "core/fault_injection.h"
 
-#ifdef STREAMCHAIN_FAULT_INJECTION
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 
 namespace sc {
 
+extern const bool kFaultInjectionArmed; // core/faults/armed.cpp or inert.cpp, chosen at link time
+
 bool faultActive(const char* point) {
+    if (!kFaultInjectionArmed)
+        return false;
     const char* wanted = std::getenv("STREAMCHAIN_FAULT");
     return wanted != nullptr && std::strcmp(wanted, point) == 0;
 }
@@ -18,4 +21,3 @@ void faultPoint(const char* point) {
 }
 
 } // namespace sc
-#endif

@@ -8,7 +8,7 @@
 #include "core/control_client.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
-#include "tests/support/operator_account.h"
+#include "tests/support/operator_lab.h"
 
 #include <QTest>
 #include <chrono>
@@ -139,18 +139,6 @@ struct Client {
     std::vector<nlohmann::json> awaiting; // requests whose replies are due, in order
 };
 
-int connectTo(const std::string& socket) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 std::string readLine(Client& client, double seconds) {
     auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
     while (client.buffer.find('\n') == std::string::npos) {
@@ -185,38 +173,22 @@ private slots:
         };
         auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(random) < p; };
 
-        OperatorAccount op;
-        ChainFixture chain;
-        ChainFixture secret(512, "secret");
-        writeFile(secret.data("plans.txt"), "classified");
-        secret.commit("secret-message");
-        ::chmod(secret.root().c_str(), 0700);
-        TempDir run("fuzz");
-        fs::permissions(run.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-        const std::string socket = run.path() + "/control.sock", keys = run.path() + "/keys";
-        fs::create_directories(keys);
-        ::chmod(keys.c_str(), 0755);
-        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys + "/replicas"});
-        const std::string rootKey = run.path() + "/root_only_key";
-        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", rootKey});
+        OperatorLab lab;
+        const OperatorAccount& op = lab.op;
+        ChainFixture &chain = lab.chain, &secret = lab.secret;
+        const std::string &socket = lab.socket, &keys = lab.keys, &rootKey = lab.rootKey, &localRoot = lab.localRoot;
+        const std::string outside = rootOwnedDir(chain.image().path("outside"));
         fs::create_symlink(rootKey, keys + "/sneaky");
-        const std::string localRoot = chain.image().path("replicas"), outside = chain.image().path("outside");
-        fs::create_directories(localRoot);
-        fs::create_directories(outside);
-        ::chmod(localRoot.c_str(), 0755);
         fs::create_symlink(outside, localRoot + "/escape");
-        fs::create_symlink(secret.root(), run.path() + "/secret-link");
-        fs::create_symlink(chain.root(), run.path() + "/served-link");
-        DaemonProcess daemon(chain.root(), socket,
-                             DaemonProcess::Launch{{"--group", QString::fromStdString(op.group()), "--key-dir",
-                                                    QString::fromStdString(keys), "--local-root",
-                                                    QString::fromStdString(localRoot)},
-                                                   run.path() + "/daemon.log", {}, 0});
+        fs::create_symlink(secret.root(), lab.run.path() + "/secret-link");
+        fs::create_symlink(chain.root(), lab.run.path() + "/served-link");
+        lab.startDaemon();
+        DaemonProcess& daemon = *lab.daemon;
         const Model model{chain.root(), localRoot, keys};
 
         const std::vector<std::string> chains = {
-            chain.root(), chain.root() + "/", run.path() + "/served-link", "/nonexistent/../" + chain.root(),
-            chain.root() + "/../ledger", secret.root(), run.path() + "/secret-link", secret.root() + "/../ledger",
+            chain.root(), chain.root() + "/", lab.run.path() + "/served-link", "/nonexistent/../" + chain.root(),
+            chain.root() + "/../ledger", secret.root(), lab.run.path() + "/secret-link", secret.root() + "/../ledger",
             "/nonexistent", chain.root() + "/data", "ledger"};
         const std::vector<std::string> targets = {
             localRoot + "/a", "local:" + localRoot + "/b", localRoot + "/c/", localRoot + "/x/../a",
@@ -264,14 +236,14 @@ private slots:
         auto connectAsOperator = [&](Client& client) {
             OperatorAccount::Impersonation asOperator(op);
             client = Client{};
-            client.fd = connectTo(socket);
+            client.fd = connectToSocket(socket);
         };
         for (auto& client : clients)
             connectAsOperator(client);
         std::vector<int> nonReaders; // pipeline and never read a reply
         for (int i = 0; i < 2; ++i) {
             OperatorAccount::Impersonation asOperator(op);
-            nonReaders.push_back(connectTo(socket));
+            nonReaders.push_back(connectToSocket(socket));
         }
 
         std::map<std::string, int> outcomes;

@@ -8,6 +8,7 @@
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/operator_account.h"
+#include "tests/support/operator_lab.h"
 #include "tests/support/ssh_hosts.h"
 
 #include <QProcess>
@@ -49,14 +50,6 @@ double cpuSeconds(qint64 pid) {
     return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-// A directory only root may write in, that others may pass through (for the socket,
-// the key directory and the local roots).
-std::string rootOwnedDir(const std::string& path) {
-    fs::create_directories(path);
-    ::chmod(path.c_str(), 0755);
-    return path;
-}
-
 // A request sent by the operator's own process; returns the reply.
 nlohmann::json asOperator(const OperatorAccount& op, const std::string& socket, const nlohmann::json& request) {
     auto result = op.run({controlProbe(), "request", socket, request.dump()});
@@ -91,23 +84,12 @@ class TestControlSocket : public QObject {
     Q_OBJECT
 private slots:
     void operatorsGetWhatTheModelAllowsAndNothingMore() {
-        OperatorAccount op;
-        ChainFixture chain;
-        ChainFixture secret(512, "secret");
-        writeFile(secret.data("plans.txt"), "classified");
-        secret.commit("secret-message");
-        ::chmod(secret.root().c_str(), 0700);
-        Lab lab;
-        std::string keys = rootOwnedDir(lab.run.path() + "/keys");
-        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keys + "/replicas"});
-        std::string rootKey = lab.run.path() + "/root_only_key";
-        mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", rootKey});
-        std::string localRoot = rootOwnedDir(chain.image().path("replicas"));
-        DaemonProcess daemon(chain.root(), lab.socket,
-                             DaemonProcess::Launch{{"--group", QString::fromStdString(op.group()), "--key-dir",
-                                                    QString::fromStdString(keys), "--local-root",
-                                                    QString::fromStdString(localRoot)},
-                                                   lab.log, {}, 0});
+        OperatorLab lab;
+        lab.startDaemon();
+        const OperatorAccount& op = lab.op;
+        ChainFixture &chain = lab.chain, &secret = lab.secret;
+        const std::string &keys = lab.keys, &rootKey = lab.rootKey, &localRoot = lab.localRoot;
+        DaemonProcess& daemon = *lab.daemon;
         const std::string registry = readText(chain.root() + "/.streamchain/replicas.json");
         const std::string nowhere = "ssh://root@127.0.0.1:9/srv/replica";
 

@@ -4,6 +4,7 @@
 // dropped, refusals carry their rule, and stop() waits for requests in flight.
 #include "core/control_socket.h"
 #include "tests/support/btrfs_fixture.h"
+#include "tests/support/operator_lab.h"
 
 #include <QTest>
 #include <atomic>
@@ -20,18 +21,6 @@ using namespace sctest;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int connectTo(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 void sendLine(int fd, const std::string& line) {
     std::string text = line + "\n";
@@ -103,7 +92,7 @@ private slots:
                 std::this_thread::sleep_for(std::chrono::milliseconds(1500));
             return nlohmann::json{{"ok", true}, {"op", request.value("op", "")}};
         });
-        int slow = connectTo(s.socket), other = connectTo(s.socket);
+        int slow = connectToSocket(s.socket), other = connectToSocket(s.socket);
         sendLine(slow, R"({"op":"slow"})");
         sendLine(slow, R"({"op":"status"})"); // this client's own requests keep their order
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -129,7 +118,7 @@ private slots:
             ++handled;
             return nlohmann::json{{"ok", true}, {"blob", std::string(64u << 10, 'x')}};
         });
-        int flood = connectTo(s.socket);
+        int flood = connectToSocket(s.socket);
         int sent = 0;
         for (; sent < 2000; ++sent) { // pipelined, never read
             std::string line = R"({"op":"log"})" "\n";
@@ -145,7 +134,7 @@ private slots:
                  s.log->empty() ? "no log" : s.log->back().c_str());
         ::close(flood);
         // Everyone else is still served.
-        int other = connectTo(s.socket);
+        int other = connectToSocket(s.socket);
         std::string buffer;
         sendLine(other, R"({"op":"status"})");
         QVERIFY(parsed(readLine(other, buffer))["ok"] == true);
@@ -159,12 +148,12 @@ private slots:
         Server s(options, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
         std::vector<int> held;
         for (int i = 0; i < 3; ++i) {
-            held.push_back(connectTo(s.socket));
+            held.push_back(connectToSocket(s.socket));
             std::string buffer;
             sendLine(held.back(), R"({"op":"status"})");
             QVERIFY(parsed(readLine(held.back(), buffer))["ok"] == true);
         }
-        int extra = connectTo(s.socket);
+        int extra = connectToSocket(s.socket);
         std::string buffer;
         auto refusal = parsed(readLine(extra, buffer));
         QVERIFY2(refusal["refused"] == "max-clients", refusal.dump().c_str());
@@ -173,7 +162,7 @@ private slots:
         ::close(held.back());
         held.pop_back();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        int again = connectTo(s.socket);
+        int again = connectToSocket(s.socket);
         sendLine(again, R"({"op":"status"})");
         QVERIFY(parsed(readLine(again, buffer))["ok"] == true);
         held.push_back(again);
@@ -185,7 +174,7 @@ private slots:
         sc::ControlServerOptions options;
         options.maxPendingOutput = 256u << 10;
         Server s(options, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}, {"subscribe", true}}; });
-        int subscriber = connectTo(s.socket), reader = connectTo(s.socket);
+        int subscriber = connectToSocket(s.socket), reader = connectToSocket(s.socket);
         std::string buffer, readerBuffer;
         sendLine(subscriber, R"({"op":"subscribe"})");
         sendLine(reader, R"({"op":"subscribe"})");
@@ -213,7 +202,7 @@ private slots:
         Server s({}, [](const nlohmann::json&) -> nlohmann::json {
             throw sc::RequestRefused("some-rule", "not for you");
         });
-        int fd = connectTo(s.socket);
+        int fd = connectToSocket(s.socket);
         std::string buffer;
         sendLine(fd, R"({"op":"log"})");
         auto reply = parsed(readLine(fd, buffer));
@@ -232,7 +221,7 @@ private slots:
             ++finished;
             return nlohmann::json{{"ok", true}};
         });
-        int a = connectTo(s.socket), b = connectTo(s.socket);
+        int a = connectToSocket(s.socket), b = connectToSocket(s.socket);
         sendLine(a, R"({"op":"log"})");
         sendLine(b, R"({"op":"log"})");
         QTRY_VERIFY_WITH_TIMEOUT(started == 2, 2000);
