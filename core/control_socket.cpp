@@ -253,8 +253,8 @@ void ControlServer::admit(int fd) {
     clients_.emplace(client->id, std::move(client));
 }
 
-// Throws std::system_error when accepting must pause (out of descriptors, or a failure to wait out).
-void ControlServer::acceptClients() {
+// 0, or the errno that makes accepting pause (out of descriptors, or a failure to wait out).
+int ControlServer::acceptClients() {
     for (int i = 0; i < 64; ++i) {
         int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
@@ -263,10 +263,23 @@ void ControlServer::acceptClients() {
         }
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        throw std::system_error(errno, std::generic_category());
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
     }
+    return 0;
+}
+
+// The spare descriptor makes room to take one waiting client and tell it why.
+void ControlServer::refuseOneWithTheSpareDescriptor() {
+    if (spareFd_ < 0)
+        return;
+    ::close(spareFd_);
+    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+        std::string refusal = refusalLine("descriptors", "the daemon is out of file descriptors");
+        [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        ::close(fd);
+    }
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 void ControlServer::readFrom(Client& client) {
@@ -391,24 +404,13 @@ void ControlServer::serve() {
             }
         }
         if (fds[0].revents & POLLIN) {
-            try {
-                acceptClients();
-            } catch (const std::system_error& e) {
+            if (int error = acceptClients(); error != 0) {
                 acceptPausedUntil = Clock::now() + std::chrono::milliseconds(200);
-                if (e.code().value() == EMFILE || e.code().value() == ENFILE) {
-                    if (spareFd_ >= 0) {
-                        ::close(spareFd_);
-                        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                        std::string refusal = refusalLine("descriptors", "the daemon is out of file descriptors");
-                        if (fd >= 0) {
-                            [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
-                            ::close(fd);
-                        }
-                        spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-                    }
+                if (error == EMFILE || error == ENFILE) {
+                    refuseOneWithTheSpareDescriptor();
                     logRefusal("control: out of file descriptors; accepting paused for 200 ms");
                 } else {
-                    log("control: accept failed: " + std::string(e.what()));
+                    log("control: accept failed: " + std::string(std::strerror(error)));
                 }
             }
         }

@@ -66,7 +66,8 @@ private:
     };
 
     void serve();
-    void acceptClients();
+    int acceptClients();
+    void refuseOneWithTheSpareDescriptor();
     void admit(int fd);
     void readFrom(Client& client);
     void dispatch(Client& client);

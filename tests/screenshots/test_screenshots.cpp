@@ -1,8 +1,10 @@
 // Screenshots of the console under Xvfb at 1280x800: the main window on the demo
 // lab (r1, r2, r3 behind r2, workload running) and each dialog, saved as PNGs in
 // the build tree (screenshots/) for a person to look at. The test checks they
-// were drawn (not blank) and that the window shows the lab's state.
+// were drawn (not blank) and that the window shows the lab's state; and an
+// operator's console after the daemon refused a request.
 #include "tests/support/chain_fixture.h"
+#include "tests/support/operator_lab.h"
 #include "tests/ui/console_test_main.h"
 #include "ui/action_dialogs.h"
 #include "ui/add_replica_wizard.h"
@@ -14,6 +16,7 @@
 
 #include <QDir>
 #include <QImage>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QTabWidget>
@@ -105,6 +108,28 @@ private slots:
         wizard.next();
         QTRY_VERIFY_WITH_TIMEOUT(!wizard.onboardPage()->error().isEmpty(), 30000);
         QVERIFY2(save(wizard, "wizard-failed-step", why), qPrintable(why));
+    }
+
+    // The console of an operator (not root) whose request the daemon refused: the
+    // reason, with its rule, in the status bar.
+    void anOperatorsRefusedRequest() {
+        OperatorLab lab;
+        lab.startDaemon();
+        ui::ConsoleSession session(QString::fromStdString(lab.socket));
+        ui::MainWindow window(session);
+        window.resize(1280, 800);
+        window.show();
+        {
+            OperatorAccount::Impersonation asOperator(lab.op);
+            session.start();
+            QTRY_VERIFY_WITH_TIMEOUT(session.client().isConnected(), 10000);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(session.blocks().rowCount() == 1, 10000);
+        session.addReplica({{"name", "r4"}, {"url", "ssh://root@10.255.255.1/srv/replica"},
+                            {"identity", QString::fromStdString(lab.rootKey)}});
+        QTRY_VERIFY_WITH_TIMEOUT(window.problemLabel()->text().contains("refused (key-directory)"), 10000);
+        QString why;
+        QVERIFY2(save(window, "main-window-refused", why), qPrintable(why));
     }
 };
 
