@@ -245,6 +245,10 @@ private slots:
     }
 
     void outOfDescriptorsPausesAcceptInsteadOfSpinning() {
+#if defined(__SANITIZE_ADDRESS__)
+        QSKIP("UBSan's vptr check opens a pipe to test memory, which a process out of descriptors cannot: "
+              "it reports every new dynamic type as invalid. The release suite runs this.");
+#endif
         ChainFixture chain;
         Lab lab;
         // A daemon that can hold only a few dozen descriptors, and 100 clients that stay.
