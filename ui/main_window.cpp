@@ -157,7 +157,10 @@ void MainWindow::onConnection(bool connected, const QString& detail) {
     }
 }
 
-void MainWindow::onProblem(const QString& text) { problem_->setText(text); }
+void MainWindow::onProblem(const QString& text) {
+    problem_->setText(text);
+    problem_->setToolTip(text); // a long refusal is cut at the window's edge; the whole of it is here and in the event log
+}
 
 void MainWindow::onBlockSelected() {
     auto rows = chainTable_->selectionModel()->selectedRows();
