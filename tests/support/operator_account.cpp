@@ -49,8 +49,9 @@ OperatorAccount::OperatorAccount() {
 }
 
 OperatorAccount::~OperatorAccount() {
-    run({"userdel", user_});
-    run({"groupdel", group_});
+    // sctest::run, not this->run: that would ask the user to delete itself.
+    sctest::run({"userdel", user_});
+    sctest::run({"groupdel", group_});
 }
 
 CommandResult OperatorAccount::run(std::vector<std::string> argv) const {
