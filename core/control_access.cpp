@@ -133,8 +133,8 @@ void ControlAccess::checkAdHocTarget(const std::string& target, const ControlPee
 
 void ControlAccess::checkRootOnly(const std::string& what, const ControlPeer& peer) const {
     if (!peer.privileged)
-        throw RequestRefused("root-only", what + " runs a program or reads a file of the daemon's choosing on "
-                                                 "its behalf: only root may set it");
+        throw RequestRefused("root-only", what + " chooses a program the daemon runs for you on the replica's "
+                                                 "host: only root may set it");
 }
 
 } // namespace sc
