@@ -6,19 +6,23 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace sc {
 
 std::string defaultControlSocket() { return "/run/streamchain/control.sock"; }
 
-nlohmann::json controlRequest(const std::string& socketPath, const nlohmann::json& request, int timeoutMs) {
+sockaddr_un controlSocketAddress(const std::string& socketPath) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (socketPath.size() >= sizeof address.sun_path)
         throw Error("control socket path too long: " + socketPath, ExitCode::Usage);
     std::memcpy(address.sun_path, socketPath.c_str(), socketPath.size() + 1);
+    return address;
+}
+
+nlohmann::json controlRequest(const std::string& socketPath, const nlohmann::json& request, int timeoutMs) {
+    sockaddr_un address = controlSocketAddress(socketPath);
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
         int err = errno;

@@ -1,5 +1,6 @@
 #include "core/control_socket.h"
 
+#include "core/control_client.h"
 #include "core/error.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,16 +25,7 @@ namespace sc {
 namespace {
 
 constexpr std::size_t kMaxRequestBytes = 1u << 20;
-constexpr unsigned kRefusalLinesPerSecond = 10;
-
-sockaddr_un socketAddress(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path)
-        throw Error("control socket path too long: " + path, ExitCode::Usage);
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    return address;
-}
+constexpr unsigned kRateLimitedLinesPerSecond = 10;
 
 gid_t groupNamed(const std::string& name) {
     group* g = ::getgrnam(name.c_str());
@@ -56,13 +49,18 @@ bool peerInGroup(int fd, gid_t wanted) {
     return std::find(groups.begin(), groups.end(), wanted) != groups.end();
 }
 
-std::string refusalLine(const std::string& rule, const std::string& message) {
-    return nlohmann::json{{"ok", false}, {"error", "refused (" + rule + "): " + message}, {"refused", rule}}.dump() +
-           "\n";
-}
-
 std::string dumpLine(const nlohmann::json& value) {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// The one shape of a refusal on the wire, whether a request or a connection is refused.
+nlohmann::json refusalReply(const RequestRefused& refusal) {
+    return {{"ok", false}, {"error", refusal.what()}, {"refused", refusal.rule()}};
+}
+
+void sendRefusal(int fd, const RequestRefused& refusal) {
+    std::string line = dumpLine(refusalReply(refusal));
+    [[maybe_unused]] auto n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
 }
 
 } // namespace
@@ -85,7 +83,7 @@ ControlServer::ControlServer(std::string socketPath, Handler handler, RunsInline
     : path_(std::move(socketPath)), handler_(std::move(handler)), runsInline_(std::move(runsInline)),
       options_(std::move(options)), group_(groupNamed(options_.group)) {
     fs::create_directories(fs::path(path_).parent_path());
-    sockaddr_un address = socketAddress(path_);
+    sockaddr_un address = controlSocketAddress(path_);
     // A socket file left by a daemon that died: replace it only if nobody answers on it.
     if (fs::exists(path_)) {
         int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -146,19 +144,21 @@ void ControlServer::log(const std::string& line) {
         options_.log(line);
 }
 
-void ControlServer::logRefusal(const std::string& line) {
+// At most kRateLimitedLinesPerSecond lines a second (refusals, disconnects, descriptor
+// trouble): a flood of refused requests must not flood the log too.
+void ControlServer::logRateLimited(const std::string& line) {
     std::lock_guard lock(logMutex_);
     long second = static_cast<long>(std::time(nullptr));
-    if (second != refusalSecond_) {
-        if (refusalsSuppressed_ > 0)
-            log("control: " + std::to_string(refusalsSuppressed_) + " more refusals in the last second not logged");
-        refusalSecond_ = second;
-        refusalsThisSecond_ = refusalsSuppressed_ = 0;
+    if (second != limitedSecond_) {
+        if (limitedSuppressed_ > 0)
+            log("control: " + std::to_string(limitedSuppressed_) + " more such lines in the last second not logged");
+        limitedSecond_ = second;
+        limitedThisSecond_ = limitedSuppressed_ = 0;
     }
-    if (++refusalsThisSecond_ <= kRefusalLinesPerSecond)
+    if (++limitedThisSecond_ <= kRateLimitedLinesPerSecond)
         log(line);
     else
-        ++refusalsSuppressed_;
+        ++limitedSuppressed_;
 }
 
 void ControlServer::broadcast(const nlohmann::json& event) {
@@ -184,8 +184,8 @@ ControlServer::Answer ControlServer::answer(std::uint64_t client, const nlohmann
     try {
         reply = handler_(request, peer);
     } catch (const RequestRefused& e) {
-        reply = {{"ok", false}, {"error", e.what()}, {"refused", e.rule()}};
-        logRefusal("control: " + peer.label() + " " + request.value("op", std::string("?")) + ": " + e.what());
+        reply = refusalReply(e);
+        logRateLimited("control: " + peer.label() + " " + request.value("op", std::string("?")) + ": " + e.what());
     } catch (const std::exception& e) {
         reply = {{"ok", false}, {"error", e.what()}};
     }
@@ -222,9 +222,9 @@ void ControlServer::admit(int fd) {
     }
     ControlPeer peer{credentials.uid, credentials.gid, credentials.pid,
                      credentials.uid == 0 || credentials.uid == ::geteuid()};
-    std::string refusal;
+    std::optional<RequestRefused> refusal;
     if (!peer.privileged && !(group_ != static_cast<gid_t>(-1) && (peer.gid == group_ || peerInGroup(fd, group_)))) {
-        refusal = refusalLine("group", "only root and members of group " + options_.group + " may use this daemon");
+        refusal.emplace("group", "only root and members of group " + options_.group + " may use this daemon");
     } else {
         std::size_t members = 0, sameUser = 0;
         for (const auto& [id, client] : clients_) {
@@ -233,16 +233,16 @@ void ControlServer::admit(int fd) {
         }
         if (peer.privileged ? clients_.size() >= options_.maxClients + options_.privilegedReserve
                             : members >= options_.maxClients)
-            refusal = refusalLine("max-clients", "the daemon serves " + std::to_string(options_.maxClients) +
-                                                     " clients at once; try again later");
+            refusal.emplace("max-clients", "the daemon serves " + std::to_string(options_.maxClients) +
+                                               " clients at once; try again later");
         else if (!peer.privileged && sameUser >= options_.maxClientsPerUser)
-            refusal = refusalLine("max-clients", "one user may hold " + std::to_string(options_.maxClientsPerUser) +
-                                                     " connections at once; close some first");
+            refusal.emplace("max-clients", "one user may hold " + std::to_string(options_.maxClientsPerUser) +
+                                               " connections at once; close some first");
     }
-    if (!refusal.empty()) {
-        [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+    if (refusal) {
+        sendRefusal(fd, *refusal);
         ::close(fd);
-        logRefusal("control: " + peer.label() + " connection " + refusal.substr(0, refusal.size() - 1));
+        logRateLimited("control: " + peer.label() + " connection " + refusal->what());
         return;
     }
     auto client = std::make_unique<Client>();
@@ -275,8 +275,7 @@ void ControlServer::refuseOneWithTheSpareDescriptor() {
     ::close(spareFd_);
     int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd >= 0) {
-        std::string refusal = refusalLine("descriptors", "the daemon is out of file descriptors");
-        [[maybe_unused]] auto n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        sendRefusal(fd, RequestRefused("descriptors", "the daemon is out of file descriptors"));
         ::close(fd);
     }
     spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -292,8 +291,7 @@ void ControlServer::readFrom(Client& client) {
     else if (errno != EAGAIN && errno != EINTR)
         client.closed = true;
     if (client.in.size() > kMaxRequestBytes && client.in.find('\n') == std::string::npos) {
-        std::string refusal = refusalLine("request-size", "a request is one line of at most 1 MiB");
-        [[maybe_unused]] auto sent = ::send(client.fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        sendRefusal(client.fd, RequestRefused("request-size", "a request is one line of at most 1 MiB"));
         client.closed = true;
     }
 }
@@ -408,7 +406,7 @@ void ControlServer::serve() {
                 acceptPausedUntil = Clock::now() + std::chrono::milliseconds(200);
                 if (error == EMFILE || error == ENFILE) {
                     refuseOneWithTheSpareDescriptor();
-                    logRefusal("control: out of file descriptors; accepting paused for 200 ms");
+                    logRateLimited("control: out of file descriptors; accepting paused for 200 ms");
                 } else {
                     log("control: accept failed: " + std::string(std::strerror(error)));
                 }
@@ -441,7 +439,7 @@ void ControlServer::serve() {
             bool stalled = std::chrono::duration<double>(now - client.lastDrained).count() >
                            options_.stalledClientSeconds;
             if (client.overflowed || stalled)
-                logRefusal("control: " + client.peer.label() + " disconnected: " +
+                logRateLimited("control: " + client.peer.label() + " disconnected: " +
                            (client.overflowed ? "it fell " + std::to_string(options_.maxPendingOutput >> 20) +
                                                     " MiB behind on events"
                                               : "it read none of its replies for " +

@@ -76,7 +76,7 @@ private:
     Answer answer(std::uint64_t client, const nlohmann::json& request, const ControlPeer& peer);
     void runRequests();
     void log(const std::string& line);
-    void logRefusal(const std::string& line);
+    void logRateLimited(const std::string& line);
 
     std::string path_;
     Handler handler_;
@@ -97,8 +97,8 @@ private:
     std::vector<std::thread> requestThreads_;
 
     std::mutex logMutex_;
-    long refusalSecond_ = 0; // log rate limit: a flood of refused requests is one line a second
-    unsigned refusalsThisSecond_ = 0, refusalsSuppressed_ = 0;
+    long limitedSecond_ = 0; // logRateLimited(): the second being counted, its lines, the ones dropped
+    unsigned limitedThisSecond_ = 0, limitedSuppressed_ = 0;
 };
 
 } // namespace sc

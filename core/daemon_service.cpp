@@ -188,9 +188,12 @@ std::string DaemonService::chainOf(const nlohmann::json& request) const {
     return access_.servedChain(text(request, "chain"));
 }
 
-void DaemonService::checkTarget(const std::string& chain, const std::string& target, const ControlPeer& peer) const {
-    if (!ReplicaRegistry(Chain::open(chain)).find(target))
-        access_.checkAdHocTarget(target, peer);
+void DaemonService::checkTargets(const std::string& chain, const std::vector<std::string>& targets,
+                                 const ControlPeer& peer) const {
+    ReplicaRegistry registry(Chain::open(chain));
+    for (const auto& target : targets)
+        if (!registry.find(target))
+            access_.checkAdHocTarget(target, peer);
 }
 
 nlohmann::json DaemonService::startReplicaAdd(const std::string& chain, nlohmann::json request,
@@ -244,7 +247,7 @@ nlohmann::json DaemonService::handle(const nlohmann::json& request, const Contro
         std::string replica = text(request, "replica");
         if (replica.empty())
             throw Error("verify: no replica given", ExitCode::Usage);
-        checkTarget(chain, replica, peer);
+        checkTargets(chain, {replica}, peer);
         auto id = jobs_.start("verify", chain, [chain, replica](DaemonJobs::Context& job) {
             return verifyJob(chain, replica, job);
         });
@@ -258,11 +261,13 @@ nlohmann::json DaemonService::handle(const nlohmann::json& request, const Contro
         if (request["targets"].size() > kMaxStreamTargets)
             throw Error("stream: at most " + std::to_string(kMaxStreamTargets) + " targets in one request",
                         ExitCode::Usage);
+        std::vector<std::string> targets;
         for (const auto& target : request["targets"]) {
             if (!target.is_string())
                 throw Error("stream: targets are replica names or URLs", ExitCode::Usage);
-            checkTarget(chain, target.get<std::string>(), peer);
+            targets.push_back(target.get<std::string>());
         }
+        checkTargets(chain, targets, peer);
         auto id = jobs_.start("stream", chain, [this, chain, request](DaemonJobs::Context& job) {
             return streamJob(replication_, chain, request, job);
         });

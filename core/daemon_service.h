@@ -23,7 +23,9 @@ public:
 
 private:
     std::string chainOf(const nlohmann::json& request) const; // a served chain, or refused
-    void checkTarget(const std::string& chain, const std::string& target, const ControlPeer& peer) const;
+    // Registered replicas pass; the rest are held to the peer's ad-hoc target rules.
+    void checkTargets(const std::string& chain, const std::vector<std::string>& targets,
+                      const ControlPeer& peer) const;
     nlohmann::json startReplicaAdd(const std::string& chain, nlohmann::json request, const ControlPeer& peer);
     ControlAccess access_;
     ReplicationDaemon replication_;
