@@ -54,11 +54,13 @@ OperatorAccount::~OperatorAccount() {
     sctest::run({"groupdel", group_});
 }
 
-CommandResult OperatorAccount::run(std::vector<std::string> argv) const {
+std::vector<std::string> OperatorAccount::commandAs(std::vector<std::string> argv) const {
     argv.insert(argv.begin(), {"setpriv", "--reuid=" + std::to_string(uid_), "--regid=" + std::to_string(gid_),
                                "--groups=" + std::to_string(gid_), "--"});
-    return sctest::run(argv);
+    return argv;
 }
+
+CommandResult OperatorAccount::run(std::vector<std::string> argv) const { return sctest::run(commandAs(std::move(argv))); }
 
 OperatorAccount::Impersonation::Impersonation(const OperatorAccount& account) {
     int count = ::getgroups(0, nullptr);

@@ -22,8 +22,9 @@ public:
     const std::string& group() const { return group_; } // give it to `streamchain daemon --group`
     uid_t uid() const { return uid_; }
     gid_t gid() const { return gid_; }
-    // argv run as the user, in the group only.
+    // argv run as the user, in the group only; commandAs() is that command line (setpriv ...).
     CommandResult run(std::vector<std::string> argv) const;
+    std::vector<std::string> commandAs(std::vector<std::string> argv) const;
 
     // While alive, this whole process acts with the user's effective ids and group
     // (sockets connected meanwhile carry them as peer credentials).

@@ -1,11 +1,7 @@
 #include "tests/support/operator_lab.h"
 
-#include <cstring>
 #include <filesystem>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -15,18 +11,6 @@ std::string rootOwnedDir(const std::string& path) {
     fs::create_directories(path);
     ::chmod(path.c_str(), 0755);
     return path;
-}
-
-int connectToSocket(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-        return fd;
-    if (fd >= 0)
-        ::close(fd);
-    return -1;
 }
 
 OperatorLab::OperatorLab() {

@@ -26,7 +26,5 @@ struct OperatorLab {
 
 // A directory only root may write in, that others may pass through.
 std::string rootOwnedDir(const std::string& path);
-// A Unix stream connection to `path`, or -1.
-int connectToSocket(const std::string& path);
 
 } // namespace sctest

@@ -9,20 +9,18 @@
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/operator_lab.h"
+#include "tests/support/socket_lines.h"
 
 #include <QTest>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <map>
-#include <poll.h>
 #include <random>
 #include <set>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -139,24 +137,6 @@ struct Client {
     std::vector<nlohmann::json> awaiting; // requests whose replies are due, in order
 };
 
-std::string readLine(Client& client, double seconds) {
-    auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (client.buffer.find('\n') == std::string::npos) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        pollfd p{client.fd, POLLIN, 0};
-        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-            return {};
-        char chunk[65536];
-        ssize_t n = ::read(client.fd, chunk, sizeof chunk);
-        if (n <= 0)
-            return {};
-        client.buffer.append(chunk, static_cast<std::size_t>(n));
-    }
-    std::string line = client.buffer.substr(0, client.buffer.find('\n'));
-    client.buffer.erase(0, line.size() + 1);
-    return line;
-}
-
 } // namespace
 
 class TestControlFuzz : public QObject {
@@ -249,7 +229,7 @@ private slots:
         std::map<std::string, int> outcomes;
         auto judge = [&](Client& client) {
             for (const auto& sent : client.awaiting) {
-                std::string line = readLine(client, 20);
+                std::string line = readLine(client.fd, client.buffer, 20);
                 QVERIFY2(!line.empty(), ("no reply to " + sent.dump() + " (seed " + std::to_string(seed) + ")").c_str());
                 auto reply = nlohmann::json::parse(line, nullptr, false);
                 QVERIFY2(reply.is_object(), line.c_str());
@@ -282,7 +262,7 @@ private slots:
                 std::string line = pick({"garbage", "[1,2]", "{\"op\":", "\"status\"", "{\"op\":\"log\",\"chain\":7}"});
                 line += "\n";
                 [[maybe_unused]] auto n = ::send(client.fd, line.data(), line.size(), MSG_NOSIGNAL);
-                std::string reply = readLine(client, 10);
+                std::string reply = readLine(client.fd, client.buffer, 10);
                 QVERIFY2(contains(reply, "\"ok\":false"), (line + " -> " + reply).c_str());
             } else if (action < 0.93) { // the non-readers keep asking
                 std::string lines;
@@ -299,7 +279,7 @@ private slots:
             } else { // a line longer than the daemon takes
                 std::string huge(1100u << 10, 'x');
                 [[maybe_unused]] auto n = ::send(client.fd, huge.data(), huge.size(), MSG_NOSIGNAL);
-                std::string reply = readLine(client, 10);
+                std::string reply = readLine(client.fd, client.buffer, 10);
                 QVERIFY2(contains(reply, "refused (request-size)"), reply.c_str());
                 ::close(client.fd);
                 connectAsOperator(client);

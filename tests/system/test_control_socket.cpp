@@ -65,10 +65,14 @@ bool refusedBy(const nlohmann::json& reply, const std::string& rule) {
 
 // The operator's misbehaving clients, as processes of their own.
 std::unique_ptr<QProcess> startAsOperator(const OperatorAccount& op, const QStringList& probeArgs) {
+    std::vector<std::string> probe{controlProbe()};
+    for (const auto& arg : probeArgs)
+        probe.push_back(arg.toStdString());
+    QStringList argv;
+    for (const auto& arg : op.commandAs(probe))
+        argv << QString::fromStdString(arg);
     auto process = std::make_unique<QProcess>();
-    QStringList argv{"--reuid=" + QString::number(op.uid()), "--regid=" + QString::number(op.gid()),
-                     "--groups=" + QString::number(op.gid()), "--", QString::fromStdString(controlProbe())};
-    process->start("setpriv", argv + probeArgs);
+    process->start(argv.takeFirst(), argv);
     process->waitForStarted();
     return process;
 }

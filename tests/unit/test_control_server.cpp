@@ -4,16 +4,14 @@
 // dropped, refusals carry their rule, and stop() waits for requests in flight.
 #include "core/control_socket.h"
 #include "tests/support/btrfs_fixture.h"
-#include "tests/support/operator_lab.h"
+#include "tests/support/socket_lines.h"
 
 #include <QTest>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -21,30 +19,6 @@ using namespace sctest;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-void sendLine(int fd, const std::string& line) {
-    std::string text = line + "\n";
-    [[maybe_unused]] auto n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-}
-
-// The next line, or "" on EOF or after `seconds`.
-std::string readLine(int fd, std::string& buffer, double seconds = 5) {
-    auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (buffer.find('\n') == std::string::npos) {
-        int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-        pollfd p{fd, POLLIN, 0};
-        if (left <= 0 || ::poll(&p, 1, left) <= 0)
-            return {};
-        char chunk[65536];
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n <= 0)
-            return {};
-        buffer.append(chunk, static_cast<std::size_t>(n));
-    }
-    std::string line = buffer.substr(0, buffer.find('\n'));
-    buffer.erase(0, line.size() + 1);
-    return line;
-}
 
 // True once the daemon has closed the connection (everything it sent is drained).
 bool closedWithin(int fd, double seconds) {
