@@ -4,14 +4,14 @@
 //   control_probe flood SOCKET SECONDS JSON    pipelines JSON for SECONDS without reading a reply
 //   control_probe idle SOCKET COUNT SECONDS    holds COUNT connections open, then prints
 //                                              {"connected":N,"refused":M,"failed":K}
+#include "tests/support/socket_lines.h"
+
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <poll.h>
 #include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -20,42 +20,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int connectTo(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-        return fd;
-    if (fd >= 0)
-        ::close(fd);
-    return -1;
-}
-
 int request(const std::string& socket, const std::string& json) {
-    int fd = connectTo(socket);
+    int fd = sctest::connectToSocket(socket);
     if (fd < 0) {
         std::perror("connect");
         return 2;
     }
-    std::string line = json + "\n";
-    [[maybe_unused]] auto sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-    std::string reply;
-    char buffer[65536];
-    pollfd p{fd, POLLIN, 0};
-    while (reply.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n <= 0)
-            break;
-        reply.append(buffer, static_cast<std::size_t>(n));
-    }
+    sctest::sendLine(fd, json);
+    std::string buffer, reply = sctest::readLine(fd, buffer, 10);
     ::close(fd);
-    std::printf("%s\n", reply.substr(0, reply.find('\n')).c_str());
+    std::printf("%s\n", reply.c_str());
     return reply.empty() ? 3 : 0;
 }
 
 int flood(const std::string& socket, double seconds, const std::string& json) {
-    int fd = connectTo(socket);
+    int fd = sctest::connectToSocket(socket);
     if (fd < 0) {
         std::perror("connect");
         return 2;
@@ -89,7 +68,7 @@ int idle(const std::string& socket, int count, double seconds) {
     for (int i = 0; i < count; ++i) {
         int fd = -1;
         for (int attempt = 0; fd < 0 && attempt < 50; ++attempt) {
-            fd = connectTo(socket); // a full backlog refuses until the daemon accepts
+            fd = sctest::connectToSocket(socket); // a full backlog refuses until the daemon accepts
             if (fd < 0)
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
