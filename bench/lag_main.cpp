@@ -3,11 +3,11 @@
 // `btrfs send -p | ssh | btrfs receive`), whose pipe is measured in the same run.
 // Run through bench/lag (root; private mount namespace; a namespace host with sshd).
 #include "bench/pipeline.h"
-#include "core/chain.h"
-#include "core/commit.h"
-#include "core/endpoint_pool.h"
-#include "core/remote_endpoint.h"
-#include "core/send_job.h"
+#include "core/endpoints/endpoint_pool.h"
+#include "core/endpoints/remote_endpoint.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/commit.h"
+#include "core/replication/send_blocks.h"
 #include "tests/support/ssh_hosts.h"
 
 #include <algorithm>

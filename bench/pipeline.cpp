@@ -1,6 +1,6 @@
 #include "bench/pipeline.h"
 
-#include "core/ssh_session.h"
+#include "core/ssh/ssh_session.h"
 
 #include <chrono>
 #include <cstring>

@@ -1,5 +1,5 @@
 #include "app/cli/commands.h"
-#include "core/agent_server.h"
+#include "core/agent/agent_server.h"
 
 #include <unistd.h>
 

@@ -1,8 +1,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
-#include "core/chain.h"
-#include "core/commit.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/commit.h"
 
 #include <cstdio>
 

@@ -1,12 +1,12 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
-#include "core/control_client.h"
-#include "core/control_socket.h"
-#include "core/error.h"
-#include "core/metrics.h"
-#include "core/daemon_service.h"
-#include "core/block_header.h"
-#include "core/transfer_meter.h"
+#include "core/base/error.h"
+#include "core/daemon/control_client.h"
+#include "core/daemon/control_service.h"
+#include "core/daemon/control_socket.h"
+#include "core/daemon/metrics.h"
+#include "core/ledger/block_header.h"
+#include "core/stream/transfer_meter.h"
 
 #include <atomic>
 #include <csignal>
@@ -134,7 +134,7 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
             };
             sc::AccessPolicy access = options->access;
             access.servedChains = options->chains;
-            sc::DaemonService service(access, daemonOptions, onEvent);
+            sc::ControlService service(access, daemonOptions, onEvent);
             sc::ControlServerOptions control = options->control;
             control.log = logLine;
             server = std::make_unique<sc::ControlServer>(
@@ -142,7 +142,7 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
                 [&service](const nlohmann::json& request, const sc::ControlPeer& peer) {
                     return service.handle(request, peer);
                 },
-                &sc::DaemonService::answersAtOnce, control);
+                &sc::ControlService::answersAtOnce, control);
             std::fprintf(stderr, "streamchain daemon: serving %zu chain(s) on %s\n", options->chains.size(),
                          options->socket.c_str());
             std::unique_ptr<sc::MetricsServer> metrics;

@@ -1,6 +1,6 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
-#include "core/chain.h"
+#include "core/ledger/chain.h"
 
 #include <cstdio>
 

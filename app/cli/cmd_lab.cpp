@@ -1,6 +1,6 @@
 #include "app/cli/commands.h"
 #include "app/cli/lab_world.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <cstdio>
 

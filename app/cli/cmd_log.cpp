@@ -1,9 +1,9 @@
 // log, show and history: reading the chain.
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
-#include "core/block_diff.h"
-#include "core/chain.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/ledger/block_changes.h"
+#include "core/ledger/chain.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,12 +1,12 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
-#include "core/chain.h"
-#include "core/endpoint_pool.h"
-#include "core/error.h"
-#include "core/onboarding.h"
-#include "core/remote_endpoint.h"
-#include "core/replica_registry.h"
-#include "core/transfer_meter.h"
+#include "core/base/error.h"
+#include "core/endpoints/endpoint_pool.h"
+#include "core/endpoints/remote_endpoint.h"
+#include "core/endpoints/replica_registry.h"
+#include "core/ledger/chain.h"
+#include "core/replication/onboarding.h"
+#include "core/stream/transfer_meter.h"
 
 #include <cstdio>
 #include <iostream>

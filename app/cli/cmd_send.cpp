@@ -1,9 +1,9 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
 #include "app/cli/target_options.h"
-#include "core/chain.h"
-#include "core/error.h"
-#include "core/send_job.h"
+#include "core/base/error.h"
+#include "core/ledger/chain.h"
+#include "core/replication/send_blocks.h"
 
 #include <atomic>
 #include <csignal>

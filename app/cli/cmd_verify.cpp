@@ -1,12 +1,12 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
 #include "app/cli/target_options.h"
-#include "core/chain.h"
-#include "core/chain_verify.h"
-#include "core/endpoint_pool.h"
-#include "core/error.h"
-#include "core/replica_endpoint.h"
-#include "core/replica_verify.h"
+#include "core/base/error.h"
+#include "core/endpoints/endpoint_pool.h"
+#include "core/endpoints/replica_endpoint.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/chain_verify.h"
+#include "core/replication/replica_verify.h"
 
 #include <cstdio>
 

@@ -4,11 +4,12 @@
 // operations naming the elements it touched, committed through the daemon.
 #include "app/cli/lab_world.h"
 
-#include "core/chain.h"
-#include "core/chain_identity.h"
-#include "core/control_client.h"
-#include "core/error.h"
-#include "core/process.h"
+#include "core/base/error.h"
+#include "core/base/file_io.h"
+#include "core/base/process.h"
+#include "core/daemon/control_client.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/chain_identity.h"
 
 #include <atomic>
 #include <chrono>

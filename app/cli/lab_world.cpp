@@ -1,15 +1,16 @@
 #include "app/cli/lab_world.h"
 
-#include "core/chain.h"
-#include "core/chain_identity.h"
-#include "core/commit.h"
-#include "core/control_client.h"
-#include "core/endpoint_pool.h"
-#include "core/error.h"
-#include "core/onboarding.h"
-#include "core/process.h"
-#include "core/remote_endpoint.h"
-#include "core/replica_registry.h"
+#include "core/base/error.h"
+#include "core/base/file_io.h"
+#include "core/base/process.h"
+#include "core/daemon/control_client.h"
+#include "core/endpoints/endpoint_pool.h"
+#include "core/endpoints/remote_endpoint.h"
+#include "core/endpoints/replica_registry.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/chain_identity.h"
+#include "core/ledger/commit.h"
+#include "core/replication/onboarding.h"
 
 #include <arpa/inet.h>
 #include <chrono>

@@ -1,6 +1,6 @@
 // streamchain: the command-line tool. Parsing and printing live here; the engine is core/.
 #include "app/cli/commands.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <csignal>
 #include <cstdio>

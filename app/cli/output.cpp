@@ -1,6 +1,6 @@
 #include "app/cli/output.h"
 
-#include "core/footprint.h"
+#include "core/footprint/footprint.h"
 
 #include <cstdio>
 #include <unistd.h>

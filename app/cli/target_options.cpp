@@ -1,6 +1,6 @@
 #include "app/cli/target_options.h"
 
-#include "core/replica_registry.h"
+#include "core/endpoints/replica_registry.h"
 
 namespace cli {
 

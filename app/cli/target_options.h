@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/replica_endpoint.h"
+#include "core/endpoints/replica_endpoint.h"
 
 namespace sc {
 class Chain;

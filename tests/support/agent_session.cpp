@@ -1,6 +1,6 @@
 #include "tests/support/agent_session.h"
 
-#include "core/hash.h"
+#include "core/base/hash.h"
 
 #include <cerrno>
 #include <chrono>

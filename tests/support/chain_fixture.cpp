@@ -1,6 +1,7 @@
 #include "tests/support/chain_fixture.h"
 
-#include "core/block_header.h"
+#include "core/base/height_names.h"
+#include "core/ledger/block_header.h"
 
 #include <algorithm>
 #include <chrono>

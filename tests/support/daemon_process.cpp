@@ -1,6 +1,6 @@
 #include "tests/support/daemon_process.h"
 
-#include "core/control_client.h"
+#include "core/daemon/control_client.h"
 
 #include <chrono>
 #include <csignal>

@@ -1,10 +1,10 @@
 #include "tests/support/hostile_fixture.h"
 
-#include "core/agent_protocol.h"
-#include "core/block_header.h"
-#include "core/btrfs.h"
-#include "core/chain.h"
-#include "core/chain_identity.h"
+#include "core/agent/agent_protocol.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/ledger/block_header.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/chain_identity.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,8 @@
 #include "tests/support/replica_under_attack.h"
 
-#include "core/block_header.h"
-#include "core/btrfs.h"
+#include "core/base/height_names.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/ledger/block_header.h"
 
 #include <QTest>
 #include <filesystem>

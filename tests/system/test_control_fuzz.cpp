@@ -5,7 +5,7 @@
 // nothing of the other chain came back, and the daemon still answers at once.
 // Clients also pipeline without reading, send garbage, oversized lines, and hang up.
 // STREAMCHAIN_FUZZ_SEED=S replays a run; STREAMCHAIN_FUZZ_SECONDS=N soaks longer.
-#include "core/control_client.h"
+#include "core/daemon/control_client.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/operator_lab.h"

@@ -3,8 +3,8 @@
 // with its rule and changes or reveals nothing; a flood of requests and 1,100
 // idle connections starve neither `status` nor replication; SIGTERM stops the
 // daemon cleanly whatever its clients or streams are doing.
-#include "core/control_client.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/daemon/control_client.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/operator_account.h"

@@ -5,9 +5,10 @@
 // clear reason, publish nothing, leave the staging area empty, and an honest session
 // right after must publish the block and `verify --replica` must say MATCH.
 // Where an attack gets through, the case fails and says what it achieved.
-#include "core/block_header.h"
-#include "core/btrfs.h"
-#include "core/chain.h"
+#include "core/base/height_names.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/ledger/block_header.h"
+#include "core/ledger/chain.h"
 #include "tests/support/replica_under_attack.h"
 
 #include <QTest>

@@ -1,8 +1,8 @@
 // init / commit / log / show / history / verify through the real CLI on real btrfs.
-#include "core/block_header.h"
-#include "core/btrfs.h"
-#include "core/chain_identity.h"
-#include "core/signing_key.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/ledger/block_header.h"
+#include "core/ledger/chain_identity.h"
+#include "core/ledger/signing_key.h"
 #include "tests/support/chain_fixture.h"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 // receives, verified through them, and a downstream failure does not stop the
 // relay. Downstream hosts authorize only their relay's key, so the primary
 // cannot reach them directly: every success here went through the relays.
-#include "core/btrfs.h"
+#include "core/btrfs/subvolumes.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/relay_setup.h"
 #include "tests/support/ssh_hosts.h"

@@ -1,10 +1,10 @@
 // send / verify --replica on real btrfs: footprints survive send→receive, tampering
 // is caught, fan-out with zstd, a failing target fails alone, bad input changes nothing.
-#include "core/block_diff.h"
-#include "core/btrfs.h"
-#include "core/chain.h"
-#include "core/footprint.h"
-#include "core/kernel_send.h"
+#include "core/btrfs/kernel_diff.h"
+#include "core/btrfs/kernel_send.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/footprint/footprint.h"
+#include "core/ledger/chain.h"
 #include "tests/support/chain_fixture.h"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 // `streamchain daemon` against a real namespace host: new blocks reach the replica
 // on their own, a replica whose connection dies is retried and catches up, the
 // control socket serves status and commits, and only privileged peers get in.
-#include "core/control_client.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/daemon/control_client.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/relay_setup.h"

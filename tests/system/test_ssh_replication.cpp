@@ -1,7 +1,7 @@
 // Replicas over SSH, against real sshd in network namespaces with their own btrfs:
 // pinned host keys, the agent's checks, fan-out mixing local and remote targets,
 // many blocks in one stream, corruption in transit, broken links and resuming.
-#include "core/btrfs.h"
+#include "core/btrfs/subvolumes.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/ssh_hosts.h"
 

@@ -3,7 +3,7 @@
 // tampered block, the add-replica wizard's happy and failure paths, and cancel
 // stops a running stream without leaving a partial block; an operator's refused
 // request shows its reason in the status bar.
-#include "core/btrfs.h"
+#include "core/btrfs/subvolumes.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/operator_account.h"

@@ -1,7 +1,8 @@
 // Header encoding, hashing and Ed25519 signatures.
-#include "core/block_header.h"
-#include "core/error.h"
-#include "core/signing_key.h"
+#include "core/base/error.h"
+#include "core/base/height_names.h"
+#include "core/ledger/block_header.h"
+#include "core/ledger/signing_key.h"
 
 #include <QTest>
 #include <filesystem>

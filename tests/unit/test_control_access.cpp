@@ -1,6 +1,6 @@
 // The privilege model's rules on real paths: served chains, the key directory,
 // local roots, and what only root may set. Links and `..` may not lead out.
-#include "core/control_access.h"
+#include "core/daemon/control_access.h"
 #include "tests/support/btrfs_fixture.h"
 
 #include <QTest>

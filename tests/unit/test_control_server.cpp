@@ -2,7 +2,7 @@
 // requests are not held up by slow ones, a client that does not read is held
 // back and then let go, clients are capped, a subscriber that falls behind is
 // dropped, refusals carry their rule, and stop() waits for requests in flight.
-#include "core/control_socket.h"
+#include "core/daemon/control_socket.h"
 #include "tests/support/btrfs_fixture.h"
 #include "tests/support/socket_lines.h"
 

@@ -1,8 +1,8 @@
 // Footprint trees on real files (an ordinary directory): which fields count,
 // incremental updates equal full ones, records round-trip, diffs name paths.
-#include "core/error.h"
-#include "core/footprint.h"
-#include "core/footprint_records.h"
+#include "core/base/error.h"
+#include "core/footprint/footprint.h"
+#include "core/footprint/footprint_records.h"
 #include "tests/support/btrfs_fixture.h"
 
 #include <QTest>

@@ -1,6 +1,6 @@
 // Known-answer tests for the hashing primitives that footprints and headers rest on.
-#include "core/error.h"
-#include "core/hash.h"
+#include "core/base/error.h"
+#include "core/base/hash.h"
 
 #include <QTest>
 

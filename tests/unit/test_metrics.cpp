@@ -1,6 +1,6 @@
 // The daemon's status as Prometheus text: one HELP/TYPE per family, one sample per
 // replica with chain and replica labels, label values escaped.
-#include "core/metrics.h"
+#include "core/daemon/metrics.h"
 
 #include <QTest>
 

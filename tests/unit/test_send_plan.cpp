@@ -1,5 +1,5 @@
 // Which block goes where with which parent: fan-out grouping, gap repair, --full, --upto.
-#include "core/send_plan.h"
+#include "core/replication/send_plan.h"
 
 #include <QTest>
 

@@ -1,7 +1,7 @@
 // The send-stream parser and the ChangeSet it feeds, on hand-built v1 and v2 streams.
-#include "core/change_set.h"
-#include "core/error.h"
-#include "core/send_stream.h"
+#include "core/base/error.h"
+#include "core/btrfs/change_set.h"
+#include "core/btrfs/send_stream_parser.h"
 #include "tests/support/send_stream_writer.h"
 
 #include <QTest>

@@ -1,9 +1,10 @@
 // The StreamGate on streams written by the test tree's own writer: an honest stream
 // passes byte for byte however it is cut (only the SNAPSHOT's parent is re-pointed),
 // and every crafted command is refused before any of it is passed on.
-#include "core/block_header.h"
-#include "core/error.h"
-#include "core/stream_gate.h"
+#include "core/base/error.h"
+#include "core/base/height_names.h"
+#include "core/ledger/block_header.h"
+#include "core/replica/stream_gate.h"
 #include "tests/support/btrfs_fixture.h"
 #include "tests/support/send_stream_writer.h"
 

@@ -1,9 +1,9 @@
 // zstd in-process compression, the fan-out of one stream to many sinks, and the
 // transfer meter that gives progress its rate and ETA.
-#include "core/error.h"
-#include "core/fan_out.h"
-#include "core/transfer_meter.h"
-#include "core/zstd_codec.h"
+#include "core/base/error.h"
+#include "core/stream/fan_out.h"
+#include "core/stream/transfer_meter.h"
+#include "core/stream/zstd_codec.h"
 
 #include <QTest>
 #include <atomic>

@@ -1,7 +1,7 @@
 // Which connection carries a stream to which targets: direct targets get their
 // own, targets behind relays ride on their outermost relay's stream with the
 // hop URLs from there.
-#include "core/stream_routes.h"
+#include "core/replication/stream_routes.h"
 
 #include <QTest>
 

@@ -1,0 +1,341 @@
+#include "core/daemon/sync_worker.h"
+
+#include "core/base/error.h"
+#include "core/endpoints/endpoint_pool.h"
+#include "core/endpoints/replica_registry.h"
+#include "core/ledger/chain.h"
+#include "core/ledger/commit.h"
+#include "core/replication/send_blocks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace sc {
+
+nlohmann::json ReplicaState::toJson() const {
+    double retryIn = std::max(0.0, std::chrono::duration<double>(nextAttempt - Clock::now()).count());
+    return {{"name", name},
+            {"url", url},
+            {"via", via},
+            {"phase", phase},
+            {"height", height ? nlohmann::json(*height) : nlohmann::json(nullptr)},
+            {"blocks_behind", blocksBehind},
+            {"lag_seconds", lagSeconds},
+            {"bytes_sent", bytesSent},
+            {"raw_bytes", rawBytes},
+            {"resumed_bytes", resumedBytes},
+            {"streams", streams},
+            {"rate", rate},
+            {"last_error", lastError},
+            {"last_success", lastSuccess},
+            {"failures", failures},
+            {"retry_in_seconds", phase == "retrying" ? retryIn : 0.0}};
+}
+
+namespace {
+
+// 1 s, 2 s, 4 s ... up to the cap: a replica that is away is not hammered.
+void scheduleRetry(ReplicaState& state, const std::string& error, double maxBackoffSeconds) {
+    state.phase = "retrying";
+    state.lastError = error;
+    state.failures++;
+    double backoff = std::min(maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
+    state.nextAttempt = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(backoff));
+}
+
+} // namespace
+
+struct SyncWorker::Worker {
+    std::string path;
+    std::unique_ptr<Chain> chain;
+    mutable std::mutex mutex; // guards states, seenAt
+    std::map<std::string, ReplicaState> states;
+    std::map<std::uint64_t, Clock::time_point> seenAt; // when the daemon first saw each block
+    std::unique_ptr<EndpointPool> endpoints; // kept open; used with `sending` held
+    std::mutex sending;                      // one stream at a time over the kept-open connections
+    std::optional<std::uint64_t> announcedTip; // newest block a "block" event was sent for
+    std::atomic<bool> stop{false}, cancel{false}, wake{false};
+    int inotifyFd = -1;
+    std::thread thread;
+};
+
+SyncWorker::SyncWorker(std::vector<std::string> chainPaths, DaemonOptions options, EventSink onEvent)
+    : options_(options), onEvent_(std::move(onEvent)), started_(utcTimestampNow()) {
+    if (chainPaths.empty())
+        throw Error("no chain given", ExitCode::Usage);
+    for (const auto& path : chainPaths) {
+        auto worker = std::make_unique<Worker>();
+        worker->chain = std::make_unique<Chain>(Chain::open(path));
+        worker->endpoints = std::make_unique<EndpointPool>(worker->chain->identity());
+        worker->path = worker->chain->paths().root;
+        worker->inotifyFd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (worker->inotifyFd >= 0)
+            ::inotify_add_watch(worker->inotifyFd, worker->chain->paths().blocks.c_str(), IN_MOVED_TO | IN_CREATE);
+        workers_.push_back(std::move(worker));
+    }
+    for (auto& worker : workers_)
+        worker->thread = std::thread([this, w = worker.get()] { run(*w); });
+}
+
+SyncWorker::~SyncWorker() {
+    for (auto& worker : workers_) {
+        worker->stop = true;
+        worker->cancel = true;
+    }
+    for (auto& worker : workers_) {
+        if (worker->thread.joinable())
+            worker->thread.join();
+        if (worker->inotifyFd >= 0)
+            ::close(worker->inotifyFd);
+    }
+}
+
+SyncWorker::Worker& SyncWorker::worker(const std::string& chain) const {
+    std::string wanted = fs::weakly_canonical(chain).string();
+    for (const auto& worker : workers_)
+        if (worker->path == chain || fs::weakly_canonical(worker->path).string() == wanted)
+            return *worker;
+    throw Error("this daemon does not serve " + chain, ExitCode::Usage);
+}
+
+void SyncWorker::run(Worker& worker) {
+    while (!worker.stop) {
+        try {
+            syncOnce(worker);
+        } catch (const std::exception& e) {
+            onEvent_({{"event", "error"}, {"chain", worker.path}, {"error", e.what()}});
+        }
+        // Sleep until a block appears (inotify), a command wakes us, or the poll interval passes.
+        auto deadline = Clock::now() + std::chrono::duration<double>(options_.pollSeconds);
+        while (!worker.stop && !worker.wake && Clock::now() < deadline) {
+            pollfd p{worker.inotifyFd, POLLIN, 0};
+            if (::poll(&p, 1, 100) > 0) {
+                char events[4096];
+                while (::read(worker.inotifyFd, events, sizeof events) > 0) {
+                }
+                break;
+            }
+        }
+        worker.wake = false;
+    }
+}
+
+void SyncWorker::withConnections(const std::string& chain,
+                                        const std::function<void(const Chain&, EndpointPool&)>& work) {
+    Worker& w = worker(chain);
+    std::lock_guard sending(w.sending);
+    work(*w.chain, *w.endpoints);
+}
+
+void SyncWorker::announceBlocks(Worker& worker, const std::vector<std::uint64_t>& heights) {
+    std::optional<std::uint64_t> announced;
+    {
+        std::lock_guard lock(worker.mutex);
+        announced = worker.announcedTip;
+        worker.announcedTip = std::max(worker.announcedTip.value_or(0), heights.back());
+    }
+    if (!announced)
+        return; // the blocks that were there when the daemon started
+    for (std::uint64_t h : heights)
+        if (h > *announced)
+            onEvent_({{"event", "block"}, {"chain", worker.path}, {"height", h},
+                      {"hash", worker.chain->header(h).hash().hex()}});
+}
+
+void SyncWorker::syncOnce(Worker& worker) {
+    const Chain& chain = *worker.chain;
+    std::vector<std::uint64_t> heights = chain.heights();
+    if (heights.empty())
+        return;
+    announceBlocks(worker, heights);
+    std::lock_guard sending(worker.sending);
+    if (worker.stop) // it waited for a job's stream while the daemon began to stop
+        return;
+    std::uint64_t tip = heights.back();
+    auto now = Clock::now();
+    ReplicaRegistry registry(chain);
+    SendRequest request;
+    {
+        std::lock_guard lock(worker.mutex);
+        for (std::uint64_t h : heights)
+            worker.seenAt.emplace(h, now);
+        if (worker.seenAt.size() > heights.size() + 1000)
+            worker.seenAt.erase(worker.seenAt.begin());
+        std::erase_if(worker.states, [&](const auto& entry) { return !registry.find(entry.first); });
+    }
+    for (const auto& replica : registry.replicas()) {
+        ReplicaState snapshot;
+        {
+            std::lock_guard lock(worker.mutex);
+            ReplicaState& state = worker.states[replica.name];
+            state.name = replica.name;
+            state.url = replica.url;
+            state.via = replica.via;
+            state.blocksBehind = state.height ? tip - std::min(tip, *state.height) : heights.size();
+            std::uint64_t firstMissing = state.height ? *state.height + 1 : heights.front();
+            auto seen = worker.seenAt.find(firstMissing);
+            state.lagSeconds = state.blocksBehind && seen != worker.seenAt.end()
+                                   ? std::chrono::duration<double>(now - seen->second).count()
+                                   : 0.0;
+            if ((state.height && *state.height >= tip) || now < state.nextAttempt)
+                continue;
+            snapshot = state;
+        }
+        TargetRef target = registry.resolve(replica.name, {}).target();
+        if (!worker.endpoints->contains(replica.name)) {
+            try {
+                worker.endpoints->get(target); // replicas behind relays are reached through them
+            } catch (const Error& e) {
+                std::lock_guard lock(worker.mutex);
+                ReplicaState& state = worker.states[replica.name];
+                scheduleRetry(state, e.what(), options_.maxBackoffSeconds);
+                onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+                continue;
+            }
+        }
+        request.targets.push_back(target);
+        if (request.compression.level == 0 && !replica.compress.empty())
+            request.compression = parseCompressionSpec(replica.compress);
+    }
+    if (request.targets.empty())
+        return;
+    request.upto = tip;
+    worker.cancel = worker.stop.load(); // a cancel of the previous round is spent; a stop is not
+    std::vector<std::string> streaming; // targets of the stream in flight
+    std::uint64_t rawSoFar = 0, wireSoFar = 0;
+    auto onSend = [&](const SendEvent& event) {
+        if (event.kind == SendEvent::Kind::BlockStarted)
+            streaming = event.targets;
+        if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
+            return;
+        // Bytes since the last event belong to the stream in flight: every replica it feeds counts them.
+        std::uint64_t raw = event.progress.bytesDone - std::min(rawSoFar, event.progress.bytesDone);
+        std::uint64_t wire = event.wireBytes - std::min(wireSoFar, event.wireBytes);
+        rawSoFar = std::max(rawSoFar, event.progress.bytesDone);
+        wireSoFar = std::max(wireSoFar, event.wireBytes);
+        nlohmann::json j = {{"event", "job"},
+                            {"chain", worker.path},
+                            {"height", event.height},
+                            {"bytes_done", event.progress.bytesDone},
+                            {"bytes_total", event.progress.bytesTotal},
+                            {"rate", event.progress.rate},
+                            {"wire_bytes", event.wireBytes},
+                            {"targets", event.targets.empty() ? streaming : event.targets}};
+        if (!event.error.empty())
+            j["error"] = event.error;
+        std::lock_guard lock(worker.mutex);
+        for (const auto& name : streaming) {
+            ReplicaState& state = worker.states[name];
+            state.phase = "syncing";
+            state.rate = event.progress.rate;
+            state.rawBytes += raw;
+            state.bytesSent += wire;
+        }
+        if (event.kind == SendEvent::Kind::BlockDone)
+            for (const auto& name : event.targets) {
+                ReplicaState& state = worker.states[name];
+                state.height = std::max(state.height.value_or(0), event.height);
+            }
+        if (event.kind != SendEvent::Kind::BlockStarted)
+            onEvent_(j);
+    };
+    for (const auto& target : request.targets) {
+        std::lock_guard lock(worker.mutex);
+        worker.states[target.spec.text].phase = "syncing";
+    }
+    SendReport report;
+    try {
+        report = sendBlocks(chain, request, onSend, &worker.cancel, worker.endpoints.get());
+    } catch (const Error& e) {
+        // Cancelled, or the chain itself failed: every stream of this round stopped.
+        std::lock_guard lock(worker.mutex);
+        for (const auto& target : request.targets) {
+            worker.endpoints->drop(target.spec.text);
+            worker.states[target.spec.text].phase = "retrying";
+            worker.states[target.spec.text].lastError = e.what();
+        }
+        throw;
+    }
+    std::lock_guard lock(worker.mutex);
+    for (const auto& outcome : report.targets) {
+        ReplicaState& state = worker.states[outcome.target];
+        state.streams++;
+        state.resumedBytes += outcome.resumedBytes;
+        if (outcome.ok) {
+            state.phase = "in-sync";
+            state.height = tip;
+            state.blocksBehind = 0;
+            state.lagSeconds = 0;
+            state.failures = 0;
+            state.lastSuccess = utcTimestampNow();
+            if (report.seconds > 0)
+                state.rate = static_cast<double>(report.rawBytes) / report.seconds;
+        } else {
+            // The connection may be half-broken: reconnect on the next try.
+            worker.endpoints->drop(outcome.target);
+            scheduleRetry(state, outcome.error, options_.maxBackoffSeconds);
+        }
+        onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+    }
+}
+
+nlohmann::json SyncWorker::status() const {
+    nlohmann::json chains = nlohmann::json::array();
+    for (const auto& worker : workers_) {
+        nlohmann::json replicas = nlohmann::json::array();
+        std::optional<std::uint64_t> tip = worker->chain->tip();
+        std::lock_guard lock(worker->mutex);
+        for (const auto& [name, state] : worker->states)
+            replicas.push_back(state.toJson());
+        chains.push_back({{"path", worker->path},
+                          {"name", worker->chain->identity().name},
+                          {"tip", tip ? nlohmann::json(*tip) : nlohmann::json(nullptr)},
+                          {"replicas", replicas}});
+    }
+    return {{"ok", true},
+            {"daemon", {{"pid", ::getpid()}, {"version", STREAMCHAIN_VERSION}, {"started", started_}}},
+            {"chains", chains}};
+}
+
+nlohmann::json SyncWorker::commit(const std::string& chainPath, const nlohmann::json& body) {
+    Worker& w = worker(chainPath);
+    CommitRequest request;
+    if (body.contains("message") && !body["message"].is_string())
+        throw Error("commit: \"message\" must be a string", ExitCode::Usage);
+    request.message = body.value("message", std::string());
+    if (body.contains("operations"))
+        request.operations = body["operations"];
+    if (body.contains("elements")) {
+        const auto& elements = body["elements"];
+        if (!elements.is_array() || !std::all_of(elements.begin(), elements.end(), [](const auto& e) { return e.is_string(); }))
+            throw Error("commit: \"elements\" must be a list of strings", ExitCode::Usage);
+        request.elements = elements.get<std::vector<std::string>>();
+    }
+    validateCommitRequest(request);
+    CommitResult result = commitBlock(*w.chain, request);
+    std::vector<std::uint64_t> heights = w.chain->heights();
+    announceBlocks(w, heights);
+    w.wake = true;
+    return {{"ok", true}, {"height", result.header.height}, {"hash", result.header.hash().hex()},
+            {"seconds", result.seconds}};
+}
+
+void SyncWorker::syncNow(const std::string& chain) {
+    Worker& w = worker(chain);
+    std::lock_guard lock(w.mutex);
+    for (auto& [name, state] : w.states)
+        state.nextAttempt = {};
+    w.wake = true;
+}
+
+void SyncWorker::cancel(const std::string& chain) { worker(chain).cancel = true; }
+
+} // namespace sc

@@ -1,0 +1,78 @@
+#pragma once
+// The engine behind `streamchain daemon`: one worker per chain watches blocks/
+// (inotify) and brings every registered replica fed by the primary up to date
+// over kept-open connections, retrying failed replicas with capped exponential
+// backoff. Each replica's state (height, lag, bytes, rate, last error) is kept
+// for status, and every change is published as an event.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sc {
+
+class Chain;
+class ReplicaEndpoint;
+class EndpointPool;
+
+struct ReplicaState {
+    std::string name, url;
+    std::string via; // the replica that relays to this one
+    std::string phase = "unknown"; // unknown, connecting, syncing, in-sync, retrying
+    std::optional<std::uint64_t> height;
+    std::uint64_t blocksBehind = 0;
+    double lagSeconds = 0;          // age of the oldest block the replica lacks
+    std::uint64_t bytesSent = 0, streams = 0; // bytesSent: on the wire, after compression
+    std::uint64_t rawBytes = 0;                // of the send streams, before compression
+    std::uint64_t resumedBytes = 0; // not sent again after broken transfers: the replica had them spooled
+    double rate = 0;                // of the current or last stream, bytes/s
+    std::string lastError;
+    std::string lastSuccess;        // RFC 3339
+    unsigned failures = 0;
+    std::chrono::steady_clock::time_point nextAttempt{};
+    nlohmann::json toJson() const;
+};
+
+struct DaemonOptions {
+    double maxBackoffSeconds = 60;
+    double pollSeconds = 2; // a fallback: inotify wakes the worker at once
+};
+
+class SyncWorker {
+public:
+    using EventSink = std::function<void(const nlohmann::json& event)>;
+    SyncWorker(std::vector<std::string> chainPaths, DaemonOptions options, EventSink onEvent);
+    ~SyncWorker(); // stops and joins the workers
+    SyncWorker(const SyncWorker&) = delete;
+    SyncWorker& operator=(const SyncWorker&) = delete;
+
+    nlohmann::json status() const;
+    // Control commands; throw sc::Error for unknown chains or bad input.
+    nlohmann::json commit(const std::string& chain, const nlohmann::json& request);
+    void syncNow(const std::string& chain); // wake up and forget backoff
+    void cancel(const std::string& chain);  // stop the running stream
+    // Runs `work` on the chain's kept-open connections while its replication waits
+    // (a replica's agent session holds the replica's lock, so a second one would wait).
+    void withConnections(const std::string& chain, const std::function<void(const Chain&, EndpointPool&)>& work);
+
+private:
+    struct Worker;
+    Worker& worker(const std::string& chain) const;
+    void run(Worker& worker);
+    void syncOnce(Worker& worker);
+    void announceBlocks(Worker& worker, const std::vector<std::uint64_t>& heights); // "block" events for new ones
+
+    DaemonOptions options_;
+    EventSink onEvent_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::string started_;
+};
+
+} // namespace sc

@@ -1,0 +1,394 @@
+#include "core/footprint/footprint.h"
+
+
+#include "core/base/error.h"
+#include "core/base/fault_injection.h"
+
+#include <algorithm>
+#include <chrono>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <set>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <thread>
+#include <unistd.h>
+
+namespace sc {
+
+namespace {
+
+struct Node {
+    std::string path;     // relative to the root, "" for the root
+    std::string absolute; // for system calls
+    struct stat st {};
+    EntryType type = EntryType::File;
+    std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name
+    std::string linkTarget;
+    std::vector<std::pair<std::string, std::size_t>> children; // sorted (name, node index)
+    bool reused = false;
+    Digest content;
+    Digest digest;
+};
+
+EntryType typeOf(mode_t mode) {
+    switch (mode & S_IFMT) {
+    case S_IFDIR: return EntryType::Directory;
+    case S_IFLNK: return EntryType::Symlink;
+    case S_IFCHR: return EntryType::CharDevice;
+    case S_IFBLK: return EntryType::BlockDevice;
+    case S_IFIFO: return EntryType::Fifo;
+    case S_IFSOCK: return EntryType::Socket;
+    default: return EntryType::File;
+    }
+}
+
+// A reuse guard only compares these for equality, so times past 2262 (btrfs keeps 64-bit
+// seconds) wrap modulo 2^64 instead of overflowing: distinct times stay distinct within 584 years.
+std::int64_t nanoseconds(const struct timespec& t) {
+    auto wrapped = static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
+    return static_cast<std::int64_t>(wrapped);
+}
+
+std::vector<std::pair<std::string, std::string>> readXattrs(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> result;
+    ssize_t size = ::llistxattr(path.c_str(), nullptr, 0);
+    if (size < 0)
+        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
+    if (size == 0)
+        return result;
+    std::string names(static_cast<std::size_t>(size), '\0');
+    size = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (size < 0)
+        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
+    names.resize(static_cast<std::size_t>(size));
+    for (std::size_t at = 0; at < names.size();) {
+        std::string name(names.c_str() + at);
+        at += name.size() + 1;
+        ssize_t length = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+        if (length < 0)
+            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
+        std::string value(static_cast<std::size_t>(length), '\0');
+        length = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+        if (length < 0)
+            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
+        value.resize(static_cast<std::size_t>(length));
+        result.emplace_back(std::move(name), std::move(value));
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+}
+
+void throwIfCancelled(const std::atomic<bool>* cancelled) {
+    if (cancelled && cancelled->load())
+        throw Error("footprint cancelled");
+}
+
+Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
+                        const std::atomic<bool>* cancelled) {
+    // O_NONBLOCK and the type check: what was a regular file when walked must still be one.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        throwSystemError("cannot open " + displayPath(path), errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(displayPath(path) + " is no longer a regular file");
+    }
+    Hasher hasher(algorithm);
+    const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
+    while (true) {
+        if (slowly)
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+        if (cancelled && cancelled->load()) {
+            ::close(fd);
+            throwIfCancelled(cancelled);
+        }
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            throwSystemError("cannot read " + displayPath(path), err);
+        }
+        if (n == 0)
+            break;
+        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    ::close(fd);
+    return hasher.finish();
+}
+
+class Walker {
+public:
+    Walker(const FootprintOptions& options, const FootprintTree* previous, const ChangeSet* changes,
+           FootprintTree& out, FootprintStats& stats)
+        : options_(options), previous_(previous), changes_(changes), out_(out), stats_(stats) {}
+
+    void run(const std::string& root) {
+        struct stat st {};
+        if (::lstat(root.c_str(), &st) != 0)
+            throwSystemError("cannot stat " + root, errno);
+        if (!S_ISDIR(st.st_mode))
+            throw Error(root + " is not a directory");
+        visit("", root, st);
+        hashContents();
+        for (std::size_t i = nodes_.size(); i-- > 0;)
+            finishNode(nodes_[i]);
+        Hasher hasher(options_.algorithm);
+        hasher.updateSized("streamchain-footprint").updateU32(kFootprintFormat).updateU32(options_.features);
+        hasher.updateDigest(nodes_[0].digest);
+        out_.setRoot(hasher.finish());
+    }
+
+private:
+    bool reusable(const std::string& path, const struct stat& st) const {
+        if (!previous_ || !changes_ || !changes_->isUntouched(path) || changes_->hasChangesBelow(path))
+            return false;
+        const FootprintEntry* old = previous_->find(path);
+        return old && old->type == typeOf(st.st_mode) && old->inode == st.st_ino &&
+               old->ctimeNs == nanoseconds(st.st_ctim) && old->mtimeNs == nanoseconds(st.st_mtim) &&
+               old->nlink == st.st_nlink &&
+               (old->type != EntryType::File || old->size == static_cast<std::uint64_t>(st.st_size));
+    }
+
+    std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
+        std::size_t index = nodes_.size();
+        if (index >= options_.maxEntries)
+            throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxEntries) +
+                        " entries its header declares");
+        throwIfCancelled(options_.cancelled);
+        nodes_.emplace_back();
+        {
+            Node& node = nodes_.back();
+            node.path = path;
+            node.absolute = absolute;
+            node.st = st;
+            node.type = typeOf(st.st_mode);
+            if (options_.features & FeatureXattrs)
+                node.xattrs = readXattrs(absolute);
+            if (node.type == EntryType::Symlink) {
+                std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+                ssize_t n = ::readlink(absolute.c_str(), target.data(), target.size());
+                if (n < 0)
+                    throwSystemError("cannot read link " + displayPath(absolute), errno);
+                target.resize(static_cast<std::size_t>(n));
+                node.linkTarget = std::move(target);
+            }
+        }
+        if (nodes_[index].type != EntryType::Directory)
+            return index;
+
+        ++stats_.directoriesListed;
+        std::vector<std::string> names;
+        DIR* dir = ::opendir(absolute.c_str());
+        if (!dir)
+            throwSystemError("cannot list " + displayPath(absolute), errno);
+        while (dirent* entry = ::readdir(dir)) {
+            std::string name = entry->d_name;
+            if (name == "." || name == "..")
+                continue;
+            if (path.empty() && std::find(options_.excludedRootNames.begin(), options_.excludedRootNames.end(),
+                                          name) != options_.excludedRootNames.end())
+                continue;
+            names.push_back(std::move(name));
+        }
+        ::closedir(dir);
+        std::sort(names.begin(), names.end());
+
+        std::vector<std::pair<std::string, std::size_t>> children;
+        for (const auto& name : names) {
+            std::string childPath = path.empty() ? name : path + "/" + name;
+            std::string childAbsolute = absolute + "/" + name;
+            struct stat childSt {};
+            if (::lstat(childAbsolute.c_str(), &childSt) != 0)
+                throwSystemError("cannot stat " + displayPath(childAbsolute), errno);
+            if (reusable(childPath, childSt)) {
+                std::size_t reused = nodes_.size();
+                nodes_.emplace_back();
+                nodes_.back().path = childPath;
+                nodes_.back().reused = true;
+                nodes_.back().digest = previous_->find(childPath)->digest;
+                out_.copySubtree(*previous_, childPath);
+                ++stats_.entriesReused;
+                children.emplace_back(name, reused);
+            } else {
+                children.emplace_back(name, visit(childPath, childAbsolute, childSt));
+            }
+        }
+        nodes_[index].children = std::move(children);
+        return index;
+    }
+
+    void hashContents() {
+        std::vector<std::size_t> files;
+        std::uint64_t toHash = 0;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            Node& node = nodes_[i];
+            if (node.reused || node.type != EntryType::File)
+                continue;
+            if (static_cast<std::uint64_t>(node.st.st_size) > options_.maxFileBytes) {
+                node.content = oversized(static_cast<std::uint64_t>(node.st.st_size));
+                continue;
+            }
+            files.push_back(i);
+            toHash += static_cast<std::uint64_t>(node.st.st_size);
+        }
+        if (toHash > options_.maxHashBytes)
+            throw UnhashableBlock("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
+                        std::to_string(options_.maxHashBytes) + " its header declares");
+        unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+        threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
+        std::atomic<std::size_t> next{0};
+        std::atomic<std::uint64_t> bytes{0};
+        std::exception_ptr failure;
+        std::mutex failureMutex;
+        auto work = [&] {
+            std::vector<char> buffer(1 << 20);
+            try {
+                for (std::size_t k; (k = next.fetch_add(1)) < files.size();) {
+                    Node& node = nodes_[files[k]];
+                    node.content = hashFileContents(node.absolute, options_.algorithm, buffer, options_.cancelled);
+                    bytes += static_cast<std::uint64_t>(node.st.st_size);
+                }
+            } catch (...) {
+                std::lock_guard lock(failureMutex);
+                failure = std::current_exception();
+                next = files.size();
+            }
+        };
+        std::vector<std::thread> pool;
+        for (unsigned t = 1; t < threads; ++t)
+            pool.emplace_back(work);
+        work();
+        for (auto& thread : pool)
+            thread.join();
+        if (failure)
+            std::rethrow_exception(failure);
+        stats_.filesHashed += files.size();
+        stats_.bytesHashed += bytes;
+    }
+
+    // What stands for a file too large to belong to the block: domain-separated, so no
+    // content hashes to it.
+    Digest oversized(std::uint64_t size) const {
+        Hasher h(options_.algorithm);
+        h.updateSized("streamchain-footprint: a file larger than its block may hold, not read").updateU64(size);
+        return h.finish();
+    }
+
+    void finishNode(Node& node) {
+        if (node.reused)
+            return;
+        const std::uint32_t f = options_.features;
+        Hasher h(options_.algorithm);
+        h.updateU8(static_cast<std::uint8_t>(node.type));
+        if (f & FeatureMode)
+            h.updateU32(node.st.st_mode & 07777);
+        if (f & FeatureOwnership)
+            h.updateU32(node.st.st_uid).updateU32(node.st.st_gid);
+        if ((f & FeatureSize) && node.type == EntryType::File)
+            h.updateU64(static_cast<std::uint64_t>(node.st.st_size));
+        if (f & FeatureMtime)
+            h.updateU64(static_cast<std::uint64_t>(node.st.st_mtim.tv_sec))
+                .updateU32(static_cast<std::uint32_t>(node.st.st_mtim.tv_nsec));
+        if ((f & FeatureRdev) && (node.type == EntryType::CharDevice || node.type == EntryType::BlockDevice))
+            h.updateU64(node.st.st_rdev);
+        if (f & FeatureXattrs) {
+            h.updateU32(static_cast<std::uint32_t>(node.xattrs.size()));
+            for (const auto& [name, value] : node.xattrs)
+                h.updateSized(name).updateSized(value);
+        }
+        switch (node.type) {
+        case EntryType::File:
+            h.updateDigest(node.content);
+            break;
+        case EntryType::Symlink:
+            h.updateSized(node.linkTarget);
+            break;
+        case EntryType::Directory: {
+            h.updateU32(static_cast<std::uint32_t>(node.children.size()));
+            for (const auto& [name, child] : node.children)
+                h.updateSized(name).updateDigest(nodes_[child].digest);
+            break;
+        }
+        default:
+            break;
+        }
+        node.digest = h.finish();
+        FootprintEntry entry;
+        entry.type = node.type;
+        entry.digest = node.digest;
+        entry.size = node.type == EntryType::File ? static_cast<std::uint64_t>(node.st.st_size) : 0;
+        entry.inode = node.st.st_ino;
+        entry.ctimeNs = nanoseconds(node.st.st_ctim);
+        entry.mtimeNs = nanoseconds(node.st.st_mtim);
+        entry.nlink = static_cast<std::uint32_t>(node.st.st_nlink);
+        out_.put(node.path, entry);
+    }
+
+    const FootprintOptions& options_;
+    const FootprintTree* previous_;
+    const ChangeSet* changes_;
+    FootprintTree& out_;
+    FootprintStats& stats_;
+    std::vector<Node> nodes_;
+};
+
+} // namespace
+
+FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
+    FootprintStats local;
+    FootprintTree tree(options.algorithm, options.features);
+    Walker(options, nullptr, nullptr, tree, stats ? *stats : local).run(root);
+    return tree;
+}
+
+ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
+                                       const ChangeSet& changes) {
+    // Test builds can still make the footprints of streamchain 0.1, to show how they are found.
+    if (changes.full || faultActive("footprint-one-name-per-inode"))
+        return changes;
+    // Inodes with several names that the diff touched, under any of their names, as they
+    // were in the parent or are now.
+    std::set<std::uint64_t> linked;
+    auto consider = [&](const std::string& path) {
+        if (const FootprintEntry* old = previous.find(path); old && old->type == EntryType::File && old->nlink > 1)
+            linked.insert(old->inode);
+        struct stat st {};
+        if (::lstat((path.empty() ? root : root + "/" + path).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_nlink > 1)
+            linked.insert(st.st_ino);
+    };
+    for (const auto& path : changes.touched)
+        consider(path);
+    for (const auto& path : changes.replaced)
+        consider(path);
+    if (linked.empty())
+        return changes;
+    // Names the parent had are found in its tree; names added since were named by the diff.
+    ChangeSet expanded = changes;
+    for (const auto& [path, entry] : previous.entries())
+        if (entry.type == EntryType::File && linked.count(entry.inode))
+            expanded.touchAlias(path);
+    return expanded;
+}
+
+FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
+                              const FootprintOptions& options, FootprintStats* stats) {
+    if (previous.algorithm() != options.algorithm || previous.features() != options.features)
+        return computeFootprint(root, options, stats);
+    FootprintStats local;
+    FootprintTree tree(options.algorithm, options.features);
+    ChangeSet complete = withEveryNameOfChangedInodes(root, previous, changes);
+    Walker(options, &previous, &complete, tree, stats ? *stats : local).run(root);
+    return tree;
+}
+
+} // namespace sc

@@ -1,0 +1,38 @@
+#include "core/ledger/chain_lock.h"
+
+#include "core/base/error.h"
+
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
+
+namespace sc {
+
+ChainLock::ChainLock(const std::string& lockFile, const std::string& what, double waitSeconds) {
+    fd_ = ::open(lockFile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+        throwSystemError("cannot open lock " + lockFile, errno);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(waitSeconds);
+    while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int err = errno;
+            ::close(fd_);
+            throwSystemError("cannot lock " + what, err);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            ::close(fd_);
+            throw Error(what + " is busy: another streamchain process holds its lock", ExitCode::Busy);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+ChainLock::~ChainLock() {
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+} // namespace sc

@@ -1,0 +1,112 @@
+#pragma once
+// The receiving end of a stream, on the replica's own machine (the agent, or a
+// local target): checks every announced header before anything is received,
+// feeds the raw send stream through the StreamGate to a confined `btrfs receive` in a
+// private staging directory (spooling it when asked, so a broken transfer can resume),
+// checks the stream digest, then per block what the staging holds, the received UUID,
+// read-only flag, that it was built on this replica's own parent block, the header
+// directory and the footprint (re-hashed from the disk, bounded by the signed header),
+// and only then publishes it under blocks/.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/base/process.h"
+#include "core/btrfs/subvolumes.h"
+#include "core/footprint/footprint_tree.h"
+#include "core/ledger/block_header.h"
+#include "core/ledger/chain_identity.h"
+#include "core/replica/receive_watchdog.h"
+#include "core/replica/replica_target.h"
+#include "core/replica/stream_gate.h"
+
+namespace sc {
+
+class FanOut;
+class ReceiveFeed;
+
+struct IncomingBlock {
+    std::uint64_t height = 0;
+    btrfs::Uuid uuid{};                  // the primary snapshot's UUID: the received_uuid to expect
+    BlockHeader header;                  // signed; checked before the receive starts
+    std::optional<std::uint64_t> parent; // the replica block this one is incremental from
+};
+
+struct SpoolOptions {
+    std::string file;            // empty: no spool
+    std::uint64_t resumeFrom = 0; // bytes of `file` already trusted; replayed before live data
+    // Spooling stops (keeping the prefix it has) once the stream has arrived faster than
+    // this on average (bytes/s; 0: spool at any rate).
+    double stopAboveBytesPerSecond = 0;
+};
+
+class BlockReceiver {
+public:
+    // `binding` is the replica's pinned chain (id, key, footprint settings). Throws sc::Error
+    // before starting anything if a header is not this chain's, not signed by its key,
+    // not linked to its predecessor, or a block of that height is already there.
+    enum class Digest { Compute, Skip }; // Skip: finish() is never given a digest to check
+    BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
+                  SpoolOptions spool = {}, Digest digest = Digest::Compute,
+                  ReceiveLimits limits = ReceiveLimits::fromEnvironment());
+    ~BlockReceiver();
+    BlockReceiver(const BlockReceiver&) = delete;
+    BlockReceiver& operator=(const BlockReceiver&) = delete;
+
+    void write(std::span<const std::uint8_t> raw);
+    void write(std::string&& raw); // the same, taking the buffer instead of copying it
+    // All data delivered: check byte count and digest (when given), then check and publish
+    // each block in order. Returns the published heights. Throws naming the block and check.
+    std::vector<std::uint64_t> finish(std::optional<std::uint64_t> rawBytes = {},
+                                      const std::string& rawSha256Hex = {});
+    // Stop and remove the staging directory; the spool stays when `keepSpool` (a broken link).
+    void abort(bool keepSpool) noexcept;
+    std::uint64_t bytesReceived() const { return bytes_; }
+
+private:
+    // The replica's copy of a block's parent: on the replica, or staged earlier in this
+    // stream (then its UUID and id are known once receive made it).
+    struct ParentCopy {
+        bool inStream = false;
+        btrfs::Uuid primaryUuid{}; // what the stream names it by
+        btrfs::Uuid ownUuid{};
+        std::uint64_t subvolumeId = 0;
+    };
+    void checkAnnounced() const;
+    std::vector<GatedBlock> gatedBlocks();
+    btrfs::Uuid parentCopyUuid(std::size_t index);
+    std::optional<std::string> cloneFromParent(std::size_t index);
+    void waitForSubvolume(const std::string& path) const;
+    void checkStagingHoldsOnlyTheBlocks() const;
+    FootprintTree footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
+    void restoreSetIdBitsChownCleared(const IncomingBlock& block, std::size_t index, const std::string& staged);
+    void spool(std::span<const std::uint8_t> raw);
+    void feed(std::shared_ptr<const std::string> raw);
+    void checkAndPublish(const IncomingBlock& block, std::size_t index);
+    std::string where(const IncomingBlock& block) const;
+
+    const LocalReplica& replica_;
+    ChainIdentity binding_;
+    std::vector<IncomingBlock> blocks_;
+    std::vector<std::optional<ParentCopy>> parents_; // per block; written by the gate's hooks
+    std::optional<FootprintTree> parentTree_;         // the record the last footprint was built on
+    SpoolOptions spool_;
+    int spoolFd_ = -1;
+    bool spooling_ = false;
+    std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed) while spooling
+    std::chrono::steady_clock::time_point liveStart_;
+    std::string stagingDir_;
+    std::unique_ptr<Subprocess> receive_;
+    std::unique_ptr<ReceiveFeed> input_; // receive's stdin, the stream digest and the gate
+    std::unique_ptr<FanOut> feeder_;      // runs input_ on a thread of its own
+    ReceiveLimits limits_;
+    std::unique_ptr<ReceiveWatchdog> watchdog_;
+    std::uint64_t bytes_ = 0;
+    std::uint64_t maxStreamBytes_ = 0; // what the announced headers allow a stream to be
+};
+
+} // namespace sc

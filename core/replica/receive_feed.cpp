@@ -1,0 +1,70 @@
+#include "core/replica/receive_feed.h"
+
+#include "core/base/error.h"
+
+#include <cerrno>
+#include <chrono>
+#include <unistd.h>
+
+namespace sc {
+
+namespace {
+std::int64_t steadyNanoseconds() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+} // namespace
+
+ReceiveFeed::ReceiveFeed(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks,
+                           std::uint64_t maxXattrBytes)
+    : stdin_(receiveStdin), hash_(hash),
+      gate_(std::move(blocks), std::move(hooks), [this](std::span<const std::uint8_t> bytes) { toReceive(bytes); },
+            maxXattrBytes) {}
+
+ReceiveFeed::~ReceiveFeed() = default;
+
+void ReceiveFeed::write(std::span<const std::uint8_t> raw) {
+    if (hash_)
+        digest_.update(raw);
+    if (!refusal_.empty() || writeError_)
+        return; // keep hashing: a corrupted stream must be named as such at the end
+    try {
+        gate_.feed(raw);
+    } catch (const Error& e) {
+        refusal_ = e.what();
+    }
+}
+
+void ReceiveFeed::finish() {
+    if (!refusal_.empty() || writeError_)
+        return;
+    try {
+        gate_.finish();
+    } catch (const Error& e) {
+        refusal_ = e.what();
+    }
+}
+
+double ReceiveFeed::secondsBlocked() const {
+    std::int64_t since = writingSince_.load();
+    return since == 0 ? 0.0 : static_cast<double>(steadyNanoseconds() - since) / 1e9;
+}
+
+void ReceiveFeed::toReceive(std::span<const std::uint8_t> bytes) {
+    if (writeError_)
+        return;
+    writingSince_ = steadyNanoseconds();
+    for (std::size_t done = 0; done < bytes.size();) {
+        ssize_t n = ::write(stdin_, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            writeError_ = errno;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    writingSince_ = 0;
+}
+
+} // namespace sc
