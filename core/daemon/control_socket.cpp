@@ -378,19 +378,7 @@ void ControlServer::serve() {
         collectAnswers();
         const bool accepting = Clock::now() >= acceptPausedUntil;
         std::vector<pollfd> fds{{accepting ? listenFd_ : -1, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
-        std::vector<Client*> polled;
-        {
-            std::lock_guard lock(mutex_);
-            for (auto& [id, client] : clients_) {
-                short events = 0;
-                if (!client->busy && !client->inputEnded && client->out.size() < options_.readPauseOutput)
-                    events |= POLLIN;
-                if (!client->out.empty())
-                    events |= POLLOUT;
-                fds.push_back({client->fd, events, 0});
-                polled.push_back(client.get());
-            }
-        }
+        std::vector<Client*> polled = clientsToPoll(fds);
         if (::poll(fds.data(), fds.size(), accepting ? 1000 : 100) < 0 && errno != EINTR) {
             log("control: poll failed: " + std::string(std::strerror(errno)));
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -401,56 +389,85 @@ void ControlServer::serve() {
             while (::read(wakeFd_[0], drain, sizeof drain) > 0) {
             }
         }
-        if (fds[0].revents & POLLIN) {
-            if (int error = acceptClients(); error != 0) {
-                acceptPausedUntil = Clock::now() + std::chrono::milliseconds(200);
-                if (error == EMFILE || error == ENFILE) {
-                    refuseOneWithTheSpareDescriptor();
-                    logRateLimited("control: out of file descriptors; accepting paused for 200 ms");
-                } else {
-                    log("control: accept failed: " + std::string(std::strerror(error)));
-                }
-            }
-        }
-        for (std::size_t i = 0; i < polled.size(); ++i) {
-            Client& client = *polled[i];
-            short events = fds[i + 2].revents;
-            if (events & (POLLERR | POLLHUP)) {
-                client.closed = true; // both directions are gone: nobody reads an answer
-                continue;
-            }
-            if (events & POLLIN) {
-                readFrom(client);
-                dispatch(client);
-            }
-            if (events & POLLOUT) {
-                writeTo(client);
-                dispatch(client); // requests held back while its replies were unread
-            }
-        }
-        std::lock_guard lock(mutex_);
-        const auto now = Clock::now();
-        for (auto it = clients_.begin(); it != clients_.end();) {
-            Client& client = *it->second;
-            bool finished = client.inputEnded && !client.busy && client.out.empty() &&
-                            client.in.find('\n') == std::string::npos;
-            if (client.out.empty())
-                client.lastDrained = now;
-            bool stalled = std::chrono::duration<double>(now - client.lastDrained).count() >
-                           options_.stalledClientSeconds;
-            if (client.overflowed || stalled)
-                logRateLimited("control: " + client.peer.label() + " disconnected: " +
+        if ((fds[0].revents & POLLIN) && !acceptWaitingClients())
+            acceptPausedUntil = Clock::now() + std::chrono::milliseconds(200);
+        for (std::size_t i = 0; i < polled.size(); ++i)
+            serviceClient(*polled[i], fds[i + 2].revents);
+        dropGoneClients();
+    }
+}
+
+// Each client's descriptor, appended to `fds`: readable while it may send a request,
+// writable while replies wait. Returns the clients in the same order.
+std::vector<ControlServer::Client*> ControlServer::clientsToPoll(std::vector<pollfd>& fds) {
+    std::vector<Client*> polled;
+    std::lock_guard lock(mutex_);
+    for (auto& [id, client] : clients_) {
+        short events = 0;
+        if (!client->busy && !client->inputEnded && client->out.size() < options_.readPauseOutput)
+            events |= POLLIN;
+        if (!client->out.empty())
+            events |= POLLOUT;
+        fds.push_back({client->fd, events, 0});
+        polled.push_back(client.get());
+    }
+    return polled;
+}
+
+// False when accepting must pause: out of descriptors (one waiting client is told why) or
+// another accept failure.
+bool ControlServer::acceptWaitingClients() {
+    int error = acceptClients();
+    if (error == 0)
+        return true;
+    if (error == EMFILE || error == ENFILE) {
+        refuseOneWithTheSpareDescriptor();
+        logRateLimited("control: out of file descriptors; accepting paused for 200 ms");
+    } else {
+        log("control: accept failed: " + std::string(std::strerror(error)));
+    }
+    return false;
+}
+
+void ControlServer::serviceClient(Client& client, short events) {
+    if (events & (POLLERR | POLLHUP)) {
+        client.closed = true; // both directions are gone: nobody reads an answer
+        return;
+    }
+    if (events & POLLIN) {
+        readFrom(client);
+        dispatch(client);
+    }
+    if (events & POLLOUT) {
+        writeTo(client);
+        dispatch(client); // requests held back while its replies were unread
+    }
+}
+
+// Closes clients that are done, gone, too far behind on events, or not reading replies.
+void ControlServer::dropGoneClients() {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        Client& client = *it->second;
+        bool finished = client.inputEnded && !client.busy && client.out.empty() &&
+                        client.in.find('\n') == std::string::npos;
+        if (client.out.empty())
+            client.lastDrained = now;
+        bool stalled = std::chrono::duration<double>(now - client.lastDrained).count() >
+                       options_.stalledClientSeconds;
+        if (client.overflowed || stalled)
+            logRateLimited("control: " + client.peer.label() + " disconnected: " +
                            (client.overflowed ? "it fell " + std::to_string(options_.maxPendingOutput >> 20) +
                                                     " MiB behind on events"
                                               : "it read none of its replies for " +
                                                     std::to_string(static_cast<int>(options_.stalledClientSeconds)) +
                                                     " s"));
-            if (client.closed || client.overflowed || stalled || finished) {
-                ::close(client.fd);
-                it = clients_.erase(it);
-            } else {
-                ++it;
-            }
+        if (client.closed || client.overflowed || stalled || finished) {
+            ::close(client.fd);
+            it = clients_.erase(it);
+        } else {
+            ++it;
         }
     }
 }

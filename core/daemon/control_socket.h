@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <poll.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,7 +66,11 @@ private:
         bool subscribe = false;
     };
 
-    void serve();
+    void serve(); // the socket thread's loop: poll, accept, read, dispatch, write, drop
+    std::vector<Client*> clientsToPoll(std::vector<pollfd>& fds);
+    bool acceptWaitingClients();
+    void serviceClient(Client& client, short events);
+    void dropGoneClients();
     int acceptClients();
     void refuseOneWithTheSpareDescriptor();
     void admit(int fd);

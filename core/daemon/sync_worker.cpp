@@ -150,19 +150,14 @@ void SyncWorker::announceBlocks(Worker& worker, const std::vector<std::uint64_t>
                       {"hash", worker.chain->header(h).hash().hex()}});
 }
 
-void SyncWorker::syncOnce(Worker& worker) {
-    const Chain& chain = *worker.chain;
-    std::vector<std::uint64_t> heights = chain.heights();
-    if (heights.empty())
-        return;
-    announceBlocks(worker, heights);
-    std::lock_guard sending(worker.sending);
-    if (worker.stop) // it waited for a job's stream while the daemon began to stop
-        return;
-    std::uint64_t tip = heights.back();
-    auto now = Clock::now();
-    ReplicaRegistry registry(chain);
+// Which replicas are due this round, with their lag brought up to date; replicas that
+// were removed from the registry are forgotten. The request targets the chain's tip.
+SendRequest SyncWorker::planRound(Worker& worker, const ReplicaRegistry& registry,
+                                  const std::vector<std::uint64_t>& heights) {
+    const std::uint64_t tip = heights.back();
+    const auto now = Clock::now();
     SendRequest request;
+    request.upto = tip;
     {
         std::lock_guard lock(worker.mutex);
         for (std::uint64_t h : heights)
@@ -172,23 +167,8 @@ void SyncWorker::syncOnce(Worker& worker) {
         std::erase_if(worker.states, [&](const auto& entry) { return !registry.find(entry.first); });
     }
     for (const auto& replica : registry.replicas()) {
-        ReplicaState snapshot;
-        {
-            std::lock_guard lock(worker.mutex);
-            ReplicaState& state = worker.states[replica.name];
-            state.name = replica.name;
-            state.url = replica.url;
-            state.via = replica.via;
-            state.blocksBehind = state.height ? tip - std::min(tip, *state.height) : heights.size();
-            std::uint64_t firstMissing = state.height ? *state.height + 1 : heights.front();
-            auto seen = worker.seenAt.find(firstMissing);
-            state.lagSeconds = state.blocksBehind && seen != worker.seenAt.end()
-                                   ? std::chrono::duration<double>(now - seen->second).count()
-                                   : 0.0;
-            if ((state.height && *state.height >= tip) || now < state.nextAttempt)
-                continue;
-            snapshot = state;
-        }
+        if (!refreshReplicaState(worker, replica, heights, now))
+            continue;
         TargetRef target = registry.resolve(replica.name, {}).target();
         if (!worker.endpoints->contains(replica.name)) {
             try {
@@ -205,65 +185,68 @@ void SyncWorker::syncOnce(Worker& worker) {
         if (request.compression.level == 0 && !replica.compress.empty())
             request.compression = parseCompressionSpec(replica.compress);
     }
-    if (request.targets.empty())
+    return request;
+}
+
+// Updates the replica's place behind the tip; true when it is due a send now.
+bool SyncWorker::refreshReplicaState(Worker& worker, const RegisteredReplica& replica,
+                                     const std::vector<std::uint64_t>& heights, Clock::time_point now) {
+    const std::uint64_t tip = heights.back();
+    std::lock_guard lock(worker.mutex);
+    ReplicaState& state = worker.states[replica.name];
+    state.name = replica.name;
+    state.url = replica.url;
+    state.via = replica.via;
+    state.blocksBehind = state.height ? tip - std::min(tip, *state.height) : heights.size();
+    std::uint64_t firstMissing = state.height ? *state.height + 1 : heights.front();
+    auto seen = worker.seenAt.find(firstMissing);
+    state.lagSeconds =
+        state.blocksBehind && seen != worker.seenAt.end() ? std::chrono::duration<double>(now - seen->second).count()
+                                                          : 0.0;
+    return !(state.height && *state.height >= tip) && now >= state.nextAttempt;
+}
+
+// One send event of the round: the replicas it concerns get its bytes and heights, and
+// everyone but BlockStarted is published as a "job" event.
+void SyncWorker::trackSendEvent(Worker& worker, const SendEvent& event, RoundTally& tally) {
+    if (event.kind == SendEvent::Kind::BlockStarted)
+        tally.streaming = event.targets;
+    if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
         return;
-    request.upto = tip;
-    worker.cancel = worker.stop.load(); // a cancel of the previous round is spent; a stop is not
-    std::vector<std::string> streaming; // targets of the stream in flight
-    std::uint64_t rawSoFar = 0, wireSoFar = 0;
-    auto onSend = [&](const SendEvent& event) {
-        if (event.kind == SendEvent::Kind::BlockStarted)
-            streaming = event.targets;
-        if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
-            return;
-        // Bytes since the last event belong to the stream in flight: every replica it feeds counts them.
-        std::uint64_t raw = event.progress.bytesDone - std::min(rawSoFar, event.progress.bytesDone);
-        std::uint64_t wire = event.wireBytes - std::min(wireSoFar, event.wireBytes);
-        rawSoFar = std::max(rawSoFar, event.progress.bytesDone);
-        wireSoFar = std::max(wireSoFar, event.wireBytes);
-        nlohmann::json j = {{"event", "job"},
-                            {"chain", worker.path},
-                            {"height", event.height},
-                            {"bytes_done", event.progress.bytesDone},
-                            {"bytes_total", event.progress.bytesTotal},
-                            {"rate", event.progress.rate},
-                            {"wire_bytes", event.wireBytes},
-                            {"targets", event.targets.empty() ? streaming : event.targets}};
-        if (!event.error.empty())
-            j["error"] = event.error;
-        std::lock_guard lock(worker.mutex);
-        for (const auto& name : streaming) {
+    // Bytes since the last event belong to the stream in flight: every replica it feeds counts them.
+    std::uint64_t raw = event.progress.bytesDone - std::min(tally.rawBytes, event.progress.bytesDone);
+    std::uint64_t wire = event.wireBytes - std::min(tally.wireBytes, event.wireBytes);
+    tally.rawBytes = std::max(tally.rawBytes, event.progress.bytesDone);
+    tally.wireBytes = std::max(tally.wireBytes, event.wireBytes);
+    nlohmann::json j = {{"event", "job"},
+                        {"chain", worker.path},
+                        {"height", event.height},
+                        {"bytes_done", event.progress.bytesDone},
+                        {"bytes_total", event.progress.bytesTotal},
+                        {"rate", event.progress.rate},
+                        {"wire_bytes", event.wireBytes},
+                        {"targets", event.targets.empty() ? tally.streaming : event.targets}};
+    if (!event.error.empty())
+        j["error"] = event.error;
+    std::lock_guard lock(worker.mutex);
+    for (const auto& name : tally.streaming) {
+        ReplicaState& state = worker.states[name];
+        state.phase = "syncing";
+        state.rate = event.progress.rate;
+        state.rawBytes += raw;
+        state.bytesSent += wire;
+    }
+    if (event.kind == SendEvent::Kind::BlockDone)
+        for (const auto& name : event.targets) {
             ReplicaState& state = worker.states[name];
-            state.phase = "syncing";
-            state.rate = event.progress.rate;
-            state.rawBytes += raw;
-            state.bytesSent += wire;
+            state.height = std::max(state.height.value_or(0), event.height);
         }
-        if (event.kind == SendEvent::Kind::BlockDone)
-            for (const auto& name : event.targets) {
-                ReplicaState& state = worker.states[name];
-                state.height = std::max(state.height.value_or(0), event.height);
-            }
-        if (event.kind != SendEvent::Kind::BlockStarted)
-            onEvent_(j);
-    };
-    for (const auto& target : request.targets) {
-        std::lock_guard lock(worker.mutex);
-        worker.states[target.spec.text].phase = "syncing";
-    }
-    SendReport report;
-    try {
-        report = sendBlocks(chain, request, onSend, &worker.cancel, worker.endpoints.get());
-    } catch (const Error& e) {
-        // Cancelled, or the chain itself failed: every stream of this round stopped.
-        std::lock_guard lock(worker.mutex);
-        for (const auto& target : request.targets) {
-            worker.endpoints->drop(target.spec.text);
-            worker.states[target.spec.text].phase = "retrying";
-            worker.states[target.spec.text].lastError = e.what();
-        }
-        throw;
-    }
+    if (event.kind != SendEvent::Kind::BlockStarted)
+        onEvent_(j);
+}
+
+// Each target's outcome: in sync at the tip, or retried later over a new connection.
+void SyncWorker::settleRound(Worker& worker, const SendReport& report, std::uint64_t tip) {
     std::lock_guard lock(worker.mutex);
     for (const auto& outcome : report.targets) {
         ReplicaState& state = worker.states[outcome.target];
@@ -285,6 +268,44 @@ void SyncWorker::syncOnce(Worker& worker) {
         }
         onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
     }
+}
+
+// A round: announce new blocks -> plan (which replicas are due) -> send -> settle.
+void SyncWorker::syncOnce(Worker& worker) {
+    const Chain& chain = *worker.chain;
+    std::vector<std::uint64_t> heights = chain.heights();
+    if (heights.empty())
+        return;
+    announceBlocks(worker, heights);
+    std::lock_guard sending(worker.sending);
+    if (worker.stop) // it waited for a job's stream while the daemon began to stop
+        return;
+    ReplicaRegistry registry(chain);
+    SendRequest request = planRound(worker, registry, heights);
+    if (request.targets.empty())
+        return;
+    worker.cancel = worker.stop.load(); // a cancel of the previous round is spent; a stop is not
+    RoundTally tally;
+    for (const auto& target : request.targets) {
+        std::lock_guard lock(worker.mutex);
+        worker.states[target.spec.text].phase = "syncing";
+    }
+    SendReport report;
+    try {
+        report = sendBlocks(
+            chain, request, [&](const SendEvent& event) { trackSendEvent(worker, event, tally); }, &worker.cancel,
+            worker.endpoints.get());
+    } catch (const Error& e) {
+        // Cancelled, or the chain itself failed: every stream of this round stopped.
+        std::lock_guard lock(worker.mutex);
+        for (const auto& target : request.targets) {
+            worker.endpoints->drop(target.spec.text);
+            worker.states[target.spec.text].phase = "retrying";
+            worker.states[target.spec.text].lastError = e.what();
+        }
+        throw;
+    }
+    settleRound(worker, report, heights.back());
 }
 
 nlohmann::json SyncWorker::status() const {

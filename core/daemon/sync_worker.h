@@ -21,6 +21,11 @@ namespace sc {
 class Chain;
 class ReplicaEndpoint;
 class EndpointPool;
+class ReplicaRegistry;
+struct RegisteredReplica;
+struct SendEvent;
+struct SendReport;
+struct SendRequest;
 
 struct ReplicaState {
     std::string name, url;
@@ -67,6 +72,16 @@ private:
     Worker& worker(const std::string& chain) const;
     void run(Worker& worker);
     void syncOnce(Worker& worker);
+    // The stages of one round (syncOnce).
+    struct RoundTally {
+        std::vector<std::string> streaming; // targets of the stream in flight
+        std::uint64_t rawBytes = 0, wireBytes = 0; // of the round so far
+    };
+    SendRequest planRound(Worker& worker, const ReplicaRegistry& registry, const std::vector<std::uint64_t>& heights);
+    bool refreshReplicaState(Worker& worker, const RegisteredReplica& replica, const std::vector<std::uint64_t>& heights,
+                             std::chrono::steady_clock::time_point now);
+    void trackSendEvent(Worker& worker, const SendEvent& event, RoundTally& tally);
+    void settleRound(Worker& worker, const SendReport& report, std::uint64_t tip);
     void announceBlocks(Worker& worker, const std::vector<std::uint64_t>& heights); // "block" events for new ones
 
     DaemonOptions options_;

@@ -85,13 +85,60 @@ struct StagedSnapshot {
     }
 };
 
+// The header of the block on top of `tip`, everything but its content root, counts and time.
+BlockHeader draftHeader(const Chain& chain, const CommitRequest& request, std::optional<std::uint64_t> tip) {
+    const ChainIdentity& identity = chain.identity();
+    BlockHeader header;
+    header.chainId = identity.id;
+    header.height = tip ? *tip + 1 : 0;
+    header.hashAlgorithm = identity.hashAlgorithm;
+    header.footprintFormat = identity.footprintFormat;
+    header.features = identity.features;
+    header.message = request.message;
+    header.operations = request.operations;
+    header.elements = elementsOf(request);
+    if (tip)
+        header.previous = chain.header(*tip).hash().hex();
+    return header;
+}
+
+struct StagedFootprint {
+    FootprintTree tree;
+    std::optional<FootprintTree> previous; // the tip's, when the new one was derived from it
+    FootprintStats stats;
+    std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
+};
+
+// The staged snapshot's footprint: from the tip's record and the kernel's diff when both
+// are usable, else hashed in full.
+StagedFootprint footprintOf(const Chain& chain, const FootprintRecords& records, const std::string& staged,
+                            std::optional<std::uint64_t> tip) {
+    StagedFootprint result;
+    const FootprintOptions options = chain.footprintOptions();
+    result.previous = tip ? records.loadReusable(*tip) : std::nullopt;
+    if (result.previous) {
+        try {
+            std::uint64_t metadataBytes = 0;
+            ChangeSet changes = kernelDiff(chain.paths().block(*tip), staged, &metadataBytes);
+            result.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
+            result.tree = updateFootprint(staged, *result.previous, changes, options, &result.stats);
+            return result;
+        } catch (const Error&) {
+            result.previous.reset(); // an unusable diff costs a full hash, never a wrong root
+        }
+    }
+    result.tree = computeFootprint(staged, options, &result.stats);
+    return result;
+}
+
 } // namespace
 
+// staged snapshot -> footprint -> signed header written into it -> read-only -> renamed
+// into blocks/ (the one step that publishes) -> footprint record kept for the next commit.
 CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     auto started = std::chrono::steady_clock::now();
     validateCommitRequest(request);
     const ChainPaths& paths = chain.paths();
-    const ChainIdentity& identity = chain.identity();
     SigningKey key = chain.signingKey();
 
     ChainLock lock(paths.lock, chain.label());
@@ -103,46 +150,17 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
                     ExitCode::Usage);
 
     auto tip = chain.tip();
-    std::uint64_t height = tip ? *tip + 1 : 0;
-    BlockHeader header;
-    header.chainId = identity.id;
-    header.height = height;
-    header.hashAlgorithm = identity.hashAlgorithm;
-    header.footprintFormat = identity.footprintFormat;
-    header.features = identity.features;
-    header.message = request.message;
-    header.operations = request.operations;
-    header.elements = elementsOf(request);
-    if (tip)
-        header.previous = chain.header(*tip).hash().hex();
-
+    BlockHeader header = draftHeader(chain, request, tip);
+    const std::uint64_t height = header.height;
     StagedSnapshot staged{paths.stagingBlock(height)};
     btrfs::snapshot(paths.data, staged.path, /*readOnly=*/true);
     faultPoint("commit-after-snapshot");
 
-    FootprintOptions options = chain.footprintOptions();
-    FootprintStats stats;
-    CommitResult result;
-    FootprintTree tree;
     FootprintRecords records = chain.footprintRecords();
-    std::optional<FootprintTree> previous = tip ? records.loadReusable(*tip) : std::nullopt;
-    std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
-    if (previous) {
-        try {
-            std::uint64_t metadataBytes = 0;
-            ChangeSet changes = kernelDiff(paths.block(*tip), staged.path, &metadataBytes);
-            streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
-            tree = updateFootprint(staged.path, *previous, changes, options, &stats);
-            result.incrementalFootprint = true;
-        } catch (const Error&) {
-            previous.reset(); // an unusable diff costs a full hash, never a wrong root
-        }
-    }
-    if (!result.incrementalFootprint)
-        tree = computeFootprint(staged.path, options, &stats);
+    StagedFootprint footprint = footprintOf(chain, records, staged.path, tip);
     faultPoint("commit-after-footprint");
-    header.contentRoot = tree.root().hex();
-    FootprintCounts counts = tree.counts();
+    header.contentRoot = footprint.tree.root().hex();
+    FootprintCounts counts = footprint.tree.counts();
     header.counts = {counts.files, counts.directories, counts.symlinks, counts.others, counts.bytes};
     header.timestamp = utcTimestampNow();
     header.sign(key);
@@ -161,16 +179,18 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     // The record names paths for deep verification and speeds up the next commit;
     // losing it costs a full hash, not correctness.
     try {
-        records.save(height, tree, previous ? &*previous : nullptr);
-        if (streamBytes)
-            recordStreamBytes(chain, height, *streamBytes);
+        records.save(height, footprint.tree, footprint.previous ? &*footprint.previous : nullptr);
+        if (footprint.streamBytes)
+            recordStreamBytes(chain, height, *footprint.streamBytes);
     } catch (const Error&) {
     }
 
+    CommitResult result;
     result.header = header;
-    result.filesHashed = stats.filesHashed;
-    result.bytesHashed = stats.bytesHashed;
-    result.entriesReused = stats.entriesReused;
+    result.incrementalFootprint = footprint.previous.has_value();
+    result.filesHashed = footprint.stats.filesHashed;
+    result.bytesHashed = footprint.stats.bytesHashed;
+    result.entriesReused = footprint.stats.entriesReused;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
 }

@@ -64,6 +64,7 @@ public:
 
 private:
     struct Attributes;
+    struct CommandCheck;
     void command(std::span<const std::uint8_t> bytes, bool inPlace);
     void subvolume(std::span<const std::uint8_t> bytes, std::uint16_t type, const Attributes& attrs);
     // True when it sent something in the command's place, else the command passes as it came.

@@ -75,57 +75,99 @@ void renameNotedPaths(std::set<std::string>& paths, const std::string& from, con
 
 } // namespace
 
-bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
-    using T = SendCommandType;
-    const std::size_t index = tallies_.size() - 1;
-    const GatedBlock& block = blocks_[index];
-    BlockTally& tally = tallies_.back();
-    auto is = [type](T t) { return type == static_cast<std::uint16_t>(t); };
-    auto checkPath = [&](std::uint16_t attr, bool rootAllowed) {
-        std::string path = attrs.text(attr);
-        if (path.size() > kMaxPath)
-            refuse(std::string("a path of ") + std::to_string(path.size()) + " bytes in a " + commandName(type) +
+// The checks one command's attributes go through, against the signed header's bounds
+// for the block the command belongs to.
+struct StreamGate::CommandCheck {
+    const StreamGate& gate;
+    std::uint16_t type;
+    const Attributes& attrs;
+    const GatedBlock& block;
+    BlockTally& tally;
+
+    [[noreturn]] void refuse(const std::string& why) const { gate.refuse(why); }
+    bool is(SendCommandType t) const { return type == static_cast<std::uint16_t>(t); }
+
+    void path(std::uint16_t attr, bool rootAllowed) const {
+        std::string text = attrs.text(attr);
+        if (text.size() > kMaxPath)
+            refuse(std::string("a path of ") + std::to_string(text.size()) + " bytes in a " + commandName(type) +
                    " command, longer than receive takes (" + std::to_string(kMaxPath) + ")");
-        if (!(path.empty() && rootAllowed) && !isCanonicalPath(path))
-            refuse(std::string("path \"") + displayPath(path) + "\" in a " + commandName(type) +
+        if (!(text.empty() && rootAllowed) && !isCanonicalPath(text))
+            refuse(std::string("path \"") + displayPath(text) + "\" in a " + commandName(type) +
                    " command is not canonical (receive would resolve it differently)");
-    };
-    auto within = [&](std::uint64_t offset, std::uint64_t length) {
+    }
+    void within(std::uint64_t offset, std::uint64_t length) const {
         if (!addWithin(offset, length, block.maxFileBytes))
             refuse(std::string("a ") + commandName(type) + " reaching byte " + std::to_string(offset) + "+" +
                    std::to_string(length) + ", past the " + std::to_string(block.maxFileBytes) +
                    " bytes the signed header allows");
-    };
-    auto written = [&](std::uint64_t length) {
+    }
+    void written(std::uint64_t offset, std::uint64_t length) const {
+        within(offset, length);
         if (!addWithin(tally.dataBytes, length, block.maxFileBytes))
             refuse("more data than the " + std::to_string(block.maxFileBytes) + " bytes the signed header allows");
         tally.dataBytes += length;
-    };
-    auto newName = [&] {
+    }
+    void newName() const {
         if (++tally.newNames > block.maxNewNames)
             refuse("more new names than the signed header's " + std::to_string(block.maxNewNames) + " entries");
-    };
-    if (version_ < 2 && type > kLastCommandV1)
-        refuse(std::string("a ") + commandName(type) + " command in a version 1 stream");
-    if (!isBlockCommand(type))
-        refuse(std::string("a ") + commandName(type) + " command (type " + std::to_string(type) +
-               ") has no place in a block's stream");
-    const bool rootAllowed = is(T::Chmod) || is(T::Chown) || is(T::Utimes) || is(T::SetXattr) ||
-                             is(T::RemoveXattr) || is(T::Fileattr);
-    checkPath(APath, rootAllowed);
-    if (attrs.present[AData] && !is(T::Write) && !is(T::EncodedWrite))
-        refuse(std::string("file data in a ") + commandName(type) + " command");
+    }
+    // What any command must be: of this stream's version, one a block holds, at a canonical
+    // path (the subvolume root only for attribute changes), with data only if it writes.
+    void shape(std::uint32_t version) const {
+        using T = SendCommandType;
+        if (version < 2 && type > kLastCommandV1)
+            refuse(std::string("a ") + commandName(type) + " command in a version 1 stream");
+        if (!isBlockCommand(type))
+            refuse(std::string("a ") + commandName(type) + " command (type " + std::to_string(type) +
+                   ") has no place in a block's stream");
+        const bool rootAllowed = is(T::Chmod) || is(T::Chown) || is(T::Utimes) || is(T::SetXattr) ||
+                                 is(T::RemoveXattr) || is(T::Fileattr);
+        path(APath, rootAllowed);
+        if (attrs.present[AData] && !is(T::Write) && !is(T::EncodedWrite))
+            refuse(std::string("file data in a ") + commandName(type) + " command");
+    }
+    void xattr(std::uint64_t maxXattrBytes) const {
+        std::string name = attrs.text(AXattrName);
+        if (name.empty() || name.find('\0') != std::string::npos)
+            refuse("an xattr name that is empty or holds a NUL byte");
+        if (is(SendCommandType::SetXattr) && name.size() + attrs.raw(AXattrData).size() > maxXattrBytes)
+            refuse("xattr " + displayPath(name) + " of " + std::to_string(attrs.raw(AXattrData).size()) +
+                   " bytes, more than btrfs holds here (" + std::to_string(maxXattrBytes) + " with its name)");
+    }
+    // A clone stays inside the block, or reads from its parent; true when the source is the
+    // parent (then our own copy of the parent may stand in for receive's).
+    bool cloneFromParent() const {
+        path(AClonePath, false);
+        if (attrs.u64(ACloneLen) == 0)
+            refuse("a clone of length 0 (to the end of its source; btrfs send never sends one)");
+        within(attrs.u64(AFileOffset), attrs.u64(ACloneLen));
+        btrfs::Uuid source = attrs.uuid(ACloneUuid);
+        if (source == block.uuid)
+            return false; // within the block being received, inside receive's chroot
+        if (!block.parentUuid || source != *block.parentUuid)
+            refuse("a clone source that is neither this block nor its parent");
+        return true;
+    }
+};
+
+bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
+    using T = SendCommandType;
+    const std::size_t index = tallies_.size() - 1;
+    BlockTally& tally = tallies_.back();
+    const CommandCheck check{*this, type, attrs, blocks_[index], tally};
+    check.shape(version_);
     switch (static_cast<T>(type)) {
     case T::Mkfile: case T::Mkdir: case T::Mkfifo: case T::Mksock: case T::Mknod: case T::Symlink:
-        newName();
+        check.newName();
         break;
     case T::Rename:
-        checkPath(APathTo, false);
+        check.path(APathTo, false);
         renameNotedPaths(tally.chownedWithoutChmod, attrs.text(APath), attrs.text(APathTo));
         break;
     case T::Link:
-        checkPath(APathLink, false);
-        newName();
+        check.path(APathLink, false);
+        check.newName();
         if (tally.chownedWithoutChmod.contains(attrs.text(APathLink))) // the inode may lose the noted name next
             tally.chownedWithoutChmod.insert(attrs.text(APath));
         break;
@@ -137,49 +179,28 @@ bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
         break;
     case T::Rmdir: case T::Utimes: case T::Fileattr:
         break;
-    case T::SetXattr: case T::RemoveXattr: {
-        std::string name = attrs.text(AXattrName);
-        if (name.empty() || name.find('\0') != std::string::npos)
-            refuse("an xattr name that is empty or holds a NUL byte");
-        if (is(T::SetXattr) && name.size() + attrs.raw(AXattrData).size() > maxXattrBytes_)
-            refuse("xattr " + displayPath(name) + " of " + std::to_string(attrs.raw(AXattrData).size()) +
-                   " bytes, more than btrfs holds here (" + std::to_string(maxXattrBytes_) + " with its name)");
+    case T::SetXattr: case T::RemoveXattr:
+        check.xattr(maxXattrBytes_);
         break;
-    }
-    case T::Write: {
-        std::uint64_t length = attrs.raw(AData).size();
-        within(attrs.u64(AFileOffset), length);
-        written(length);
+    case T::Write:
+        check.written(attrs.u64(AFileOffset), attrs.raw(AData).size());
         break;
-    }
-    case T::EncodedWrite: {
-        std::uint64_t length = attrs.u64(AUnencodedFileLen);
-        within(attrs.u64(AFileOffset), length);
-        written(length);
+    case T::EncodedWrite:
+        check.written(attrs.u64(AFileOffset), attrs.u64(AUnencodedFileLen));
         break;
-    }
     case T::Truncate:
-        within(attrs.u64(ASize), 0);
+        check.within(attrs.u64(ASize), 0);
         break;
     case T::Fallocate:
-        within(attrs.u64(AFileOffset), attrs.u64(ASize));
+        check.within(attrs.u64(AFileOffset), attrs.u64(ASize));
         break;
-    case T::Clone: {
-        checkPath(AClonePath, false);
-        if (attrs.u64(ACloneLen) == 0)
-            refuse("a clone of length 0 (to the end of its source; btrfs send never sends one)");
-        within(attrs.u64(AFileOffset), attrs.u64(ACloneLen));
-        btrfs::Uuid source = attrs.uuid(ACloneUuid);
-        if (source == block.uuid)
-            break; // within the block being received, inside receive's chroot
-        if (!block.parentUuid || source != *block.parentUuid)
-            refuse("a clone source that is neither this block nor its parent");
-        if (std::optional<std::string> ourCopy = hooks_.cloneFromParent(index)) {
-            cloneAsWrites(attrs, *ourCopy);
-            return true;
-        }
+    case T::Clone:
+        if (check.cloneFromParent())
+            if (std::optional<std::string> ourCopy = hooks_.cloneFromParent(index)) {
+                cloneAsWrites(attrs, *ourCopy);
+                return true;
+            }
         break;
-    }
     default:
         break;
     }

@@ -1,8 +1,6 @@
 #include "core/replication/send_blocks.h"
 
 #include "core/base/error.h"
-#include "core/base/fault_injection.h"
-#include "core/base/hash.h"
 #include "core/btrfs/kernel_diff.h"
 #include "core/btrfs/kernel_send.h"
 #include "core/btrfs/subvolumes.h"
@@ -12,15 +10,12 @@
 #include "core/ledger/stream_estimate.h"
 #include "core/replica/replica_target.h"
 #include "core/replication/send_plan.h"
+#include "core/replication/stream_pump.h"
 #include "core/replication/stream_routes.h"
-#include "core/stream/fan_out.h"
 
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <memory>
-#include <thread>
-#include <unistd.h>
 
 namespace sc {
 
@@ -134,6 +129,224 @@ std::vector<OpenedStream> openStreams(std::vector<TargetSlot>& slots, const std:
     return streams;
 }
 
+// One call of sendBlocks, in its stages: inventory (what the primary has, what each
+// target holds) -> plan (which block goes where, grouped into streams) -> for each
+// stream: open, pump, settle (each target's outcome) -> report.
+class SendSession {
+public:
+    SendSession(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
+                const std::atomic<bool>* cancelled, EndpointPool& pool)
+        : chain_(chain), request_(request), onEvent_(onEvent), cancelled_(cancelled), pool_(pool),
+          slots_(request.targets.size()) {}
+
+    void takeInventory();
+    void plan();
+    void sendGroup(const StreamGroup& group);
+    SendReport report(double seconds);
+    const std::vector<StreamGroup>& groups() const { return groups_; }
+
+private:
+    StreamAnnouncement announce(const StreamGroup& group, std::vector<KernelSendPart>& parts) const;
+    void emitBlockStarted(const StreamGroup& group, const std::vector<OpenedStream>& streams);
+    void emitProgress(std::uint64_t height);
+    void settle(const StreamGroup& group, const std::vector<OpenedStream>& streams, const PumpedStream& pumped);
+    SendEvent jobEvent(SendEvent::Kind kind) const; // progress and step counts filled in
+
+    const Chain& chain_;
+    const SendRequest& request_;
+    const SendEventHandler& onEvent_;
+    const std::atomic<bool>* cancelled_;
+    EndpointPool& pool_;
+    std::vector<TargetSlot> slots_;
+    std::vector<std::uint64_t> heights_;
+    std::map<std::uint64_t, PrimaryBlock> primary_;
+    std::vector<std::set<std::uint64_t>> held_; // per target: the heights it holds, as received from ours
+    std::vector<SendStep> steps_;
+    std::vector<StreamGroup> groups_;
+    std::optional<TransferMeter> meter_; // started once the plan is made: elapsed time counts the sending
+    std::uint64_t wireBytes_ = 0;
+    std::size_t stepsDone_ = 0;
+};
+
+void SendSession::takeInventory() {
+    heights_ = chain_.heights();
+    if (heights_.empty())
+        throw Error(chain_.label() + " has no blocks");
+    if (request_.upto && *request_.upto > heights_.back())
+        throw Error("--upto " + std::to_string(*request_.upto) + " is beyond the tip " +
+                        std::to_string(heights_.back()) + " of " + chain_.label(),
+                    ExitCode::Usage);
+    std::map<btrfs::Uuid, std::uint64_t> heightByUuid;
+    for (std::uint64_t h : heights_) {
+        PrimaryBlock block{chain_.paths().block(h), btrfs::subvolumeInfo(chain_.paths().block(h)), chain_.header(h)};
+        heightByUuid[block.info.uuid] = h;
+        primary_.emplace(h, std::move(block));
+    }
+    held_.assign(slots_.size(), {});
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        TargetSlot& slot = slots_[i];
+        slot.spec = request_.targets[i].spec;
+        slot.outcome.target = slot.spec.text;
+        try {
+            slot.endpoint = &pool_.get(request_.targets[i]);
+            slot.endpoint->prepare(chain_.identity());
+            for (const auto& block : slot.endpoint->blocks()) {
+                auto match = heightByUuid.find(block.receivedUuid);
+                if (match != heightByUuid.end() && match->second == block.height)
+                    held_[i].insert(block.height);
+            }
+        } catch (const Error& e) {
+            fail(slot, e.what(), onEvent_);
+            held_[i] = std::set<std::uint64_t>(heights_.begin(), heights_.end()); // plan nothing for it
+        }
+    }
+}
+
+void SendSession::plan() {
+    steps_ = planSends(heights_, held_, request_.upto.value_or(heights_.back()), request_.full);
+    if (request_.incrementalOnly)
+        for (const SendStep& step : steps_)
+            if (!step.parent)
+                for (std::size_t target : step.targets)
+                    if (slots_[target].outcome.ok)
+                        fail(slots_[target], "no block in common to send incrementally from (a full send is needed)",
+                             onEvent_);
+    std::vector<std::uint64_t> sizes;
+    std::uint64_t total = 0;
+    for (const auto& step : steps_) {
+        sizes.push_back(estimateStreamBytes(chain_, step.height, step.parent, request_.protocol));
+        total += sizes.back();
+    }
+    groups_ = groupSteps(steps_, sizes, request_);
+    meter_.emplace(total);
+    onEvent_(jobEvent(SendEvent::Kind::Planned));
+}
+
+SendEvent SendSession::jobEvent(SendEvent::Kind kind) const {
+    SendEvent event{kind};
+    event.steps = steps_.size();
+    event.progress = meter_->snapshot();
+    event.wireBytes = wireBytes_;
+    return event;
+}
+
+StreamAnnouncement SendSession::announce(const StreamGroup& group, std::vector<KernelSendPart>& parts) const {
+    const SendStep& first = group.steps.front();
+    StreamAnnouncement announcement;
+    announcement.compression = request_.compression;
+    std::vector<btrfs::Uuid> uuids;
+    for (const SendStep& step : group.steps) {
+        const PrimaryBlock& block = primary_.at(step.height);
+        announcement.blocks.push_back({step.height, block.info.uuid, block.header, step.parent});
+        uuids.push_back(block.info.uuid);
+        parts.push_back({block.path, step.parent ? primary_.at(*step.parent).path : std::string()});
+    }
+    if (group.estimatedBytes >= request_.spoolMinBytes)
+        announcement.spoolKey = spoolKeyFor(first.parent ? &primary_.at(*first.parent).info.uuid : nullptr, uuids);
+    announcement.spoolMaxRate = request_.spoolMaxRate;
+    return announcement;
+}
+
+void SendSession::emitBlockStarted(const StreamGroup& group, const std::vector<OpenedStream>& streams) {
+    SendEvent begin = jobEvent(SendEvent::Kind::BlockStarted);
+    for (const OpenedStream& stream : streams) {
+        if (stream.owner)
+            begin.targets.push_back(slots_[*stream.owner].spec.text);
+        for (const RiderRoute& rider : stream.riders)
+            begin.targets.push_back(slots_[rider.target].spec.text);
+    }
+    begin.height = group.steps.front().height;
+    begin.lastHeight = group.steps.back().height;
+    begin.parent = group.steps.front().parent;
+    begin.step = stepsDone_ + 1;
+    onEvent_(begin);
+}
+
+void SendSession::emitProgress(std::uint64_t height) {
+    SendEvent progress = jobEvent(SendEvent::Kind::Progress);
+    progress.height = height;
+    progress.step = stepsDone_ + 1;
+    onEvent_(progress);
+}
+
+void SendSession::sendGroup(const StreamGroup& group) {
+    if (cancelled_ && cancelled_->load())
+        throw Error("send cancelled", ExitCode::Interrupted);
+    const SendStep& first = group.steps.front();
+    std::vector<KernelSendPart> parts;
+    StreamAnnouncement announcement = announce(group, parts);
+    auto trailer = std::make_shared<StreamTrailer>();
+    std::vector<OpenedStream> streams =
+        openStreams(slots_, request_.targets, first.targets, announcement, trailer, pool_, onEvent_);
+    if (streams.empty()) {
+        stepsDone_ += group.steps.size();
+        return;
+    }
+    emitBlockStarted(group, streams);
+    std::vector<StreamSink*> sinks;
+    for (const OpenedStream& stream : streams)
+        sinks.push_back(stream.sink.get());
+    KernelSendOptions options;
+    options.protocol = request_.protocol;
+    StreamPump pump(*meter_, wireBytes_, [&] { emitProgress(first.height); }, cancelled_);
+    PumpedStream pumped =
+        pump.run(parts, options, sinks, request_.compression, *trailer, "block " + std::to_string(first.height));
+    settle(group, streams, pumped);
+}
+
+// Each target of the stream: received (its count goes up) or failed (once, with the reason).
+void SendSession::settle(const StreamGroup& group, const std::vector<OpenedStream>& streams,
+                         const PumpedStream& pumped) {
+    std::vector<std::string> succeeded;
+    for (std::size_t k = 0; k < pumped.outcomes.size(); ++k) {
+        const std::string error = pumped.sourceError.empty() ? pumped.outcomes[k].error : pumped.sourceError;
+        if (auto owner = streams[k].owner) {
+            TargetSlot& slot = slots_[*owner];
+            if (pumped.outcomes[k].ok) {
+                slot.outcome.blocksReceived += group.steps.size();
+                slot.outcome.resumedBytes += streams[k].sink->resumedBytes();
+                succeeded.push_back(slot.spec.text);
+            } else if (slot.outcome.ok) {
+                fail(slot, error, onEvent_);
+            }
+        }
+        for (const RiderRoute& rider : streams[k].riders) {
+            TargetSlot& slot = slots_[rider.target];
+            const RelayedOutcome* relayed = nullptr;
+            for (const auto& result : *streams[k].relayed)
+                if (result.route == rider.route)
+                    relayed = &result;
+            if (relayed && relayed->ok) {
+                slot.outcome.blocksReceived += group.steps.size();
+                succeeded.push_back(slot.spec.text);
+            } else if (slot.outcome.ok) {
+                fail(slot, relayed ? relayed->error : "not relayed to it: " + (error.empty() ? "no report" : error),
+                     onEvent_);
+            }
+        }
+    }
+    for (const SendStep& step : group.steps) {
+        SendEvent done = jobEvent(SendEvent::Kind::BlockDone);
+        done.height = step.height;
+        done.parent = step.parent;
+        done.step = ++stepsDone_;
+        done.targets = succeeded;
+        onEvent_(done);
+    }
+}
+
+SendReport SendSession::report(double seconds) {
+    SendReport report;
+    for (auto& slot : slots_)
+        report.targets.push_back(slot.outcome);
+    report.rawBytes = meter_->snapshot().bytesDone;
+    report.wireBytes = wireBytes_;
+    report.steps = steps_.size();
+    report.seconds = seconds;
+    onEvent_(jobEvent(SendEvent::Kind::Finished));
+    return report;
+}
+
 } // namespace
 
 SendReport sendBlocks(const Chain& chain, const SendRequest& request, const SendEventHandler& onEvent,
@@ -141,251 +354,13 @@ SendReport sendBlocks(const Chain& chain, const SendRequest& request, const Send
     auto started = std::chrono::steady_clock::now();
     if (request.targets.empty())
         throw Error("no target given (use --to)", ExitCode::Usage);
-    std::vector<std::uint64_t> heights = chain.heights();
-    if (heights.empty())
-        throw Error(chain.label() + " has no blocks");
-    std::uint64_t upto = request.upto.value_or(heights.back());
-    if (request.upto && *request.upto > heights.back())
-        throw Error("--upto " + std::to_string(*request.upto) + " is beyond the tip " +
-                        std::to_string(heights.back()) + " of " + chain.label(),
-                    ExitCode::Usage);
-
     EndpointPool ownPool(chain.identity());
-    EndpointPool& pool = sharedPool ? *sharedPool : ownPool;
-    std::vector<TargetSlot> slots(request.targets.size());
-    for (std::size_t i = 0; i < request.targets.size(); ++i)
-        slots[i].spec = request.targets[i].spec;
-
-    std::map<std::uint64_t, PrimaryBlock> primary;
-    std::map<btrfs::Uuid, std::uint64_t> heightByUuid;
-    for (std::uint64_t h : heights) {
-        PrimaryBlock block{chain.paths().block(h), btrfs::subvolumeInfo(chain.paths().block(h)), chain.header(h)};
-        heightByUuid[block.info.uuid] = h;
-        primary.emplace(h, std::move(block));
-    }
-
-    std::vector<std::set<std::uint64_t>> held(slots.size());
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-        TargetSlot& slot = slots[i];
-        slot.outcome.target = slot.spec.text;
-        try {
-            slot.endpoint = &pool.get(request.targets[i]);
-            slot.endpoint->prepare(chain.identity());
-            for (const auto& block : slot.endpoint->blocks()) {
-                auto match = heightByUuid.find(block.receivedUuid);
-                if (match != heightByUuid.end() && match->second == block.height)
-                    held[i].insert(block.height);
-            }
-        } catch (const Error& e) {
-            fail(slot, e.what(), onEvent);
-            held[i] = std::set<std::uint64_t>(heights.begin(), heights.end()); // plan nothing for it
-        }
-    }
-
-    std::vector<SendStep> steps = planSends(heights, held, upto, request.full);
-    if (request.incrementalOnly)
-        for (const SendStep& step : steps)
-            if (!step.parent)
-                for (std::size_t target : step.targets)
-                    if (slots[target].outcome.ok)
-                        fail(slots[target], "no block in common to send incrementally from (a full send is needed)",
-                             onEvent);
-    std::vector<std::uint64_t> sizes;
-    std::uint64_t total = 0;
-    for (const auto& step : steps) {
-        sizes.push_back(estimateStreamBytes(chain, step.height, step.parent, request.protocol));
-        total += sizes.back();
-    }
-    std::vector<StreamGroup> groups = groupSteps(steps, sizes, request);
-    TransferMeter meter(total);
-    std::uint64_t wireBytes = 0;
-    {
-        SendEvent planned{SendEvent::Kind::Planned};
-        planned.steps = steps.size();
-        planned.progress = meter.snapshot();
-        onEvent(planned);
-    }
-
-    auto lastProgress = std::chrono::steady_clock::now();
-    std::size_t stepsDone = 0;
-    for (const StreamGroup& group : groups) {
-        if (cancelled && cancelled->load())
-            throw Error("send cancelled", ExitCode::Interrupted);
-        const SendStep& first = group.steps.front();
-        StreamAnnouncement announcement;
-        announcement.compression = request.compression;
-        std::vector<btrfs::Uuid> uuids;
-        std::vector<KernelSendPart> parts;
-        for (const SendStep& step : group.steps) {
-            const PrimaryBlock& block = primary.at(step.height);
-            announcement.blocks.push_back({step.height, block.info.uuid, block.header, step.parent});
-            uuids.push_back(block.info.uuid);
-            parts.push_back({block.path, step.parent ? primary.at(*step.parent).path : std::string()});
-        }
-        if (group.estimatedBytes >= request.spoolMinBytes)
-            announcement.spoolKey = spoolKeyFor(first.parent ? &primary.at(*first.parent).info.uuid : nullptr, uuids);
-        announcement.spoolMaxRate = request.spoolMaxRate;
-
-        auto trailer = std::make_shared<StreamTrailer>();
-        std::vector<OpenedStream> streams = openStreams(slots, request.targets, first.targets, announcement, trailer,
-                                                        pool, onEvent);
-        std::vector<StreamSink*> sinkPointers;
-        SendEvent begin{SendEvent::Kind::BlockStarted};
-        for (const OpenedStream& stream : streams) {
-            sinkPointers.push_back(stream.sink.get());
-            if (stream.owner)
-                begin.targets.push_back(slots[*stream.owner].spec.text);
-            for (const RiderRoute& rider : stream.riders)
-                begin.targets.push_back(slots[rider.target].spec.text);
-        }
-        if (streams.empty()) {
-            stepsDone += group.steps.size();
-            continue;
-        }
-        begin.height = first.height;
-        begin.lastHeight = group.steps.back().height;
-        begin.parent = first.parent;
-        begin.step = stepsDone + 1;
-        begin.steps = steps.size();
-        begin.progress = meter.snapshot();
-        onEvent(begin);
-
-        bool anyPacked = false, anyDigest = false;
-        for (StreamSink* sink : sinkPointers) {
-            anyPacked = anyPacked || sink->wantsPacked();
-            anyDigest = anyDigest || sink->wantsDigest();
-        }
-        KernelSendOptions options;
-        options.protocol = request.protocol;
-        FanOut fanOut(sinkPointers);
-        std::unique_ptr<ZstdCompressor> compressor;
-        if (anyPacked)
-            compressor = std::make_unique<ZstdCompressor>(request.compression.level, request.compression.threads);
-        Hasher digest(HashAlgorithm::Sha256);
-        std::string sourceError;
-        bool allFailed = false;
-        try {
-            KernelSend send(parts, options);
-            constexpr std::size_t chunkSize = 1 << 20;
-            while (true) {
-                auto chunk = std::make_shared<std::string>(chunkSize, '\0');
-                std::size_t filled = 0;
-                while (filled < chunkSize) {
-                    ssize_t n = ::read(send.fd(), chunk->data() + filled, chunkSize - filled);
-                    if (n < 0 && errno == EINTR)
-                        continue;
-                    if (n < 0)
-                        throwSystemError("cannot read send stream of block " + std::to_string(first.height), errno);
-                    if (n == 0)
-                        break;
-                    filled += static_cast<std::size_t>(n);
-                }
-                bool last = filled < chunkSize;
-                chunk->resize(filled);
-                meter.add(filled);
-                if (anyDigest)
-                    digest.update(*chunk);
-                trailer->rawBytes += filled;
-                std::shared_ptr<const std::string> packed;
-                std::uint64_t sent = filled;
-                if (compressor) {
-                    auto out = std::make_shared<std::string>();
-                    compressor->compress(std::span(reinterpret_cast<const std::uint8_t*>(chunk->data()), chunk->size()),
-                                         *out);
-                    if (last)
-                        compressor->finish(*out);
-                    sent = out->size();
-                    packed = out;
-                }
-                wireBytes += sent;
-                if (!fanOut.push(chunk, packed)) {
-                    allFailed = true; // every target of this stream failed: stop the kernel's send too
-                    send.cancel();
-                    break;
-                }
-                auto now = std::chrono::steady_clock::now();
-                if (now - lastProgress > std::chrono::milliseconds(200)) {
-                    lastProgress = now;
-                    SendEvent progress{SendEvent::Kind::Progress};
-                    progress.height = first.height;
-                    progress.step = stepsDone + 1;
-                    progress.steps = steps.size();
-                    progress.progress = meter.snapshot();
-                    progress.wireBytes = wireBytes;
-                    onEvent(progress);
-                }
-                if (cancelled && cancelled->load())
-                    throw Error("send cancelled", ExitCode::Interrupted);
-                if (faultActive("send-slowly")) // a long stream for tests that stop the daemon mid-way
-                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                if (last)
-                    break;
-            }
-            if (!allFailed) {
-                send.finish();
-                trailer->rawSha256 = anyDigest ? digest.finish().hex() : std::string();
-            }
-        } catch (const Error& e) {
-            if (e.code() == ExitCode::Interrupted) {
-                fanOut.cancel(e.what());
-                throw;
-            }
-            sourceError = e.what();
-        }
-        std::vector<SinkOutcome> outcomes = sourceError.empty() ? fanOut.finish() : fanOut.cancel(sourceError);
-        std::vector<std::string> succeeded;
-        for (std::size_t k = 0; k < outcomes.size(); ++k) {
-            const std::string error = sourceError.empty() ? outcomes[k].error : sourceError;
-            if (auto owner = streams[k].owner) {
-                TargetSlot& slot = slots[*owner];
-                if (outcomes[k].ok) {
-                    slot.outcome.blocksReceived += group.steps.size();
-                    slot.outcome.resumedBytes += streams[k].sink->resumedBytes();
-                    succeeded.push_back(slot.spec.text);
-                } else if (slot.outcome.ok) {
-                    fail(slot, error, onEvent);
-                }
-            }
-            for (const RiderRoute& rider : streams[k].riders) {
-                TargetSlot& slot = slots[rider.target];
-                const RelayedOutcome* relayed = nullptr;
-                for (const auto& result : *streams[k].relayed)
-                    if (result.route == rider.route)
-                        relayed = &result;
-                if (relayed && relayed->ok) {
-                    slot.outcome.blocksReceived += group.steps.size();
-                    succeeded.push_back(slot.spec.text);
-                } else if (slot.outcome.ok) {
-                    fail(slot, relayed ? relayed->error : "not relayed to it: " + (error.empty() ? "no report" : error),
-                         onEvent);
-                }
-            }
-        }
-        for (const SendStep& step : group.steps) {
-            SendEvent done{SendEvent::Kind::BlockDone};
-            done.height = step.height;
-            done.parent = step.parent;
-            done.step = ++stepsDone;
-            done.steps = steps.size();
-            done.targets = succeeded;
-            done.progress = meter.snapshot();
-            done.wireBytes = wireBytes;
-            onEvent(done);
-        }
-    }
-
-    SendReport report;
-    for (auto& slot : slots)
-        report.targets.push_back(slot.outcome);
-    report.rawBytes = meter.snapshot().bytesDone;
-    report.wireBytes = wireBytes;
-    report.steps = steps.size();
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    SendEvent finished{SendEvent::Kind::Finished};
-    finished.progress = meter.snapshot();
-    finished.wireBytes = wireBytes;
-    onEvent(finished);
-    return report;
+    SendSession session(chain, request, onEvent, cancelled, sharedPool ? *sharedPool : ownPool);
+    session.takeInventory();
+    session.plan();
+    for (const StreamGroup& group : session.groups())
+        session.sendGroup(group);
+    return session.report(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 } // namespace sc
