@@ -146,11 +146,11 @@ std::string AgentClient::relayPublicKey() {
 
 nlohmann::json AgentClient::prepare() { return request({{"op", "prepare"}}, "preparing the replica"); }
 
-std::vector<RemoteBlock> AgentClient::list() {
+std::vector<ReplicaBlock> AgentClient::list() {
     nlohmann::json reply = request({{"op", "list"}}, "listing blocks");
-    std::vector<RemoteBlock> blocks;
+    std::vector<ReplicaBlock> blocks;
     for (const auto& entry : reply.at("blocks")) {
-        RemoteBlock block;
+        ReplicaBlock block;
         block.height = entry.at("height").get<std::uint64_t>();
         block.uuid = btrfs::parseUuid(entry.at("uuid").get<std::string>());
         block.receivedUuid = btrfs::parseUuid(entry.at("received_uuid").get<std::string>());

@@ -14,15 +14,10 @@
 #include "core/btrfs/subvolumes.h"
 #include "core/footprint/footprint_tree.h"
 #include "core/ledger/chain_identity.h"
+#include "core/replica/replica_target.h"
 #include "core/ssh/ssh_session.h"
 
 namespace sc {
-
-struct RemoteBlock {
-    std::uint64_t height = 0;
-    btrfs::Uuid uuid{}, receivedUuid{};
-    bool readOnly = false;
-};
 
 struct SpoolState {
     std::uint64_t bytes = 0;
@@ -58,7 +53,7 @@ public:
     const std::vector<std::string>& route() const { return route_; } // empty: reached directly
 
     nlohmann::json prepare(); // bind, lock for this session, clean leftovers
-    std::vector<RemoteBlock> list();
+    std::vector<ReplicaBlock> list();
     std::string headerText(std::uint64_t height);
     std::string footprintRoot(std::uint64_t height); // re-hashed on the replica now
     FootprintTree footprintTree(std::uint64_t height);

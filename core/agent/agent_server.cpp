@@ -226,14 +226,14 @@ private:
         json blocks = json::array();
         for (const auto& block : replica_.blocks())
             blocks.push_back({{"height", block.height},
-                              {"uuid", btrfs::uuidString(block.info.uuid)},
-                              {"received_uuid", btrfs::uuidString(block.info.receivedUuid)},
-                              {"read_only", block.info.readOnly}});
+                              {"uuid", btrfs::uuidString(block.uuid)},
+                              {"received_uuid", btrfs::uuidString(block.receivedUuid)},
+                              {"read_only", block.readOnly}});
         writer_.sendJson(FrameType::Reply, {{"blocks", blocks}});
     }
 
     std::string blockPath(std::uint64_t height) const {
-        std::string path = replica_.blocksDir() + "/" + heightName(height);
+        std::string path = replica_.blockPath(height);
         if (!btrfs::isSubvolume(path))
             throw Error("agent: block " + std::to_string(height) + " is not on " + replica_.label());
         return path;

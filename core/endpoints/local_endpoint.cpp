@@ -58,16 +58,9 @@ void LocalEndpoint::prepare(const ChainIdentity& chain) {
 
 void LocalEndpoint::checkBinding(const ChainIdentity& chain) { replica_.checkBinding(chain); }
 
-std::vector<EndpointBlock> LocalEndpoint::blocks() {
-    std::vector<EndpointBlock> result;
-    for (const auto& block : replica_.blocks())
-        result.push_back({block.height, block.info.uuid, block.info.receivedUuid, block.info.readOnly});
-    return result;
-}
+std::vector<ReplicaBlock> LocalEndpoint::blocks() { return replica_.blocks(); }
 
-std::string LocalEndpoint::blockPath(std::uint64_t height) const {
-    return replica_.blocksDir() + "/" + heightName(height);
-}
+std::string LocalEndpoint::blockPath(std::uint64_t height) const { return replica_.blockPath(height); }
 
 std::string LocalEndpoint::headerText(std::uint64_t height) {
     return readBlockHeaderText(blockPath(height));

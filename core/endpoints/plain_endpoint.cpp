@@ -36,7 +36,7 @@ public:
         }
         // What can be checked without the agent: received UUIDs, the signed headers and
         // that nothing but the header sits outside the footprint.
-        std::vector<EndpointBlock> present = endpoint_.blocks();
+        std::vector<ReplicaBlock> present = endpoint_.blocks();
         for (std::size_t index = 0; index < blocks_.size(); ++index) {
             const IncomingBlock& block = blocks_[index];
             bool found = false;
@@ -115,7 +115,7 @@ void PlainEndpoint::checkBinding(const ChainIdentity&) {
     session_->run(shellCommand({"test", "-d", blocksDir()}), label() + " exists");
 }
 
-std::vector<EndpointBlock> PlainEndpoint::blocks() {
+std::vector<ReplicaBlock> PlainEndpoint::blocks() {
     // `btrfs subvolume show` for each entry of blocks/ (`subvolume list -o` on a plain
     // directory lists the whole filesystem, other replicas' blocks included). The
     // script is fixed; the directory travels as its argument.
@@ -124,8 +124,8 @@ std::vector<EndpointBlock> PlainEndpoint::blocks() {
         "btrfs subvolume show \"$d\" 2>/dev/null; done";
     std::string listing =
         session_->run(shellCommand({"sh", "-c", script, "sh", blocksDir()}), "listing blocks");
-    std::vector<EndpointBlock> result;
-    std::optional<EndpointBlock> current;
+    std::vector<ReplicaBlock> result;
+    std::optional<ReplicaBlock> current;
     auto field = [](const std::string& line, const std::string& name) -> std::optional<std::string> {
         auto at = line.find(name + ":");
         if (at == std::string::npos || line.find_first_not_of(" \t") != at)
@@ -142,7 +142,7 @@ std::vector<EndpointBlock> PlainEndpoint::blocks() {
     for (std::string line; std::getline(lines, line);) {
         if (line.rfind("@@ ", 0) == 0) {
             flush();
-            EndpointBlock block;
+            ReplicaBlock block;
             if (parseHeightName(line.substr(3), block.height))
                 current = block;
             continue;
@@ -166,7 +166,7 @@ std::vector<EndpointBlock> PlainEndpoint::blocks() {
 }
 
 void PlainEndpoint::removeIncomplete(const std::vector<std::uint64_t>& heights) {
-    std::vector<EndpointBlock> complete = blocks();
+    std::vector<ReplicaBlock> complete = blocks();
     for (std::uint64_t height : heights) {
         bool isComplete = false;
         for (const auto& block : complete)

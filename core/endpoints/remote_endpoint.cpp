@@ -187,14 +187,11 @@ void RemoteEndpoint::checkBinding(const ChainIdentity& chain) {
         throw Error(label() + " belongs to another chain (" + hello["bound_chain"].get<std::string>() + ")");
 }
 
-std::vector<EndpointBlock> RemoteEndpoint::blocks() {
-    std::vector<EndpointBlock> result;
+std::vector<ReplicaBlock> RemoteEndpoint::blocks() {
     // A replica that did not exist when we connected has nothing to list until prepared.
     if (!prepared_ && !agent_->hello().value("exists", false))
-        return result;
-    for (const auto& block : agent_->list())
-        result.push_back({block.height, block.uuid, block.receivedUuid, block.readOnly});
-    return result;
+        return {};
+    return agent_->list();
 }
 
 std::string RemoteEndpoint::headerText(std::uint64_t height) { return agent_->headerText(height); }

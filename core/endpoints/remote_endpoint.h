@@ -22,7 +22,7 @@ public:
     std::string label() const override;
     void prepare(const ChainIdentity& chain) override;
     void checkBinding(const ChainIdentity& chain) override;
-    std::vector<EndpointBlock> blocks() override;
+    std::vector<ReplicaBlock> blocks() override;
     std::string headerText(std::uint64_t height) override;
     std::string footprintRoot(std::uint64_t height) override;
     FootprintTree footprintTree(std::uint64_t height) override;

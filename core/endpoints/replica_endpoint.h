@@ -16,12 +16,6 @@
 
 namespace sc {
 
-struct EndpointBlock {
-    std::uint64_t height = 0;
-    btrfs::Uuid uuid{}, receivedUuid{};
-    bool readOnly = false;
-};
-
 // One stream to one replica: the blocks it carries, in order.
 struct StreamAnnouncement {
     std::vector<IncomingBlock> blocks;
@@ -57,7 +51,7 @@ public:
     virtual void prepare(const ChainIdentity& chain) = 0;
     // For reading only: the replica exists and belongs to this chain.
     virtual void checkBinding(const ChainIdentity& chain) = 0;
-    virtual std::vector<EndpointBlock> blocks() = 0;
+    virtual std::vector<ReplicaBlock> blocks() = 0;
     virtual std::string headerText(std::uint64_t height) = 0;
     virtual std::string footprintRoot(std::uint64_t height) = 0; // re-hashed now, where the block is
     virtual FootprintTree footprintTree(std::uint64_t height) = 0;

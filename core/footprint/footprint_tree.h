@@ -39,8 +39,10 @@ struct FootprintEntry {
     std::uint32_t nlink = 1;
 };
 
+// What a footprint covers; a block header carries it so a replica can bound its own work.
 struct FootprintCounts {
-    std::uint64_t files = 0, directories = 0, symlinks = 0, others = 0, bytes = 0;
+    std::uint64_t files = 0, directories = 0, symlinks = 0, others = 0;
+    std::uint64_t bytes = 0; // total size of regular files
 };
 
 class FootprintTree {

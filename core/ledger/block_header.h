@@ -7,20 +7,13 @@
 #include <vector>
 
 #include "core/base/hash.h"
+#include "core/footprint/footprint_tree.h"
 
 namespace sc {
 
 class SigningKey;
 
 constexpr std::uint32_t kBlockHeaderFormat = 1;
-
-struct BlockCounts {
-    std::uint64_t files = 0;
-    std::uint64_t directories = 0;
-    std::uint64_t symlinks = 0;
-    std::uint64_t others = 0;
-    std::uint64_t bytes = 0; // total size of regular files
-};
 
 struct BlockHeader {
     std::uint32_t format = kBlockHeaderFormat;
@@ -35,7 +28,7 @@ struct BlockHeader {
     std::string message;
     nlohmann::json operations = nlohmann::json::array(); // each an object; may carry "element"
     std::vector<std::string> elements;                   // sorted, unique
-    BlockCounts counts;
+    FootprintCounts counts;
     std::string signature; // hex Ed25519 signature over canonicalBytes(false)
 
     nlohmann::json toJson(bool withSignature = true) const;

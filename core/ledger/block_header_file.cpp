@@ -122,7 +122,7 @@ BlockHeader readBlockHeader(const std::string& snapshotPath) {
 
 // Twice what is declared, and some: room to name what a tampered copy added, while the
 // work stays proportional to the block's own size.
-FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const BlockCounts& declared) {
+FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const FootprintCounts& declared) {
     const std::uint64_t entries = declared.files + declared.directories + declared.symlinks + declared.others + 1;
     options.maxEntries = 2 * entries + 1024;
     options.maxFileBytes = declared.bytes;

@@ -27,7 +27,7 @@ std::string readBlockHeaderText(const std::string& snapshotPath);
 // declares (so a crafted block cannot make us hash a 64 TiB sparse file): no file larger
 // than all the block's files together is read, and entries and bytes to hash stay
 // within about twice the declared.
-FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const BlockCounts& declared);
+FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const FootprintCounts& declared);
 
 // Replaces whatever the (writable) snapshot holds at .streamchain/ with the header alone,
 // leaving the snapshot root's mtime as it was (the footprint covers it).

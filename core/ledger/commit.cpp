@@ -160,8 +160,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     StagedFootprint footprint = footprintOf(chain, records, staged.path, tip);
     faultPoint("commit-after-footprint");
     header.contentRoot = footprint.tree.root().hex();
-    FootprintCounts counts = footprint.tree.counts();
-    header.counts = {counts.files, counts.directories, counts.symlinks, counts.others, counts.bytes};
+    header.counts = footprint.tree.counts();
     header.timestamp = utcTimestampNow();
     header.sign(key);
 

@@ -44,7 +44,7 @@ std::uint64_t estimateStreamBytes(const Chain& chain, std::uint64_t height, std:
         if (auto recorded = recordedStreamBytes(chain, height))
             return *recorded;
     if (!parent) {
-        BlockCounts counts = chain.header(height).counts;
+        FootprintCounts counts = chain.header(height).counts;
         std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others + 1;
         return counts.bytes + entries * kMetadataBytesPerEntry;
     }

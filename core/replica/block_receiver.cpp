@@ -109,7 +109,6 @@ std::string BlockReceiver::where(const IncomingBlock& block) const {
 }
 
 void BlockReceiver::checkAnnounced() const {
-    const std::string existing = replica_.blocksDir() + "/";
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const IncomingBlock& block = blocks_[i];
         const BlockHeader& header = block.header;
@@ -123,11 +122,11 @@ void BlockReceiver::checkAnnounced() const {
         if (i > 0 && header.previous != blocks_[i - 1].header.hash().hex())
             throw Error(where(block) + ": announced header does not link to block " +
                         std::to_string(blocks_[i - 1].height));
-        if (fs::exists(fs::symlink_status(existing + heightName(block.height))))
-            throw Error(where(block) + ": " + existing + heightName(block.height) + " already exists");
+        if (fs::exists(fs::symlink_status(replica_.blockPath(block.height))))
+            throw Error(where(block) + ": " + replica_.blockPath(block.height) + " already exists");
         bool parentInStream = i > 0 && block.parent && *block.parent == blocks_[i - 1].height;
         if (block.parent && !parentInStream) {
-            std::string parentPath = existing + heightName(*block.parent);
+            std::string parentPath = replica_.blockPath(*block.parent);
             if (!btrfs::isSubvolume(parentPath) || btrfs::isNullUuid(btrfs::subvolumeInfo(parentPath).receivedUuid))
                 throw Error(where(block) + ": parent block " + std::to_string(*block.parent) + " is not on the replica");
             if (*block.parent + 1 == block.height && readBlockHeader(parentPath).hash().hex() != header.previous)
@@ -141,7 +140,7 @@ std::vector<GatedBlock> BlockReceiver::gatedBlocks() {
     std::vector<GatedBlock> gated;
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const IncomingBlock& block = blocks_[i];
-        const BlockCounts& counts = block.header.counts;
+        const FootprintCounts& counts = block.header.counts;
         const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
         GatedBlock g;
         g.height = block.height;
@@ -160,7 +159,7 @@ std::vector<GatedBlock> BlockReceiver::gatedBlocks() {
                 parent->primaryUuid = blocks_[i - 1].uuid;
             } else {
                 // Named as the primary named it when this replica received it: our disk says which.
-                btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(replica_.blocksDir() + "/" + heightName(*block.parent));
+                btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(replica_.blockPath(*block.parent));
                 parent->primaryUuid = info.receivedUuid;
                 parent->ownUuid = info.uuid;
                 parent->subvolumeId = info.id;
@@ -206,7 +205,7 @@ std::optional<std::string> BlockReceiver::cloneFromParent(std::size_t index) {
     if (first && *first == parent.subvolumeId)
         return std::nullopt;
     return parent.inStream ? stagingDir_ + "/" + heightName(blocks_[index - 1].height)
-                           : replica_.blocksDir() + "/" + heightName(*blocks_[index].parent);
+                           : replica_.blockPath(*blocks_[index].parent);
 }
 
 void BlockReceiver::checkStagingHoldsOnlyTheBlocks() const {
@@ -345,7 +344,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
         throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
                     "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
 
-    std::string finalPath = replica_.blocksDir() + "/" + heightName(block.height);
+    std::string finalPath = replica_.blockPath(block.height);
     if (fs::exists(fs::symlink_status(finalPath)))
         throw Error(what + ": " + finalPath + " already exists (foreign block)");
     // btrfs refuses to move a read-only subvolume to another directory. The raw
@@ -383,7 +382,7 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
     std::optional<FootprintTree> parentTree = FootprintRecords(replica_.footprintsDir()).load(*block.parent);
     if (wanted.empty() || !parentTree)
         return;
-    const std::string parentBlock = replica_.blocksDir() + "/" + heightName(*block.parent);
+    const std::string parentBlock = replica_.blockPath(*block.parent);
     std::vector<std::pair<std::string, mode_t>> fixes;
     for (const auto& [path, entry] : parentTree->entries()) {
         auto it = wanted.find(entry.inode);
@@ -412,7 +411,7 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
 // diff of the two subvolumes, when the block changed little; else from scratch. The
 // signed header bounds the work either way.
 FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged) {
-    const BlockCounts& counts = block.header.counts;
+    const FootprintCounts& counts = block.header.counts;
     const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
     FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding_), counts);
     options.cancelled = limits_.senderGone;
@@ -425,7 +424,7 @@ FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t
     bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
     if (parentTree_ && smallChange) {
         try {
-            ChangeSet changes = kernelDiff(replica_.blocksDir() + "/" + heightName(*block.parent), staged);
+            ChangeSet changes = kernelDiff(replica_.blockPath(*block.parent), staged);
             return updateFootprint(staged, *parentTree_, changes, options);
         } catch (const Error&) {
             // an unusable diff costs a full hash, never a wrong root; a bound broken stays broken below

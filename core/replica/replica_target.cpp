@@ -149,16 +149,21 @@ std::vector<ReplicaBlock> LocalReplica::blocks() const {
         ReplicaBlock block;
         if (!parseHeightName(entry.path().filename().string(), block.height))
             continue;
-        block.path = entry.path().string();
-        if (!btrfs::isSubvolume(block.path))
+        std::string path = entry.path().string();
+        if (!btrfs::isSubvolume(path))
             continue;
-        block.info = btrfs::subvolumeInfo(block.path);
-        result.push_back(std::move(block));
+        btrfs::SubvolumeInfo info = btrfs::subvolumeInfo(path);
+        block.uuid = info.uuid;
+        block.receivedUuid = info.receivedUuid;
+        block.readOnly = info.readOnly;
+        result.push_back(block);
     }
     std::sort(result.begin(), result.end(),
               [](const ReplicaBlock& a, const ReplicaBlock& b) { return a.height < b.height; });
     return result;
 }
+
+std::string LocalReplica::blockPath(std::uint64_t height) const { return blocksDir() + "/" + heightName(height); }
 
 void LocalReplica::cleanStaging() const {
     std::error_code ec;
@@ -166,8 +171,8 @@ void LocalReplica::cleanStaging() const {
         btrfs::removeTree(entry.path().string());
     // A publish interrupted between its rename and re-sealing left a checked block writable.
     for (const auto& block : blocks())
-        if (!block.info.readOnly && !btrfs::isNullUuid(block.info.receivedUuid))
-            btrfs::setReadOnly(block.path, true);
+        if (!block.readOnly && !btrfs::isNullUuid(block.receivedUuid))
+            btrfs::setReadOnly(blockPath(block.height), true);
 }
 
 } // namespace sc

@@ -32,10 +32,11 @@ std::string targetUrl(const TargetSpec& target);
 // Where an ssh target's agent is reached (user, host, port).
 SshEndpoint sshEndpointOf(const TargetSpec& target);
 
+// A block as a replica holds it, however the replica is reached (local, agent, plain SSH).
 struct ReplicaBlock {
     std::uint64_t height = 0;
-    std::string path;
-    btrfs::SubvolumeInfo info;
+    btrfs::Uuid uuid{}, receivedUuid{};
+    bool readOnly = false;
 };
 
 class LocalReplica {
@@ -44,6 +45,7 @@ public:
 
     const std::string& root() const { return root_; }
     std::string blocksDir() const { return root_ + "/blocks"; }
+    std::string blockPath(std::uint64_t height) const; // blocks/<height name>, whether present or not
     std::string stagingDir() const { return root_ + "/.streamchain/staging"; }
     std::string lockFile() const { return root_ + "/.streamchain/lock"; }
     std::string spoolDir() const { return root_ + "/.streamchain/spool"; }

@@ -93,8 +93,8 @@ ReplicaVerifyReport verifyReplica(const Chain& chain, ReplicaEndpoint& replica,
     ReplicaVerifyReport report;
     report.target = replica.label();
 
-    std::map<btrfs::Uuid, const EndpointBlock*> byReceivedUuid;
-    std::vector<EndpointBlock> received = replica.blocks();
+    std::map<btrfs::Uuid, const ReplicaBlock*> byReceivedUuid;
+    std::vector<ReplicaBlock> received = replica.blocks();
     for (const auto& block : received)
         if (!btrfs::isNullUuid(block.receivedUuid))
             byReceivedUuid[block.receivedUuid] = &block;
