@@ -217,11 +217,12 @@ std::string PlainEndpoint::stagedPath(std::uint64_t height) const {
     return blocksDir() + "/" + kStagingPrefix + heightName(height);
 }
 
-// A rename within blocks/: btrfs allows it for a read-only subvolume (not one to another
-// directory), and it keeps the received UUID. Never over an existing name.
+// A rename within blocks/: btrfs allows it for a read-only subvolume and keeps the
+// received UUID. Never over an existing name (and into a directory that appeared there
+// meanwhile, btrfs refuses the move: no -T needed, which not every mv has).
 void PlainEndpoint::publish(std::uint64_t height) {
     static const std::string script = "if [ -e \"$2\" ] || [ -L \"$2\" ]; then echo \"$2 already exists\" >&2; exit 1; fi; "
-                                      "mv -T -- \"$1\" \"$2\"";
+                                      "mv -- \"$1\" \"$2\"";
     session_->run(shellCommand({"sh", "-c", script, "sh", stagedPath(height), blocksDir() + "/" + heightName(height)}),
                   "publishing block " + std::to_string(height) + " on " + label());
 }
