@@ -1,9 +1,11 @@
 #pragma once
-// A replica host without the agent: the seed's `btrfs receive` over SSH. Blocks
-// are received straight into PATH/blocks/ (btrfs receive marks a subvolume
-// read-only with its received UUID only when it is complete; anything else is
-// deleted after a failure), headers are checked after the receive, and contents
-// cannot be re-hashed there, which verification says.
+// A replica host without the agent: the seed's `btrfs receive` over SSH. Blocks are
+// received under hidden staging names inside PATH/blocks/ (the stream is renamed on
+// the way: btrfs refuses to move a read-only received subvolume to another directory,
+// but renames it within one), checked there (received UUID, read-only, the signed
+// header), and only then renamed to their height: a link cut mid-stream leaves nothing
+// visible, and the next prepare removes what it left. Contents cannot be re-hashed
+// there, which verification says.
 #include <memory>
 
 #include "core/endpoints/replica_endpoint.h"
@@ -27,13 +29,23 @@ public:
     bool remote() const override { return true; }
     bool canHash() const override { return false; }
 
+    static constexpr const char* kStagingPrefix = ".incoming-"; // blocks/.incoming-<height>
     std::string blocksDir() const { return target_.path + "/blocks"; }
     SshSession& session() { return *session_; }
-    // Delete what a failed receive left under blocks/ for these heights (not complete blocks).
+    std::vector<ReplicaBlock> stagedBlocks(); // complete (read-only, received) under their staging names
+    std::string stagedHeaderText(std::uint64_t height);
+    void publish(std::uint64_t height);                           // staged, checked: now visible
+    void removeStaged(const std::vector<std::uint64_t>& heights); // a failed or unchecked receive
+    // Delete what an older receive straight into blocks/ left for these heights (not complete blocks).
     void removeIncomplete(const std::vector<std::uint64_t>& heights);
-    void removeBlock(std::uint64_t height); // a received block that failed the checks
 
 private:
+    std::vector<ReplicaBlock> listBlocks(const std::string& namePrefix);
+    std::string headerTextAt(const std::string& block, std::uint64_t height);
+    std::string stagedPath(std::uint64_t height) const;
+    void deleteSubvolumeIfPresent(const std::string& path);
+    void removeAllStaged(); // every leftover, whatever its height
+
     TargetSpec target_;
     std::unique_ptr<SshSession> session_;
 };

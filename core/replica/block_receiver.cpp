@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <map>
 #include <set>
+#include <sstream>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -31,6 +32,17 @@ namespace {
 std::string clipped(const std::string& text) {
     constexpr std::size_t kKeep = 240;
     return text.size() <= 2 * kKeep ? text : text.substr(0, kKeep) + " […] " + text.substr(text.size() - kKeep);
+}
+// How receive ended, without the "Chroot to …" line it prints on every start: that is
+// where it ran, not why it failed.
+std::string receiveFailure(ProcessResult result) {
+    std::istringstream lines(result.errors);
+    std::string kept;
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("Chroot to ", 0) != 0)
+            kept += (kept.empty() ? "" : "\n") + line;
+    result.errors = kept;
+    return result.describe();
 }
 constexpr std::size_t kFeedQueueChunks = 16; // chunks of up to 1 MiB between the network and receive
 constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is judged after this much
@@ -290,7 +302,7 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     if (!result.ok() || input_->writeError()) {
         discard();
         throw Error(where(blocks_.front()) + ": btrfs receive failed (" +
-                    clipped(result.ok() ? std::string(std::strerror(input_->writeError())) : result.describe()) + ")");
+                    clipped(result.ok() ? std::string(std::strerror(input_->writeError())) : receiveFailure(result)) + ")");
     }
     if (rawBytes && *rawBytes != bytes_) {
         discard();

@@ -1,18 +1,17 @@
 #include "tests/support/ssh_hosts.h"
 
+#include "tests/support/process_tree.h"
+
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <sstream>
 #include <netinet/in.h>
 #include <random>
 #include <regex>
-#include <set>
 #include <stdexcept>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -39,38 +38,6 @@ std::string pickFreeSubnet() {
 std::string makeKey(const std::string& path) {
     mustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "streamchain-test", "-f", path});
     return path;
-}
-
-// Every process whose parent chain leads to `root` (not root itself).
-std::set<pid_t> descendantsOf(pid_t root) {
-    std::map<pid_t, pid_t> parentOf;
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-        std::string name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        std::getline(stat, line);
-        auto close = line.rfind(')');
-        if (close == std::string::npos)
-            continue;
-        std::istringstream rest(line.substr(close + 2));
-        char state;
-        pid_t parent;
-        rest >> state >> parent;
-        parentOf[std::stoi(name)] = parent;
-    }
-    std::set<pid_t> found{root};
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (const auto& [pid, parent] : parentOf)
-            if (found.count(parent) && !found.count(pid)) {
-                found.insert(pid);
-                grew = true;
-            }
-    }
-    found.erase(root);
-    return found;
 }
 
 // Namespaces are named sc<pid>-<n>-...: those of a test process that is gone (killed,
