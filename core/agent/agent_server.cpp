@@ -79,7 +79,8 @@ class Agent {
 public:
     Agent(const std::string& root, int in, int out)
         : replica_(root), relays_(root), inputFd_(in),
-          reader_([in](std::uint8_t* b, std::size_t n) { return readSome(in, b, n, "agent: cannot read from the sender"); },
+          reader_([in](std::uint8_t* b,
+                       std::size_t n) { return readSome(in, b, n, "agent: cannot read from the sender"); },
                   "sender"),
           writer_([out](std::span<const std::uint8_t> bytes) {
               writeAll(out, bytes.data(), bytes.size(), "agent: cannot write to the sender");
@@ -268,7 +269,8 @@ private:
             Hasher hasher(HashAlgorithm::Sha256);
             std::vector<std::uint8_t> buffer(1 << 20);
             PeerWatch watch(inputFd_, senderGone_);
-            while (std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), "agent: cannot read spool")) {
+            const char* failure = "agent: cannot read spool";
+            while (std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), failure)) {
                 if (senderGone_)
                     throw Error("agent: the sender went away");
                 hasher.update(std::span(buffer.data(), n));

@@ -240,7 +240,8 @@ void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
         spooling_ = false; // the prefix written so far stays usable for a resume
         return;
     }
-    writeAll(spoolFd_.get(), raw.data(), raw.size(), replica_.label() + ": cannot write spool " + spool_.file);
+    writeAll(spoolFd_.get(), raw.data(), raw.size(),
+             replica_.label() + ": cannot write spool " + spool_.file);
 }
 
 void BlockReceiver::write(std::span<const std::uint8_t> raw) {

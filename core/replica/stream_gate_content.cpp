@@ -218,7 +218,8 @@ void StreamGate::cloneAsWrites(const Attributes& attrs, const std::string& sourc
     open_how how{};
     how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-    FileDescriptor fd(static_cast<int>(::syscall(SYS_openat2, root.get(), clonePath.c_str(), &how, sizeof how)));
+    FileDescriptor fd(
+        static_cast<int>(::syscall(SYS_openat2, root.get(), clonePath.c_str(), &how, sizeof how)));
     root.reset();
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
