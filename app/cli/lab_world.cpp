@@ -66,13 +66,13 @@ std::string fingerprintOf(const std::string& publicKeyFile) {
 void waitForPort(const std::string& address, int port, double seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sc::FileDescriptor fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(static_cast<std::uint16_t>(port));
         ::inet_pton(AF_INET, address.c_str(), &to.sin_addr);
-        bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
-        ::close(fd);
+        bool connected = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+        fd.reset();
         if (connected)
             return;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -5,6 +5,7 @@
 #include "core/agent/relay_fan_out.h"
 #include "core/agent/relay_links.h"
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/base/height_names.h"
 #include "core/btrfs/subvolumes.h"
 #include "core/footprint/footprint.h"
@@ -27,29 +28,6 @@ using nlohmann::json;
 namespace sc {
 
 namespace {
-
-std::size_t readFd(int fd, std::uint8_t* buffer, std::size_t size) {
-    while (true) {
-        ssize_t n = ::read(fd, buffer, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("agent: cannot read from the sender", errno);
-        return static_cast<std::size_t>(n);
-    }
-}
-
-void writeFd(int fd, std::span<const std::uint8_t> bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("agent: cannot write to the sender", errno);
-        done += static_cast<std::size_t>(n);
-    }
-}
 
 // Request fields of the wrong type are the sender's error, answered as such.
 const json& fieldOf(const json& object, const char* name) {
@@ -101,8 +79,12 @@ class Agent {
 public:
     Agent(const std::string& root, int in, int out)
         : replica_(root), relays_(root), inputFd_(in),
-          reader_([in](std::uint8_t* b, std::size_t n) { return readFd(in, b, n); }, "sender"),
-          writer_([out](std::span<const std::uint8_t> bytes) { writeFd(out, bytes); }) {}
+          reader_([in](std::uint8_t* b,
+                       std::size_t n) { return readSome(in, b, n, "agent: cannot read from the sender"); },
+                  "sender"),
+          writer_([out](std::span<const std::uint8_t> bytes) {
+              writeAll(out, bytes.data(), bytes.size(), "agent: cannot write to the sender");
+          }) {}
 
     int serve() {
         auto first = reader_.next();
@@ -281,21 +263,19 @@ private:
         std::uint64_t size = 0;
         std::string digest;
         if (fs::exists(file)) {
-            int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0)
+            FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd)
                 throwSystemError("agent: cannot open spool", errno);
             Hasher hasher(HashAlgorithm::Sha256);
             std::vector<std::uint8_t> buffer(1 << 20);
             PeerWatch watch(inputFd_, senderGone_);
-            while (std::size_t n = readFd(fd, buffer.data(), buffer.size())) {
-                if (senderGone_) {
-                    ::close(fd);
+            const char* failure = "agent: cannot read spool";
+            while (std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), failure)) {
+                if (senderGone_)
                     throw Error("agent: the sender went away");
-                }
                 hasher.update(std::span(buffer.data(), n));
                 size += n;
             }
-            ::close(fd);
             digest = hasher.finish().hex();
         }
         writer_.sendJson(FrameType::Reply, {{"bytes", size}, {"sha256", digest}});

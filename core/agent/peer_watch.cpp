@@ -11,13 +11,13 @@ namespace sc {
 PeerWatch::PeerWatch(int senderFd, std::atomic<bool>& gone) : wake_(::eventfd(0, EFD_CLOEXEC)) {
     thread_ = std::thread([this, senderFd, &gone] {
         // Only a hang-up counts: a sender may already have written its next frame.
-        pollfd fds[2] = {{senderFd, POLLRDHUP, 0}, {wake_, POLLIN, 0}};
-        while (::poll(fds, wake_ >= 0 ? 2 : 1, wake_ >= 0 ? -1 : 100) >= 0 || errno == EINTR) {
+        pollfd fds[2] = {{senderFd, POLLRDHUP, 0}, {wake_.get(), POLLIN, 0}};
+        while (::poll(fds, wake_ ? 2 : 1, wake_ ? -1 : 100) >= 0 || errno == EINTR) {
             if (fds[0].revents & (POLLHUP | POLLRDHUP | POLLERR)) {
                 gone = true;
                 return;
             }
-            if (stop_ || (wake_ >= 0 && (fds[1].revents & POLLIN)))
+            if (stop_ || (wake_ && (fds[1].revents & POLLIN)))
                 return;
         }
     });
@@ -25,13 +25,11 @@ PeerWatch::PeerWatch(int senderFd, std::atomic<bool>& gone) : wake_(::eventfd(0,
 
 PeerWatch::~PeerWatch() {
     stop_ = true;
-    if (wake_ >= 0) {
+    if (wake_) {
         std::uint64_t one = 1;
-        (void)::write(wake_, &one, sizeof one); // ends the watch at once, not at its next poll
+        (void)::write(wake_.get(), &one, sizeof one); // ends the watch at once, not at its next poll
     }
     thread_.join();
-    if (wake_ >= 0)
-        ::close(wake_);
 }
 
 } // namespace sc

@@ -2,6 +2,8 @@
 // Notices, while the agent works on a long request (re-hashing a block, checking a
 // received one), that the sender hung up: the agent stops the work, so the replica's
 // lock is not held for a sender that is gone.
+#include "core/base/file_io.h"
+
 #include <atomic>
 #include <thread>
 
@@ -15,7 +17,7 @@ public:
     PeerWatch& operator=(const PeerWatch&) = delete;
 
 private:
-    int wake_; // an eventfd the destructor writes, so leaving never waits for a poll
+    FileDescriptor wake_; // an eventfd the destructor writes, so leaving never waits for a poll
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -1,6 +1,7 @@
 #include "core/base/process.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 
 #include <cerrno>
 #include <csignal>
@@ -27,38 +28,31 @@ struct SpawnActions {
     SpawnActions() { posix_spawn_file_actions_init(&actions); }
     ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
 };
-
-void closeFd(int& fd) {
-    if (fd >= 0)
-        ::close(fd);
-    fd = -1;
-}
 } // namespace
 
 Subprocess::Subprocess(const std::vector<std::string>& argv, const Options& options) {
     if (argv.empty())
         throw Error("internal: empty command line");
     program_ = argv.front();
-    int inPipe[2] = {-1, -1};
-    int outPipe[2] = {-1, -1};
-    if (options.pipeStdin && pipe2(inPipe, O_CLOEXEC) != 0)
-        throwSystemError("cannot create pipe for " + program_, errno);
-    if (options.pipeStdout && pipe2(outPipe, O_CLOEXEC) != 0)
-        throwSystemError("cannot create pipe for " + program_, errno);
-    stderr_ = memfd_create("stderr", MFD_CLOEXEC);
-    if (stderr_ < 0)
+    Pipe inPipe, outPipe;
+    if (options.pipeStdin)
+        inPipe = openPipe(O_CLOEXEC, "cannot create pipe for " + program_);
+    if (options.pipeStdout)
+        outPipe = openPipe(O_CLOEXEC, "cannot create pipe for " + program_);
+    stderr_.reset(memfd_create("stderr", MFD_CLOEXEC));
+    if (!stderr_)
         throwSystemError("cannot capture stderr of " + program_, errno);
 
     SpawnActions spawn;
     if (options.pipeStdin)
-        posix_spawn_file_actions_adddup2(&spawn.actions, inPipe[0], 0);
+        posix_spawn_file_actions_adddup2(&spawn.actions, inPipe.read.get(), 0);
     else
         posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
     if (options.pipeStdout)
-        posix_spawn_file_actions_adddup2(&spawn.actions, outPipe[1], 1);
+        posix_spawn_file_actions_adddup2(&spawn.actions, outPipe.write.get(), 1);
     else
         posix_spawn_file_actions_addopen(&spawn.actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&spawn.actions, stderr_, 2);
+    posix_spawn_file_actions_adddup2(&spawn.actions, stderr_.get(), 2);
     if (!options.workingDirectory.empty())
         posix_spawn_file_actions_addchdir_np(&spawn.actions, options.workingDirectory.c_str());
 
@@ -67,35 +61,27 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const Options& opti
         args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     int rc = posix_spawnp(&pid_, program_.c_str(), &spawn.actions, nullptr, args.data(), environ);
-    if (options.pipeStdin)
-        ::close(inPipe[0]);
-    if (options.pipeStdout)
-        ::close(outPipe[1]);
-    stdin_ = inPipe[1];
-    stdout_ = outPipe[0];
-    if (rc != 0) {
-        closeFd(stdin_);
-        closeFd(stdout_);
-        closeFd(stderr_);
-        pid_ = -1;
-        throwSystemError("cannot start " + program_, rc);
-    }
+    if (rc != 0)
+        throwSystemError("cannot start " + program_, rc); // the pipes and the memfd close as we leave
+    // The child's ends stay in `inPipe.read`/`outPipe.write` and close here: only the child holds them.
+    stdin_ = std::move(inPipe.write);
+    stdout_ = std::move(outPipe.read);
 }
 
 Subprocess::~Subprocess() {
-    closeFd(stdin_);
-    closeFd(stdout_);
+    stdin_.reset();
+    stdout_.reset();
     if (pid_ > 0) {
         ::kill(pid_, SIGKILL);
         int status = 0;
         while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
     }
-    closeFd(stderr_);
+    stderr_.reset();
 }
 
-void Subprocess::closeStdin() { closeFd(stdin_); }
-void Subprocess::closeStdout() { closeFd(stdout_); }
+void Subprocess::closeStdin() { stdin_.reset(); }
+void Subprocess::closeStdout() { stdout_.reset(); }
 
 void Subprocess::kill(int signal) {
     if (pid_ > 0)
@@ -106,7 +92,7 @@ ProcessResult Subprocess::wait() {
     if (finished_)
         return *finished_;
     ProcessResult result;
-    closeFd(stdin_);
+    stdin_.reset();
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0) {
         if (errno != EINTR)
@@ -118,12 +104,12 @@ ProcessResult Subprocess::wait() {
     else
         result.exitCode = WEXITSTATUS(status);
 
-    off_t size = lseek(stderr_, 0, SEEK_END);
+    off_t size = lseek(stderr_.get(), 0, SEEK_END);
     constexpr off_t keep = 4096;
     off_t start = size > keep ? size - keep : 0;
     if (size > 0) {
         std::string text(static_cast<std::size_t>(size - start), '\0');
-        ssize_t got = pread(stderr_, text.data(), text.size(), start);
+        ssize_t got = pread(stderr_.get(), text.data(), text.size(), start);
         text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
         while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
             text.pop_back();
@@ -133,7 +119,7 @@ ProcessResult Subprocess::wait() {
                 c = ' ';
         result.errors = std::move(text);
     }
-    closeFd(stderr_);
+    stderr_.reset();
     finished_ = result;
     return result;
 }
@@ -141,15 +127,10 @@ ProcessResult Subprocess::wait() {
 std::string runCommand(const std::vector<std::string>& argv, const std::string& what) {
     Subprocess process(argv, {.pipeStdin = false, .pipeStdout = true, .workingDirectory = {}});
     std::string output;
+    const std::string failure = what + ": cannot read the output of " + argv.front();
     char buffer[65536];
-    while (true) {
-        ssize_t n = ::read(process.stdoutFd(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        output.append(buffer, static_cast<std::size_t>(n));
-    }
+    while (std::size_t n = readSome(process.stdoutFd(), buffer, sizeof buffer, failure))
+        output.append(buffer, n);
     ProcessResult result = process.wait();
     if (!result.ok())
         throw Error(what + ": " + argv.front() + " " + result.describe());

@@ -1,5 +1,7 @@
 #pragma once
 // Child processes started from an argv vector: never through a shell.
+#include "core/base/file_io.h"
+
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -30,8 +32,8 @@ public:
     Subprocess(const Subprocess&) = delete;
     Subprocess& operator=(const Subprocess&) = delete;
 
-    int stdinFd() const { return stdin_; }
-    int stdoutFd() const { return stdout_; }
+    int stdinFd() const { return stdin_.get(); }
+    int stdoutFd() const { return stdout_.get(); }
     void closeStdin();
     void closeStdout();
     void kill(int signal);
@@ -41,9 +43,9 @@ public:
 
 private:
     pid_t pid_ = -1;
-    int stdin_ = -1;
-    int stdout_ = -1;
-    int stderr_ = -1; // memfd collecting the child's stderr
+    FileDescriptor stdin_;
+    FileDescriptor stdout_;
+    FileDescriptor stderr_; // memfd collecting the child's stderr
     std::string program_;
     std::optional<ProcessResult> finished_;
 };

@@ -1,11 +1,8 @@
 #include "core/btrfs/kernel_diff.h"
 
-#include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/btrfs/kernel_send.h"
 #include "core/btrfs/send_stream_parser.h"
-
-#include <cerrno>
-#include <unistd.h>
 
 namespace sc {
 
@@ -18,18 +15,12 @@ ChangeSet kernelDiff(const std::string& parentSnapshot, const std::string& child
     options.noFileData = true;
     options.protocol = protocol;
     KernelSend send(childSnapshot, options);
+    const std::string failure = "cannot read diff of " + childSnapshot;
     std::uint8_t buffer[1 << 16];
-    while (true) {
-        ssize_t n = ::read(send.fd(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("cannot read diff of " + childSnapshot, errno);
-        if (n == 0)
-            break;
+    while (std::size_t n = readSome(send.fd(), buffer, sizeof buffer, failure)) {
         if (streamBytes)
-            *streamBytes += static_cast<std::uint64_t>(n);
-        parser.feed(std::span<const std::uint8_t>(buffer, static_cast<std::size_t>(n)));
+            *streamBytes += n;
+        parser.feed(std::span<const std::uint8_t>(buffer, n));
     }
     send.finish();
     parser.finish();

@@ -1,6 +1,7 @@
 #include "core/btrfs/kernel_send.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/base/process.h"
 #include "core/btrfs/subvolumes.h"
 
@@ -27,39 +28,26 @@ KernelSend::KernelSend(const std::vector<KernelSendPart>& parts, const KernelSen
         std::vector<__u64> cloneRoots;
     };
     std::vector<Part> prepared;
-    auto closeAll = [&] {
-        for (int fd : subvolumeFds_)
-            ::close(fd);
-        subvolumeFds_.clear();
-    };
-    try {
-        for (const auto& part : parts) {
-            Part p{-1, 0, {}};
-            if (!part.parent.empty()) {
-                p.parentRoot = btrfs::subvolumeInfo(part.parent).id;
-                p.cloneRoots.push_back(p.parentRoot); // as btrfs-progs does: the parent is also a clone source
-            }
-            for (const auto& source : options.cloneSources)
-                p.cloneRoots.push_back(btrfs::subvolumeInfo(source).id);
-            p.fd = ::open(part.subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (p.fd < 0)
-                throwSystemError("cannot open " + part.subvolume + " for send", errno);
-            subvolumeFds_.push_back(p.fd);
-            prepared.push_back(std::move(p));
+    for (const auto& part : parts) {
+        Part p{-1, 0, {}};
+        if (!part.parent.empty()) {
+            p.parentRoot = btrfs::subvolumeInfo(part.parent).id;
+            p.cloneRoots.push_back(p.parentRoot); // as btrfs-progs does: the parent is also a clone source
         }
-    } catch (...) {
-        closeAll();
-        throw;
+        for (const auto& source : options.cloneSources)
+            p.cloneRoots.push_back(btrfs::subvolumeInfo(source).id);
+        FileDescriptor fd(::open(part.subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd)
+            throwSystemError("cannot open " + part.subvolume + " for send", errno);
+        p.fd = fd.get();
+        subvolumeFds_.push_back(std::move(fd));
+        prepared.push_back(std::move(p));
     }
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        closeAll();
-        throwSystemError("cannot create send pipe", errno);
-    }
-    readFd_ = fds[0];
-    writeFd_ = fds[1];
+    Pipe stream = openPipe(O_CLOEXEC, "cannot create send pipe");
+    readFd_ = std::move(stream.read);
+    writeFd_ = std::move(stream.write);
     // A larger pipe halves the context switches between the kernel's writer and our reader.
-    fcntl(writeFd_, F_SETPIPE_SZ, kStreamPipeBytes);
+    fcntl(writeFd_.get(), F_SETPIPE_SZ, kStreamPipeBytes);
 
     std::uint64_t flags = 0;
     if (options.noFileData)
@@ -79,7 +67,7 @@ KernelSend::KernelSend(const std::vector<KernelSendPart>& parts, const KernelSen
         for (std::size_t i = 0; i < prepared.size() && ioctlErrno_ == 0; ++i) {
             Part& part = prepared[i];
             btrfs_ioctl_send_args args{};
-            args.send_fd = writeFd_;
+            args.send_fd = writeFd_.get();
             args.clone_sources_count = part.cloneRoots.size();
             args.clone_sources = part.cloneRoots.empty() ? nullptr : part.cloneRoots.data();
             args.parent_root = part.parentRoot;
@@ -90,8 +78,7 @@ KernelSend::KernelSend(const std::vector<KernelSendPart>& parts, const KernelSen
             if (ioctl(part.fd, BTRFS_IOC_SEND, &args) != 0)
                 ioctlErrno_ = errno;
         }
-        ::close(writeFd_); // EOF for the reader
-        writeFd_ = -1;
+        writeFd_.reset(); // EOF for the reader
     });
 }
 
@@ -99,15 +86,11 @@ KernelSend::~KernelSend() {
     cancel();
     if (thread_.joinable())
         thread_.join();
-    for (int fd : subvolumeFds_)
-        ::close(fd);
 }
 
 void KernelSend::cancel() {
     // The kernel gets EPIPE on its next write and the ioctl returns.
-    if (readFd_ >= 0)
-        ::close(readFd_);
-    readFd_ = -1;
+    readFd_.reset();
 }
 
 void KernelSend::finish() {

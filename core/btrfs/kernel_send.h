@@ -1,6 +1,8 @@
 #pragma once
 // BTRFS_IOC_SEND run on a thread of our own, writing into a pipe we read:
 // no `btrfs send` process, and direct control of the stream flags.
+#include "core/base/file_io.h"
+
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -32,16 +34,16 @@ public:
     KernelSend(const KernelSend&) = delete;
     KernelSend& operator=(const KernelSend&) = delete;
 
-    int fd() const { return readFd_; } // read the stream from here until EOF
+    int fd() const { return readFd_.get(); } // read the stream from here until EOF
     // Join the sending thread; throws sc::Error naming the subvolume if the ioctl failed.
     void finish();
     void cancel();
 
 private:
     std::string subvolume_;
-    int readFd_ = -1;
-    int writeFd_ = -1;
-    std::vector<int> subvolumeFds_;
+    FileDescriptor readFd_;
+    FileDescriptor writeFd_;
+    std::vector<FileDescriptor> subvolumeFds_;
     int ioctlErrno_ = 0;
     std::thread thread_;
 };

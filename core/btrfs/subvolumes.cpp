@@ -1,6 +1,7 @@
 #include "core/btrfs/subvolumes.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 
 #include <btrfsutil.h>
 #include <cctype>
@@ -140,16 +141,15 @@ void removeTree(const std::string& path) {
 }
 
 bool disableCopyOnWrite(const std::string& directory) noexcept {
-    int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
         return false;
     int flags = 0;
-    bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    bool ok = ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) == 0;
     if (ok && !(flags & FS_NOCOW_FL)) {
         flags |= FS_NOCOW_FL;
-        ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+        ok = ::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) == 0;
     }
-    ::close(fd);
     return ok;
 }
 
@@ -161,8 +161,8 @@ std::uint64_t availableBytes(const std::string& path) {
 }
 
 std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnFilesystem, const Uuid& uuid) {
-    int fd = ::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    FileDescriptor fd(::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
         throw Error("cannot open " + pathOnFilesystem + ": " + std::strerror(errno));
     // The UUID tree keys an entry by the UUID's two little-endian halves; its item lists
     // subvolume ids in the order they were given that received UUID.
@@ -179,11 +179,10 @@ std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnF
     args.key.min_offset = args.key.max_offset = half(8);
     args.key.max_transid = UINT64_MAX;
     args.key.nr_items = 1;
-    int rc = ::ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0)
+    if (::ioctl(fd.get(), BTRFS_IOC_TREE_SEARCH, &args) != 0) {
+        int err = errno;
         throw Error("cannot search the UUID tree of " + pathOnFilesystem + ": " + std::strerror(err));
+    }
     if (args.key.nr_items < 1)
         return std::nullopt;
     btrfs_ioctl_search_header header {};
@@ -196,15 +195,14 @@ std::optional<std::uint64_t> firstSubvolumeReceivedAs(const std::string& pathOnF
 }
 
 std::uint64_t maxXattrBytes(const std::string& pathOnFilesystem) {
-    int fd = ::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    FileDescriptor fd(::open(pathOnFilesystem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd)
         throw Error("cannot open " + pathOnFilesystem + ": " + std::strerror(errno));
     btrfs_ioctl_fs_info_args info {};
-    int rc = ::ioctl(fd, BTRFS_IOC_FS_INFO, &info);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0)
+    if (::ioctl(fd.get(), BTRFS_IOC_FS_INFO, &info) != 0) {
+        int err = errno;
         throw Error("cannot read the filesystem info of " + pathOnFilesystem + ": " + std::strerror(err));
+    }
     // A node's header (101 bytes), one item (25) and the xattr's dir item (30).
     return info.nodesize - 101 - 25 - 30;
 }

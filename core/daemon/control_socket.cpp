@@ -1,6 +1,7 @@
 #include "core/daemon/control_socket.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/daemon/control_client.h"
 
 #include <algorithm>
@@ -67,7 +68,7 @@ void sendRefusal(int fd, const RequestRefused& refusal) {
 
 struct ControlServer::Client {
     std::uint64_t id = 0;
-    int fd = -1;
+    FileDescriptor fd;
     ControlPeer peer;
     std::string in, out;     // out: guarded by mutex_
     bool subscribed = false; // guarded by mutex_
@@ -86,38 +87,30 @@ ControlServer::ControlServer(std::string socketPath, Handler handler, RunsInline
     sockaddr_un address = controlSocketAddress(path_);
     // A socket file left by a daemon that died: replace it only if nobody answers on it.
     if (fs::exists(path_)) {
-        int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool alive = ::connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-        ::close(probe);
+        FileDescriptor probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        bool alive = ::connect(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        probe.reset();
         if (alive)
             throw Error("another streamchain daemon is already serving " + path_, ExitCode::Busy);
         fs::remove(path_);
     }
-    listenFd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listenFd_, 128) != 0)
+    listenFd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!listenFd_ || ::bind(listenFd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listenFd_.get(), 128) != 0)
         throwSystemError("cannot listen on " + path_, errno);
     if (group_ != static_cast<gid_t>(-1) && ::chown(path_.c_str(), ::geteuid(), group_) != 0)
         throwSystemError("cannot hand " + path_ + " to group " + options_.group, errno);
     ::chmod(path_.c_str(), 0660);
-    if (::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0)
-        throwSystemError("cannot create a pipe", errno);
+    wake_ = openPipe(O_CLOEXEC | O_NONBLOCK, "cannot create a pipe");
     // Kept in reserve: when the process runs out of descriptors, closing it lets
     // accept take the waiting client and tell it why instead of spinning on EMFILE.
-    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spareFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     thread_ = std::thread([this] { serve(); });
     for (unsigned i = 0; i < std::max(1u, options_.requestThreads); ++i)
         requestThreads_.emplace_back([this] { runRequests(); });
 }
 
-ControlServer::~ControlServer() {
-    stop();
-    for (auto& [id, client] : clients_)
-        ::close(client->fd);
-    for (int fd : {spareFd_, wakeFd_[0], wakeFd_[1]})
-        if (fd >= 0)
-            ::close(fd);
-}
+ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::stop() {
     {
@@ -128,13 +121,12 @@ void ControlServer::stop() {
     }
     taskReady_.notify_all();
     char byte = 's';
-    [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
+    [[maybe_unused]] auto n = ::write(wake_.write.get(), &byte, 1);
     if (thread_.joinable())
         thread_.join();
     for (auto& thread : requestThreads_)
         thread.join();
-    ::close(listenFd_);
-    listenFd_ = -1;
+    listenFd_.reset();
     std::error_code ec;
     fs::remove(path_, ec);
 }
@@ -175,7 +167,7 @@ void ControlServer::broadcast(const nlohmann::json& event) {
         }
     }
     char byte = 'e';
-    [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
+    [[maybe_unused]] auto n = ::write(wake_.write.get(), &byte, 1);
 }
 
 ControlServer::Answer ControlServer::answer(std::uint64_t client, const nlohmann::json& request,
@@ -209,21 +201,19 @@ void ControlServer::runRequests() {
             answers_.push_back(std::move(done));
         }
         char byte = 'a';
-        [[maybe_unused]] auto n = ::write(wakeFd_[1], &byte, 1);
+        [[maybe_unused]] auto n = ::write(wake_.write.get(), &byte, 1);
     }
 }
 
-void ControlServer::admit(int fd) {
+void ControlServer::admit(FileDescriptor fd) {
     ucred credentials{};
     socklen_t size = sizeof credentials;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) {
-        ::close(fd);
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0)
         return;
-    }
     ControlPeer peer{credentials.uid, credentials.gid, credentials.pid,
                      credentials.uid == 0 || credentials.uid == ::geteuid()};
     std::optional<RequestRefused> refusal;
-    if (!peer.privileged && !(group_ != static_cast<gid_t>(-1) && (peer.gid == group_ || peerInGroup(fd, group_)))) {
+    if (!peer.privileged && !(group_ != static_cast<gid_t>(-1) && (peer.gid == group_ || peerInGroup(fd.get(), group_)))) {
         refusal.emplace("group", "only root and members of group " + options_.group + " may use this daemon");
     } else {
         std::size_t members = 0, sameUser = 0;
@@ -240,14 +230,14 @@ void ControlServer::admit(int fd) {
                                                " connections at once; close some first");
     }
     if (refusal) {
-        sendRefusal(fd, *refusal);
-        ::close(fd);
+        sendRefusal(fd.get(), *refusal);
+        fd.reset();
         logRateLimited("control: " + peer.label() + " connection " + refusal->what());
         return;
     }
     auto client = std::make_unique<Client>();
     client->id = nextClient_++;
-    client->fd = fd;
+    client->fd = std::move(fd);
     client->peer = peer;
     std::lock_guard lock(mutex_);
     clients_.emplace(client->id, std::move(client));
@@ -256,9 +246,9 @@ void ControlServer::admit(int fd) {
 // 0, or the errno that makes accepting pause (out of descriptors, or a failure to wait out).
 int ControlServer::acceptClients() {
     for (int i = 0; i < 64; ++i) {
-        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
-            admit(fd);
+            admit(FileDescriptor(fd));
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED)
@@ -270,20 +260,17 @@ int ControlServer::acceptClients() {
 
 // The spare descriptor makes room to take one waiting client and tell it why.
 void ControlServer::refuseOneWithTheSpareDescriptor() {
-    if (spareFd_ < 0)
+    if (!spareFd_)
         return;
-    ::close(spareFd_);
-    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) {
-        sendRefusal(fd, RequestRefused("descriptors", "the daemon is out of file descriptors"));
-        ::close(fd);
-    }
-    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spareFd_.reset();
+    if (FileDescriptor fd(::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)); fd)
+        sendRefusal(fd.get(), RequestRefused("descriptors", "the daemon is out of file descriptors"));
+    spareFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 void ControlServer::readFrom(Client& client) {
     char buffer[65536];
-    ssize_t n = ::read(client.fd, buffer, sizeof buffer);
+    ssize_t n = ::read(client.fd.get(), buffer, sizeof buffer);
     if (n > 0)
         client.in.append(buffer, static_cast<std::size_t>(n));
     else if (n == 0)
@@ -291,7 +278,7 @@ void ControlServer::readFrom(Client& client) {
     else if (errno != EAGAIN && errno != EINTR)
         client.closed = true;
     if (client.in.size() > kMaxRequestBytes && client.in.find('\n') == std::string::npos) {
-        sendRefusal(client.fd, RequestRefused("request-size", "a request is one line of at most 1 MiB"));
+        sendRefusal(client.fd.get(), RequestRefused("request-size", "a request is one line of at most 1 MiB"));
         client.closed = true;
     }
 }
@@ -357,7 +344,7 @@ void ControlServer::writeTo(Client& client) {
     std::lock_guard lock(mutex_);
     if (client.out.empty())
         return;
-    ssize_t n = ::send(client.fd, client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(client.fd.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
         client.out.erase(0, static_cast<std::size_t>(n));
         client.lastDrained = std::chrono::steady_clock::now();
@@ -377,7 +364,7 @@ void ControlServer::serve() {
         }
         collectAnswers();
         const bool accepting = Clock::now() >= acceptPausedUntil;
-        std::vector<pollfd> fds{{accepting ? listenFd_ : -1, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
+        std::vector<pollfd> fds{{accepting ? listenFd_.get() : -1, POLLIN, 0}, {wake_.read.get(), POLLIN, 0}};
         std::vector<Client*> polled = clientsToPoll(fds);
         if (::poll(fds.data(), fds.size(), accepting ? 1000 : 100) < 0 && errno != EINTR) {
             log("control: poll failed: " + std::string(std::strerror(errno)));
@@ -386,7 +373,7 @@ void ControlServer::serve() {
         }
         if (fds[1].revents & POLLIN) {
             char drain[256];
-            while (::read(wakeFd_[0], drain, sizeof drain) > 0) {
+            while (::read(wake_.read.get(), drain, sizeof drain) > 0) {
             }
         }
         if ((fds[0].revents & POLLIN) && !acceptWaitingClients())
@@ -408,7 +395,7 @@ std::vector<ControlServer::Client*> ControlServer::clientsToPoll(std::vector<pol
             events |= POLLIN;
         if (!client->out.empty())
             events |= POLLOUT;
-        fds.push_back({client->fd, events, 0});
+        fds.push_back({client->fd.get(), events, 0});
         polled.push_back(client.get());
     }
     return polled;
@@ -464,8 +451,7 @@ void ControlServer::dropGoneClients() {
                                                     std::to_string(static_cast<int>(options_.stalledClientSeconds)) +
                                                     " s"));
         if (client.closed || client.overflowed || stalled || finished) {
-            ::close(client.fd);
-            it = clients_.erase(it);
+            it = clients_.erase(it); // closes its descriptor
         } else {
             ++it;
         }

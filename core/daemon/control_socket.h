@@ -6,6 +6,8 @@
 // slow requests run on a small pool while cheap ones (status) are answered at
 // once, clients are capped per user and in total, and accept backs off when the
 // process runs out of descriptors.
+#include "core/base/file_io.h"
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -73,7 +75,7 @@ private:
     void dropGoneClients();
     int acceptClients();
     void refuseOneWithTheSpareDescriptor();
-    void admit(int fd);
+    void admit(FileDescriptor fd);
     void readFrom(Client& client);
     void dispatch(Client& client);
     void writeTo(Client& client);
@@ -88,8 +90,8 @@ private:
     RunsInline runsInline_;
     ControlServerOptions options_;
     gid_t group_;
-    int listenFd_ = -1, spareFd_ = -1;
-    int wakeFd_[2] = {-1, -1};
+    FileDescriptor listenFd_, spareFd_;
+    Pipe wake_; // written to end the socket thread's poll
 
     std::mutex mutex_; // guards clients' output, the task queue, answers and stopping_
     std::condition_variable taskReady_;

@@ -1,6 +1,7 @@
 #include "core/daemon/metrics.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -77,53 +78,45 @@ std::string prometheusText(const nlohmann::json& status) {
 }
 
 MetricsServer::MetricsServer(int port, std::function<std::string()> render) : render_(std::move(render)) {
-    listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listenFd_ < 0)
+    listenFd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listenFd_)
         throwSystemError("metrics: cannot create a socket", errno);
     int yes = 1;
-    ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    ::setsockopt(listenFd_.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK); // never beyond this machine
-    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 16) != 0) {
+    if (::bind(listenFd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listenFd_.get(), 16) != 0) {
         int err = errno;
-        ::close(listenFd_);
         throwSystemError("metrics: cannot listen on 127.0.0.1:" + std::to_string(port), err);
     }
     socklen_t length = sizeof address;
-    ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
+    ::getsockname(listenFd_.get(), reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
-    if (::pipe2(wakeFd_, O_CLOEXEC) != 0) {
-        ::close(listenFd_);
-        throwSystemError("metrics: cannot create a pipe", errno);
-    }
+    wake_ = openPipe(O_CLOEXEC, "metrics: cannot create a pipe");
     thread_ = std::thread([this] { serve(); });
 }
 
 MetricsServer::~MetricsServer() {
     char byte = 1;
-    [[maybe_unused]] auto written = ::write(wakeFd_[1], &byte, 1);
+    [[maybe_unused]] auto written = ::write(wake_.write.get(), &byte, 1);
     thread_.join();
-    ::close(listenFd_);
-    ::close(wakeFd_[0]);
-    ::close(wakeFd_[1]);
 }
 
 void MetricsServer::serve() {
     while (true) {
-        pollfd fds[2] = {{listenFd_, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
+        pollfd fds[2] = {{listenFd_.get(), POLLIN, 0}, {wake_.read.get(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0 && errno != EINTR)
             return;
         if (fds[1].revents)
             return;
         if (!(fds[0].revents & POLLIN))
             continue;
-        int client = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0)
-            continue;
-        answer(client);
-        ::close(client);
+        FileDescriptor client(::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (client)
+            answer(client.get());
     }
 }
 

@@ -2,6 +2,8 @@
 // The daemon's numbers in the Prometheus text format, served over HTTP on
 // loopback only (`streamchain daemon --metrics-port PORT`): chain tips and, per
 // replica, height, blocks behind, lag, bytes, rate, failures and whether it is in sync.
+#include "core/base/file_io.h"
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,8 +28,8 @@ private:
     void answer(int fd);
 
     std::function<std::string()> render_;
-    int listenFd_ = -1;
-    int wakeFd_[2] = {-1, -1};
+    FileDescriptor listenFd_;
+    Pipe wake_; // written to end the serving thread's poll
     int port_ = 0;
     std::thread thread_;
 };

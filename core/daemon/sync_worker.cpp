@@ -1,6 +1,7 @@
 #include "core/daemon/sync_worker.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/endpoints/endpoint_pool.h"
 #include "core/endpoints/replica_registry.h"
 #include "core/ledger/chain.h"
@@ -63,7 +64,7 @@ struct SyncWorker::Worker {
     std::mutex sending;                      // one stream at a time over the kept-open connections
     std::optional<std::uint64_t> announcedTip; // newest block a "block" event was sent for
     std::atomic<bool> stop{false}, cancel{false}, wake{false};
-    int inotifyFd = -1;
+    FileDescriptor inotifyFd;
     std::thread thread;
 };
 
@@ -76,9 +77,9 @@ SyncWorker::SyncWorker(std::vector<std::string> chainPaths, DaemonOptions option
         worker->chain = std::make_unique<Chain>(Chain::open(path));
         worker->endpoints = std::make_unique<EndpointPool>(worker->chain->identity());
         worker->path = worker->chain->paths().root;
-        worker->inotifyFd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (worker->inotifyFd >= 0)
-            ::inotify_add_watch(worker->inotifyFd, worker->chain->paths().blocks.c_str(), IN_MOVED_TO | IN_CREATE);
+        worker->inotifyFd.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+        if (worker->inotifyFd)
+            ::inotify_add_watch(worker->inotifyFd.get(), worker->chain->paths().blocks.c_str(), IN_MOVED_TO | IN_CREATE);
         workers_.push_back(std::move(worker));
     }
     for (auto& worker : workers_)
@@ -93,8 +94,7 @@ SyncWorker::~SyncWorker() {
     for (auto& worker : workers_) {
         if (worker->thread.joinable())
             worker->thread.join();
-        if (worker->inotifyFd >= 0)
-            ::close(worker->inotifyFd);
+        worker->inotifyFd.reset();
     }
 }
 
@@ -116,10 +116,10 @@ void SyncWorker::run(Worker& worker) {
         // Sleep until a block appears (inotify), a command wakes us, or the poll interval passes.
         auto deadline = Clock::now() + std::chrono::duration<double>(options_.pollSeconds);
         while (!worker.stop && !worker.wake && Clock::now() < deadline) {
-            pollfd p{worker.inotifyFd, POLLIN, 0};
+            pollfd p{worker.inotifyFd.get(), POLLIN, 0};
             if (::poll(&p, 1, 100) > 0) {
                 char events[4096];
-                while (::read(worker.inotifyFd, events, sizeof events) > 0) {
+                while (::read(worker.inotifyFd.get(), events, sizeof events) > 0) {
                 }
                 break;
             }

@@ -3,6 +3,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
+#include "core/base/file_io.h"
 
 #include <algorithm>
 #include <chrono>
@@ -90,38 +91,26 @@ void throwIfCancelled(const std::atomic<bool>* cancelled) {
 Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
                         const std::atomic<bool>* cancelled) {
     // O_NONBLOCK and the type check: what was a regular file when walked must still be one.
-    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
-    if (fd < 0 && errno == EPERM)
-        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
+    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME));
+    if (!fd && errno == EPERM)
+        fd.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd)
         throwSystemError("cannot open " + displayPath(path), errno);
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw Error(displayPath(path) + " is no longer a regular file");
-    }
     Hasher hasher(algorithm);
     const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
+    const std::string failure = "cannot read " + displayPath(path);
     while (true) {
         if (slowly)
             std::this_thread::sleep_for(std::chrono::seconds(2));
-        if (cancelled && cancelled->load()) {
-            ::close(fd);
-            throwIfCancelled(cancelled);
-        }
-        ssize_t n = ::read(fd, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throwSystemError("cannot read " + displayPath(path), err);
-        }
+        throwIfCancelled(cancelled);
+        std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), failure);
         if (n == 0)
             break;
-        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        hasher.update(std::string_view(buffer.data(), n));
     }
-    ::close(fd);
     return hasher.finish();
 }
 

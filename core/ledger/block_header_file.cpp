@@ -26,23 +26,6 @@ constexpr mode_t kDirectoryMode = 0755, kFileMode = 0644;
 constexpr mode_t kForbiddenDirectoryBits = 07022; // set-id, sticky, group/other write
 constexpr mode_t kForbiddenFileBits = 07133;      // the same, and any exec bit
 
-class OwnedFd {
-public:
-    explicit OwnedFd(int fd) : fd_(fd) {}
-    ~OwnedFd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    OwnedFd(OwnedFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-    OwnedFd(const OwnedFd&) = delete;
-    OwnedFd& operator=(const OwnedFd&) = delete;
-    OwnedFd& operator=(OwnedFd&&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 std::string octal(mode_t mode) {
     char text[16];
     std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
@@ -52,12 +35,12 @@ std::string octal(mode_t mode) {
 std::string where(const std::string& snapshot) { return displayPath(snapshot + "/" + kHeaderFile); }
 
 // BLOCK/.streamchain as a directory, never through a symlink.
-OwnedFd openHeaderDirectory(const std::string& snapshot, const std::string& shownAs) {
-    OwnedFd block(::open(snapshot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (block.get() < 0)
+FileDescriptor openHeaderDirectory(const std::string& snapshot, const std::string& shownAs) {
+    FileDescriptor block(::open(snapshot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!block)
         throwSystemError("cannot open block " + displayPath(snapshot), errno);
-    OwnedFd dir(::openat(block.get(), kHeaderDirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (dir.get() < 0) {
+    FileDescriptor dir(::openat(block.get(), kHeaderDirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir) {
         int err = errno;
         if (err == ENOTDIR || err == ELOOP)
             throw Error(shownAs + " is not a directory");
@@ -68,15 +51,15 @@ OwnedFd openHeaderDirectory(const std::string& snapshot, const std::string& show
 
 // The header file, checked to be a regular file before it is opened (opening a device or
 // FIFO can block or act), and opened without following a symlink.
-OwnedFd openHeaderFile(int directory, const std::string& shownAs, struct stat& st) {
+FileDescriptor openHeaderFile(int directory, const std::string& shownAs, struct stat& st) {
     if (::fstatat(directory, kHeaderName, &st, AT_SYMLINK_NOFOLLOW) != 0)
         throwSystemError("cannot read " + shownAs, errno);
     if (!S_ISREG(st.st_mode))
         throw Error(shownAs + " is not a regular file");
     if (static_cast<std::uint64_t>(st.st_size) > kMaxHeaderBytes)
         throw Error(shownAs + " is " + std::to_string(st.st_size) + " bytes, more than a header may be");
-    OwnedFd file(::openat(directory, kHeaderName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (file.get() < 0)
+    FileDescriptor file(::openat(directory, kHeaderName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!file)
         throwSystemError("cannot open " + shownAs, errno);
     struct stat opened {};
     if (::fstat(file.get(), &opened) != 0 || !S_ISREG(opened.st_mode) || opened.st_ino != st.st_ino)
@@ -110,9 +93,9 @@ void makeCanonical(const std::string& path, mode_t mode) {
 } // namespace
 
 std::string readBlockHeaderText(const std::string& snapshotPath) {
-    OwnedFd dir = openHeaderDirectory(snapshotPath, displayPath(snapshotPath + "/" + kHeaderDirectory));
+    FileDescriptor dir = openHeaderDirectory(snapshotPath, displayPath(snapshotPath + "/" + kHeaderDirectory));
     struct stat st {};
-    OwnedFd file = openHeaderFile(dir.get(), where(snapshotPath), st);
+    FileDescriptor file = openHeaderFile(dir.get(), where(snapshotPath), st);
     return readAllFrom(file.get(), where(snapshotPath), kMaxHeaderBytes);
 }
 
@@ -162,7 +145,7 @@ void checkHeaderDirectory(const std::string& snapshotPath) {
     // Named relative to the block: the caller says which block on which replica.
     const std::string dirName = std::string(kHeaderDirectory) + "/";
     const std::string fileName = kHeaderFile;
-    OwnedFd dir = openHeaderDirectory(snapshotPath, dirName);
+    FileDescriptor dir = openHeaderDirectory(snapshotPath, dirName);
     struct stat st {};
     if (::fstat(dir.get(), &st) != 0)
         throwSystemError("cannot stat " + dirName, errno);
@@ -189,7 +172,7 @@ void checkHeaderDirectory(const std::string& snapshotPath) {
         throw Error(dirName + " holds " + displayPath(stranger) + " besides the header (only header.json may be there)");
     if (!headerSeen)
         throw Error(fileName + " is missing");
-    OwnedFd file = openHeaderFile(dir.get(), fileName, st);
+    FileDescriptor file = openHeaderFile(dir.get(), fileName, st);
     if (st.st_nlink != 1)
         throw Error(fileName + " has " + std::to_string(st.st_nlink) + " links");
     if (st.st_mode & kForbiddenFileBits)

@@ -1,6 +1,7 @@
 #include "core/ledger/signing_key.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/base/hash.h"
 
 #include <cerrno>
@@ -34,17 +35,15 @@ SigningKey SigningKey::generate() {
 }
 
 SigningKey SigningKey::load(const std::string& pemFile) {
-    int fd = ::open(pemFile.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    FileDescriptor fd(::open(pemFile.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd)
         throwSystemError("cannot open chain key " + pemFile, errno);
     struct stat st {};
-    fstat(fd, &st);
-    if ((st.st_mode & 077) != 0) {
-        ::close(fd);
+    fstat(fd.get(), &st);
+    if ((st.st_mode & 077) != 0)
         throw Error("chain key " + pemFile + " is readable by others (mode " +
                     std::to_string(st.st_mode & 0777) + "); it must be 0600");
-    }
-    FILE* file = fdopen(fd, "r");
+    FILE* file = fdopen(fd.release(), "r"); // fclose closes it
     auto key = std::make_unique<Key>();
     key->pkey = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
     fclose(file);

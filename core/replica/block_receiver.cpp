@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
+#include "core/base/file_io.h"
 #include "core/base/hash.h"
 #include "core/base/height_names.h"
 #include "core/btrfs/kernel_diff.h"
@@ -64,13 +65,13 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
         throw Error(replica_.label() + ": cannot create staging " + stagingDir_ + ": " + ec.message());
     std::uint64_t replay = 0;
     if (!spool_.file.empty()) {
-        spoolFd_ = ::open(spool_.file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (spoolFd_ < 0)
+        spoolFd_.reset(::open(spool_.file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!spoolFd_)
             throwSystemError(replica_.label() + ": cannot open spool " + spool_.file, errno);
         struct stat st {};
-        ::fstat(spoolFd_, &st);
+        ::fstat(spoolFd_.get(), &st);
         replay = std::min<std::uint64_t>(spool_.resumeFrom, static_cast<std::uint64_t>(st.st_size));
-        if (::ftruncate(spoolFd_, static_cast<off_t>(replay)) != 0)
+        if (::ftruncate(spoolFd_.get(), static_cast<off_t>(replay)) != 0)
             throwSystemError(replica_.label() + ": cannot trim spool " + spool_.file, errno);
     }
     // --chroot confines what a crafted stream could touch to the staging directory.
@@ -90,7 +91,7 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     try {
         std::vector<std::uint8_t> buffer(1 << 20);
         for (std::uint64_t done = 0; done < replay;) {
-            ssize_t n = ::pread(spoolFd_, buffer.data(), std::min<std::uint64_t>(buffer.size(), replay - done),
+            ssize_t n = ::pread(spoolFd_.get(), buffer.data(), std::min<std::uint64_t>(buffer.size(), replay - done),
                                 static_cast<off_t>(done));
             if (n <= 0)
                 throwSystemError(replica_.label() + ": cannot read spool " + spool_.file, n < 0 ? errno : EIO);
@@ -100,11 +101,11 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
         }
     } catch (...) {
         abort(true);
-        ::close(spoolFd_);
+        spoolFd_.reset();
         throw;
     }
-    if (spoolFd_ >= 0) {
-        ::lseek(spoolFd_, 0, SEEK_END);
+    if (spoolFd_) {
+        ::lseek(spoolFd_.get(), 0, SEEK_END);
         spooling_ = true;
     }
 }
@@ -112,8 +113,7 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
 BlockReceiver::~BlockReceiver() {
     if (receive_)
         abort(!spool_.file.empty());
-    if (spoolFd_ >= 0)
-        ::close(spoolFd_);
+    spoolFd_.reset();
 }
 
 std::string BlockReceiver::where(const IncomingBlock& block) const {
@@ -251,14 +251,8 @@ void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
         spooling_ = false; // the prefix written so far stays usable for a resume
         return;
     }
-    for (std::size_t done = 0; done < raw.size();) {
-        ssize_t n = ::write(spoolFd_, raw.data() + done, raw.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError(replica_.label() + ": cannot write spool " + spool_.file, errno);
-        done += static_cast<std::size_t>(n);
-    }
+    writeAll(spoolFd_.get(), raw.data(), raw.size(),
+             replica_.label() + ": cannot write spool " + spool_.file);
 }
 
 void BlockReceiver::write(std::span<const std::uint8_t> raw) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/file_io.h"
 #include "core/base/process.h"
 #include "core/btrfs/subvolumes.h"
 #include "core/footprint/footprint_tree.h"
@@ -95,7 +96,7 @@ private:
     std::vector<std::optional<ParentCopy>> parents_; // per block; written by the gate's hooks
     std::optional<FootprintTree> parentTree_;         // the record the last footprint was built on
     SpoolOptions spool_;
-    int spoolFd_ = -1;
+    FileDescriptor spoolFd_;
     bool spooling_ = false;
     std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed) while spooling
     std::chrono::steady_clock::time_point liveStart_;

@@ -1,10 +1,9 @@
 #include "core/replica/receive_feed.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 
-#include <cerrno>
 #include <chrono>
-#include <unistd.h>
 
 namespace sc {
 
@@ -54,16 +53,7 @@ void ReceiveFeed::toReceive(std::span<const std::uint8_t> bytes) {
     if (writeError_)
         return;
     writingSince_ = steadyNanoseconds();
-    for (std::size_t done = 0; done < bytes.size();) {
-        ssize_t n = ::write(stdin_, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            writeError_ = errno;
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
+    writeError_ = tryWriteAll(stdin_, bytes.data(), bytes.size());
     writingSince_ = 0;
 }
 

@@ -35,15 +35,13 @@ ReceiveLimits ReceiveLimits::fromEnvironment(const std::atomic<bool>* senderGone
 
 ReceiveWatchdog::ReceiveWatchdog(pid_t receive, const ReceiveFeed& input, ReceiveLimits limits)
     : input_(input), limits_(limits) {
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, receive, 0));
-    if (pidfd_ >= 0)
+    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, receive, 0)));
+    if (pidfd_)
         thread_ = std::thread([this] { watch(); });
 }
 
 ReceiveWatchdog::~ReceiveWatchdog() {
     stop();
-    if (pidfd_ >= 0)
-        ::close(pidfd_);
 }
 
 void ReceiveWatchdog::stop() {
@@ -55,9 +53,9 @@ void ReceiveWatchdog::stop() {
 void ReceiveWatchdog::streamEnded() { endedAt_ = nowNanoseconds(); }
 
 bool ReceiveWatchdog::receiveRunning() const {
-    if (pidfd_ < 0)
+    if (!pidfd_)
         return true;
-    pollfd p{pidfd_, POLLIN, 0};
+    pollfd p{pidfd_.get(), POLLIN, 0};
     return ::poll(&p, 1, 0) == 0; // a pidfd turns readable when the process exits
 }
 
@@ -73,12 +71,12 @@ void ReceiveWatchdog::kill(const std::string& why) {
             return;
         reason_ = why;
     }
-    ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
 void ReceiveWatchdog::watch() {
     while (!stopping_) {
-        pollfd p{pidfd_, POLLIN, 0};
+        pollfd p{pidfd_.get(), POLLIN, 0};
         if (::poll(&p, 1, 100) > 0)
             return; // receive exited
         if (limits_.senderGone && limits_.senderGone->load())

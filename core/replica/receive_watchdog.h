@@ -3,6 +3,8 @@
 // input for `stallSeconds` (stuck, e.g. opening a FIFO a crafted stream named as a clone
 // source), when it is still running that long after the stream ended, or when the
 // sender went away. Signals go through a pidfd, so a reaped child's pid is never hit.
+#include "core/base/file_io.h"
+
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -35,7 +37,7 @@ private:
     void watch();
     void kill(const std::string& why);
 
-    int pidfd_ = -1;
+    FileDescriptor pidfd_;
     const ReceiveFeed& input_;
     ReceiveLimits limits_;
     std::atomic<bool> stopping_{false};

@@ -1,6 +1,7 @@
 #include "core/replica/stream_gate.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 #include "core/btrfs/send_stream_parser.h"
 #include "core/footprint/footprint_tree.h"
 #include "core/replica/stream_gate_attributes.h"
@@ -211,20 +212,18 @@ bool StreamGate::checkContent(std::uint16_t type, const Attributes& attrs) {
 // own copy of the parent: beneath its root, through no symlink, a regular file.
 void StreamGate::cloneAsWrites(const Attributes& attrs, const std::string& sourceRoot) {
     const std::string clonePath = attrs.text(AClonePath);
-    int root = ::open(sourceRoot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0)
+    FileDescriptor root(::open(sourceRoot.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root)
         refuse("cannot open the parent copy " + displayPath(sourceRoot));
     open_how how{};
     how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-    int fd = static_cast<int>(::syscall(SYS_openat2, root, clonePath.c_str(), &how, sizeof how));
-    ::close(root);
+    FileDescriptor fd(
+        static_cast<int>(::syscall(SYS_openat2, root.get(), clonePath.c_str(), &how, sizeof how)));
+    root.reset();
     struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            ::close(fd);
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         refuse("clone source \"" + displayPath(clonePath) + "\" is not a regular file in the parent block");
-    }
     const std::string path = attrs.text(APath);
     const std::uint64_t offset = attrs.u64(AFileOffset), length = attrs.u64(ACloneLen);
     const std::uint64_t sourceOffset = attrs.u64(ACloneOffset);
@@ -236,17 +235,13 @@ void StreamGate::cloneAsWrites(const Attributes& attrs, const std::string& sourc
     };
     for (std::uint64_t done = 0; done < length;) {
         std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kWriteChunk, length - done));
-        ssize_t n = ::pread(fd, data.data(), want, static_cast<off_t>(sourceOffset + done));
+        ssize_t n = ::pread(fd.get(), data.data(), want, static_cast<off_t>(sourceOffset + done));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            ::close(fd);
+        if (n < 0)
             refuse("cannot read the clone source \"" + displayPath(clonePath) + "\" in the parent block");
-        }
-        if (n == 0 && done == 0) {
-            ::close(fd);
+        if (n == 0 && done == 0)
             refuse("clone source \"" + displayPath(clonePath) + "\" ends before the cloned range");
-        }
         if (n == 0)
             break; // the source ends here, as a clone would have
         out.clear();
@@ -272,7 +267,6 @@ void StreamGate::cloneAsWrites(const Attributes& attrs, const std::string& sourc
         emit_(out);
         done += static_cast<std::uint64_t>(n);
     }
-    ::close(fd);
 }
 
 } // namespace sc

@@ -2,13 +2,12 @@
 
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
+#include "core/base/file_io.h"
 #include "core/base/hash.h"
 
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <thread>
-#include <unistd.h>
 
 namespace sc {
 
@@ -29,17 +28,7 @@ void StreamPump::throwIfCancelled() const {
 StreamPump::Chunk StreamPump::readChunk(KernelSend& send, ZstdCompressor* compressor, Hasher* digest,
                                         const std::string& what) {
     auto raw = std::make_shared<std::string>(kChunkBytes, '\0');
-    std::size_t filled = 0;
-    while (filled < kChunkBytes) {
-        ssize_t n = ::read(send.fd(), raw->data() + filled, kChunkBytes - filled);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("cannot read send stream of " + what, errno);
-        if (n == 0)
-            break;
-        filled += static_cast<std::size_t>(n);
-    }
+    std::size_t filled = readFull(send.fd(), raw->data(), kChunkBytes, "cannot read send stream of " + what);
     Chunk chunk;
     chunk.last = filled < kChunkBytes;
     raw->resize(filled);

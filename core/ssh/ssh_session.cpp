@@ -335,12 +335,11 @@ std::string SshSession::existingAncestor(const std::string& path) {
 
 void SshSession::upload(const std::string& localFile, const std::string& remotePath, int mode) {
     const std::string who = "ssh " + endpoint_.label() + ": upload to " + remotePath;
-    int in = ::open(localFile.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0)
+    FileDescriptor in(::open(localFile.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in)
         throwSystemError(who + ": cannot open " + localFile, errno);
     sftp_session sftp = sftp_new(session_);
     if (!sftp || sftp_init(sftp) != SSH_OK) {
-        ::close(in);
         if (sftp)
             sftp_free(sftp);
         throw Error(who + ": the host offers no SFTP: " + ssh_get_error(session_));
@@ -359,14 +358,16 @@ void SshSession::upload(const std::string& localFile, const std::string& remoteP
     } else {
         char buffer[1 << 16];
         while (failure.empty()) {
-            ssize_t n = ::read(in, buffer, sizeof buffer);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                failure = std::string("cannot read ") + localFile + ": " + std::strerror(errno);
-            if (n <= 0)
+            std::size_t n = 0;
+            try {
+                n = readSome(in.get(), buffer, sizeof buffer, "cannot read " + localFile);
+            } catch (const Error& e) {
+                failure = e.what(); // the temporary file is removed below, not left behind
                 break;
-            if (sftp_write(file, buffer, static_cast<std::size_t>(n)) != n)
+            }
+            if (n == 0)
+                break;
+            if (sftp_write(file, buffer, n) != static_cast<ssize_t>(n))
                 failure = std::string("write failed: ") + ssh_get_error(session_);
         }
         sftp_close(file);
@@ -381,7 +382,7 @@ void SshSession::upload(const std::string& localFile, const std::string& remoteP
         if (!failure.empty())
             sftp_unlink(sftp, temporary.c_str());
     }
-    ::close(in);
+    in.reset();
     sftp_free(sftp);
     if (!failure.empty())
         throw Error(who + ": " + failure);

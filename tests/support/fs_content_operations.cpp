@@ -3,6 +3,8 @@
 // and ranges (shared extents the kernel's diff reports as clones).
 #include "tests/support/fs_workload_operations.h"
 
+#include "core/base/file_io.h"
+
 #include <algorithm>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -21,20 +23,14 @@ class OpenFile {
 public:
     OpenFile(WorkloadContext& context, const std::string& relative, int flags = O_WRONLY)
         : fd_(::open(context.absolute(relative).c_str(), flags | O_CLOEXEC, 0644)) {}
-    ~OpenFile() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    OpenFile(const OpenFile&) = delete;
-    OpenFile& operator=(const OpenFile&) = delete;
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
     bool write(const std::string& data, std::uint64_t offset) const {
-        return fd_ >= 0 && ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset)) ==
-                               static_cast<ssize_t>(data.size());
+        return fd_ && ::pwrite(fd_.get(), data.data(), data.size(), static_cast<off_t>(offset)) ==
+                          static_cast<ssize_t>(data.size());
     }
 
 private:
-    int fd_;
+    sc::FileDescriptor fd_;
 };
 
 std::string range(std::uint64_t offset, std::uint64_t length) {
