@@ -6,6 +6,11 @@
 #include "core/endpoints/replica_registry.h"
 #include "core/footprint/footprint_tree.h"
 #include "core/ledger/chain.h"
+#include "core/messages/daemon_messages.h"
+#include "core/messages/onboarding_messages.h"
+#include "core/messages/send_messages.h"
+#include "core/messages/verify_messages.h"
+#include "core/messages/wire_names.h"
 #include "core/replica/replica_target.h"
 #include "core/replication/onboarding.h"
 #include "core/replication/replica_verify.h"
@@ -30,13 +35,6 @@ std::string text(const nlohmann::json& request, const char* key) {
     return request[key].get<std::string>();
 }
 
-nlohmann::json displayPaths(const std::vector<std::string>& raw) {
-    nlohmann::json shown = nlohmann::json::array();
-    for (const auto& path : raw)
-        shown.push_back(displayPath(path));
-    return shown;
-}
-
 nlohmann::json verifyJob(const std::string& chainPath, const std::string& replica, ControlJobs::Context& job) {
     Chain chain = Chain::open(chainPath);
     EndpointPool pool(chain.identity());
@@ -44,17 +42,9 @@ nlohmann::json verifyJob(const std::string& chainPath, const std::string& replic
     ReplicaVerifyReport report = verifyReplica(chain, endpoint, [&](const ReplicaBlockVerdict& verdict) {
         if (job.cancelled)
             throw Error("verify cancelled", ExitCode::Interrupted);
-        job.report({{"replica", replica},
-                    {"height", verdict.height},
-                    {"state", replicaBlockStateName(verdict.state)},
-                    {"detail", verdict.detail},
-                    {"paths", displayPaths(verdict.paths)}});
+        job.report(blockVerdictJson(replica, verdict));
     });
-    nlohmann::json counts;
-    for (auto state : {ReplicaBlockState::Match, ReplicaBlockState::Mismatch, ReplicaBlockState::Missing,
-                       ReplicaBlockState::Foreign, ReplicaBlockState::Unhashed})
-        counts[replicaBlockStateName(state)] = report.count(state);
-    return {{"replica", replica}, {"all_match", report.allMatch()}, {"counts", counts}};
+    return replicaVerifyResultJson(replica, report);
 }
 
 nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& request, ControlJobs::Context& job) {
@@ -67,30 +57,21 @@ nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& re
     // An unknown host key fails the job with the key to show; the client asks again with it accepted.
     nlohmann::json hostKey;
     onboarding.confirmHostKey = [&](const std::string& type, const std::string& fingerprint) {
-        hostKey = {{"type", type}, {"fingerprint", fingerprint}};
+        hostKey = hostKeyDetailJson(type, fingerprint);
         return false;
     };
     try {
         onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
         if (job.cancelled)
             throw Error("onboarding cancelled", ExitCode::Interrupted);
-        if (event.kind == OnboardingEvent::Kind::Send) {
-            job.report({{"step", "initial-sync"},
-                        {"bytes_done", event.send.progress.bytesDone},
-                        {"bytes_total", event.send.progress.bytesTotal},
-                        {"rate", event.send.progress.rate}});
-            return;
-        }
-        job.report({{"step", event.step},
-                    {"state", event.kind == OnboardingEvent::Kind::StepDone ? "done" : "started"},
-                    {"detail", event.detail}});
+        job.report(onboardingEventJson(event));
         });
     } catch (const Error& e) {
         if (hostKey.is_null())
             throw;
-        throw JobFailure(e.what(), {{"host_key", hostKey}});
+        throw JobFailure(e.what(), hostKey);
     }
-    return {{"replica", onboarding.replica.name}, {"registered", true}};
+    return onboardingResultJson(onboarding.replica.name);
 }
 
 nlohmann::json streamJob(SyncWorker& replication, const std::string& chainPath, const nlohmann::json& request,
@@ -133,23 +114,9 @@ nlohmann::json streamJob(SyncWorker& replication, const std::string& chainPath, 
         SendReport report = sendBlocks(chain, send, [&](const SendEvent& event) {
             if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
                 return;
-            nlohmann::json progress = {{"bytes_done", event.progress.bytesDone},
-                                       {"bytes_total", event.progress.bytesTotal},
-                                       {"rate", event.progress.rate},
-                                       {"eta_seconds", event.progress.etaSeconds},
-                                       {"wire_bytes", event.wireBytes},
-                                       {"height", event.height},
-                                       {"targets", event.targets}};
-            if (!event.error.empty())
-                progress["error"] = event.error;
-            job.report(progress);
+            job.report(streamProgressJson(event, {}));
         }, &job.cancelled, &pool);
-        nlohmann::json targets = nlohmann::json::array();
-        for (const auto& t : report.targets)
-            targets.push_back({{"target", t.target}, {"ok", t.ok}, {"error", t.error},
-                               {"blocks", t.blocksReceived}, {"resumed_bytes", t.resumedBytes}});
-        result = {{"targets", targets}, {"raw_bytes", report.rawBytes}, {"wire_bytes", report.wireBytes},
-                  {"seconds", report.seconds}, {"all_ok", report.allOk()}};
+        result = sendReportJson(report);
         if (!report.allOk())
             throw JobFailure("stream: some targets failed", result);
     });
@@ -166,10 +133,10 @@ nlohmann::json accessOf(const ControlAccess& access, const ControlPeer& peer) {
             keys.push_back(name);
     }
     std::sort(keys.begin(), keys.end());
-    return {{"privileged", peer.privileged},
-            {"key_directory", access.policy().keyDirectory},
-            {"keys", keys},
-            {"local_roots", access.policy().localRoots}};
+    return {{wire::kPrivileged, peer.privileged},
+            {wire::kKeyDirectory, access.policy().keyDirectory},
+            {wire::kKeys, keys},
+            {wire::kLocalRoots, access.policy().localRoots}};
 }
 
 } // namespace
@@ -207,23 +174,23 @@ nlohmann::json ControlService::startReplicaAdd(const std::string& chain, nlohman
     auto id = jobs_.start("replica-add", chain, [chain, request](ControlJobs::Context& job) {
         return onboardJob(chain, request, job);
     });
-    return {{"ok", true}, {"job", id}};
+    return jobStartedReply(id);
 }
 
 nlohmann::json ControlService::handle(const nlohmann::json& request, const ControlPeer& peer) {
     const std::string op = text(request, "op");
     if (op == "status") {
         nlohmann::json status = replication_.status();
-        status["jobs"] = jobs_.list();
-        status["access"] = accessOf(access_, peer);
+        status[wire::kJobs] = jobs_.list();
+        status[wire::kAccess] = accessOf(access_, peer);
         return status;
     }
     if (op == "subscribe")
-        return {{"ok", true}, {"subscribe", true}};
+        return subscribedReply();
     if (op == "cancel" && request.contains("job")) {
         if (!request["job"].is_number_unsigned())
             throw Error("cancel: \"job\" must be a job number", ExitCode::Usage);
-        return {{"ok", jobs_.cancel(request["job"].get<std::uint64_t>())}};
+        return {{wire::kOk, jobs_.cancel(request["job"].get<std::uint64_t>())}};
     }
     static const std::set<std::string> chainRequests = {"commit", "sync", "cancel", "verify", "replica-add",
                                                         "stream", "log", "show", "replica-remove"};
@@ -237,11 +204,11 @@ nlohmann::json ControlService::handle(const nlohmann::json& request, const Contr
         return replication_.commit(chain, request);
     if (op == "sync") {
         replication_.syncNow(chain);
-        return {{"ok", true}};
+        return okReply();
     }
     if (op == "cancel") {
         replication_.cancel(chain);
-        return {{"ok", true}};
+        return okReply();
     }
     if (op == "verify") {
         std::string replica = text(request, "replica");
@@ -251,7 +218,7 @@ nlohmann::json ControlService::handle(const nlohmann::json& request, const Contr
         auto id = jobs_.start("verify", chain, [chain, replica](ControlJobs::Context& job) {
             return verifyJob(chain, replica, job);
         });
-        return {{"ok", true}, {"job", id}};
+        return jobStartedReply(id);
     }
     if (op == "replica-add")
         return startReplicaAdd(chain, request, peer);
@@ -271,7 +238,7 @@ nlohmann::json ControlService::handle(const nlohmann::json& request, const Contr
         auto id = jobs_.start("stream", chain, [this, chain, request](ControlJobs::Context& job) {
             return streamJob(replication_, chain, request, job);
         });
-        return {{"ok", true}, {"job", id}};
+        return jobStartedReply(id);
     }
     if (op == "log") {
         std::size_t limit = request.contains("limit") && request["limit"].is_number_unsigned()
@@ -288,7 +255,7 @@ nlohmann::json ControlService::handle(const nlohmann::json& request, const Contr
     ReplicaRegistry registry(Chain::open(chain));
     registry.remove(text(request, "name"));
     registry.save();
-    return {{"ok", true}};
+    return okReply();
 }
 
 } // namespace sc
