@@ -225,6 +225,7 @@ private slots:
         QCOMPARE(done[wire::kError].get<std::string>(), std::string("lost"));
         QVERIFY(done.contains(wire::kDetail) && !done.contains(wire::kResult));
         job.state = wire::kJobDone;
+        job.error.clear();
         job.result = {{wire::kAllMatch, true}};
         job.detail = nullptr;
         done = jobDoneEvent(job);
