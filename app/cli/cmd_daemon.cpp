@@ -53,7 +53,7 @@ int watchStatus(const std::string& socket, double every, bool json) {
     while (!stopRequested) {
         std::string when = sc::utcTimestampNow();
         try {
-            nlohmann::json reply = sc::controlRequest(socket, {{"op", "status"}});
+            nlohmann::json reply = sc::controlRequest(socket, {{wire::kOp, wire::kOpStatus}});
             if (json) {
                 printJson(reply);
             } else {
@@ -152,7 +152,8 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
             std::unique_ptr<sc::MetricsServer> metrics;
             if (options->metricsPort >= 0) {
                 metrics = std::make_unique<sc::MetricsServer>(options->metricsPort, [&service] {
-                    return sc::prometheusText(service.handle({{"op", "status"}}, sc::ControlPeer{0, 0, 0, true}));
+                    return sc::prometheusText(
+                        service.handle({{wire::kOp, wire::kOpStatus}}, sc::ControlPeer{0, 0, 0, true}));
                 });
                 std::fprintf(stderr, "streamchain daemon: metrics on http://127.0.0.1:%d/metrics\n", metrics->port());
             }
@@ -176,7 +177,7 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         run = [options] {
             if (options->watch)
                 return watchStatus(options->socket, options->every, options->json);
-            nlohmann::json reply = sc::controlRequest(options->socket, {{"op", "status"}});
+            nlohmann::json reply = sc::controlRequest(options->socket, {{wire::kOp, wire::kOpStatus}});
             if (options->json)
                 printJson(reply);
             else
