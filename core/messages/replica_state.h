@@ -6,12 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "core/messages/wire_names.h"
+
 namespace sc {
 
 struct ReplicaState {
     std::string name, url;
     std::string via; // the replica that relays to this one
-    std::string phase = "unknown"; // unknown, connecting, syncing, in-sync, retrying (wire::kPhase...)
+    std::string phase = wire::kPhaseUnknown; // or kPhaseSyncing, kPhaseInSync, kPhaseRetrying
     std::optional<std::uint64_t> height;
     std::uint64_t blocksBehind = 0;
     double lagSeconds = 0;          // age of the oldest block the replica lacks

@@ -70,7 +70,6 @@ inline constexpr char kRetryInSeconds[] = "retry_in_seconds";
 
 // Replica phases.
 inline constexpr char kPhaseUnknown[] = "unknown";
-inline constexpr char kPhaseConnecting[] = "connecting";
 inline constexpr char kPhaseSyncing[] = "syncing";
 inline constexpr char kPhaseInSync[] = "in-sync";
 inline constexpr char kPhaseRetrying[] = "retrying";
