@@ -67,9 +67,9 @@ nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& re
     };
     try {
         onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
-        if (job.cancelled)
-            throw Error("onboarding cancelled", ExitCode::Interrupted);
-        job.report(onboardingEventJson(event));
+            if (job.cancelled)
+                throw Error("onboarding cancelled", ExitCode::Interrupted);
+            job.report(onboardingEventJson(event));
         });
     } catch (const Error& e) {
         if (hostKey.is_null())
