@@ -1,5 +1,7 @@
 #include "ui/action_dialogs.h"
 
+#include "ui/wire.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -54,8 +56,9 @@ QJsonArray CommitDialog::operations() const {
 QStringList CommitDialog::elements() const {
     QStringList elements;
     for (const auto& op : operations())
-        if (op.toObject().contains("element") && !elements.contains(op.toObject().value("element").toString()))
-            elements << op.toObject().value("element").toString();
+        if (op.toObject().contains(wire::kElement) &&
+            !elements.contains(op.toObject().value(wire::kElement).toString()))
+            elements << op.toObject().value(wire::kElement).toString();
     return elements;
 }
 

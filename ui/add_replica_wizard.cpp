@@ -2,6 +2,7 @@
 
 #include "ui/console_session.h"
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -65,12 +66,14 @@ bool TargetPage::isComplete() const {
 }
 
 QJsonObject TargetPage::request() const {
-    QJsonObject request{{"name", name->text().trimmed()}, {"url", url->text().trimmed()},
-                        {"compress", compress->currentData().toString()}, {"plain", plain->isChecked()}};
+    QJsonObject request{{wire::kName, name->text().trimmed()},
+                        {wire::kUrl, url->text().trimmed()},
+                        {wire::kCompress, compress->currentData().toString()},
+                        {wire::kPlain, plain->isChecked()}};
     if (!via->currentData().toString().isEmpty())
-        request["via"] = via->currentData().toString();
+        request[wire::kVia] = via->currentData().toString();
     if (!identity->text().trimmed().isEmpty())
-        request["identity"] = identity->text().trimmed();
+        request[wire::kIdentity] = identity->text().trimmed();
     return request;
 }
 
@@ -124,16 +127,16 @@ void OnboardPage::begin(const QString& acceptedFingerprint) {
     emit completeChanged();
     QJsonObject request = target_.request();
     if (!acceptedFingerprint.isEmpty())
-        request["accept_host_key"] = acceptedFingerprint;
-    steps_->addItem(tr("asking the daemon to onboard %1…").arg(request.value("name").toString()));
+        request[wire::kAcceptHostKey] = acceptedFingerprint;
+    steps_->addItem(tr("asking the daemon to onboard %1…").arg(request.value(wire::kName).toString()));
     job_ = -1;
     session_.addReplica(request, [this](const QJsonObject& reply) {
-        if (!reply.value("ok").toBool()) {
-            error_ = reply.value("error").toString();
+        if (!reply.value(wire::kOk).toBool()) {
+            error_ = reply.value(wire::kError).toString();
             error_label_->setText(error_);
             return;
         }
-        job_ = reply.value("job").toInteger();
+        job_ = reply.value(wire::kJob).toInteger();
         QList<QJsonObject> early;
         early.swap(early_);
         for (const auto& event : early)
@@ -142,27 +145,28 @@ void OnboardPage::begin(const QString& acceptedFingerprint) {
 }
 
 void OnboardPage::onJobEvent(const QJsonObject& event) {
-    if (event.value("kind").toString() != "replica-add")
+    if (event.value(wire::kKind).toString() != wire::kOpReplicaAdd)
         return;
     if (job_ < 0) {
         if (early_.size() < 1000)
             early_.append(event); // arrived before the reply with the job's id
         return;
     }
-    if (event.value("job").toInteger() != job_)
+    if (event.value(wire::kJob).toInteger() != job_)
         return;
-    if (event.value("event").toString() == "job_progress") {
-        QJsonObject p = event.value("progress").toObject();
-        if (p.contains("bytes_total")) {
+    if (event.value(wire::kEvent).toString() == wire::kEventJobProgress) {
+        QJsonObject p = event.value(wire::kProgress).toObject();
+        if (p.contains(wire::kBytesTotal)) {
             sync_->show();
-            double total = p.value("bytes_total").toDouble();
-            sync_->setValue(total > 0 ? static_cast<int>(1000 * p.value("bytes_done").toDouble() / total) : 0);
-            sync_->setFormat(tr("initial sync %p% (%1)").arg(formatRate(p.value("rate").toDouble())));
+            double total = p.value(wire::kBytesTotal).toDouble();
+            sync_->setValue(total > 0 ? static_cast<int>(1000 * p.value(wire::kBytesDone).toDouble() / total)
+                                      : 0);
+            sync_->setFormat(tr("initial sync %p% (%1)").arg(formatRate(p.value(wire::kRate).toDouble())));
             return;
         }
-        QString step = p.value("step").toString();
-        if (p.value("state").toString() == "done")
-            steps_->addItem(QString::fromUtf8("\u2714 ") + step + ": " + p.value("detail").toString());
+        QString step = p.value(wire::kStep).toString();
+        if (p.value(wire::kState).toString() == wire::kStepStateDone)
+            steps_->addItem(QString::fromUtf8("\u2714 ") + step + ": " + p.value(wire::kDetail).toString());
         else
             steps_->addItem(QString::fromUtf8("\u2026 ") + step);
         steps_->scrollToBottom();
@@ -170,22 +174,24 @@ void OnboardPage::onJobEvent(const QJsonObject& event) {
     }
     // job_done
     job_ = -1;
-    if (event.value("ok").toBool()) {
+    if (event.value(wire::kOk).toBool()) {
         succeeded_ = true;
         sync_->setValue(1000);
-        steps_->addItem(QString::fromUtf8("\u2714 ") + tr("%1 is registered").arg(target_.request().value("name").toString()));
+        steps_->addItem(QString::fromUtf8("\u2714 ") +
+                        tr("%1 is registered").arg(target_.request().value(wire::kName).toString()));
         emit completeChanged();
         return;
     }
-    error_ = event.value("error").toString();
+    error_ = event.value(wire::kError).toString();
     steps_->addItem(QString::fromUtf8("\u2716 ") + error_);
     steps_->scrollToBottom();
-    QJsonObject hostKey = event.value("detail").toObject().value("host_key").toObject();
+    QJsonObject hostKey = event.value(wire::kDetail).toObject().value(wire::kHostKey).toObject();
     if (!hostKey.isEmpty()) {
-        fingerprint_ = hostKey.value("fingerprint").toString();
-        keyBox_->setText(tr("<b>The host's key is not known yet.</b><br>%1 key fingerprint:<br><tt>%2</tt><br>"
-                            "Accept it only if it is the fingerprint the host itself shows.")
-                             .arg(hostKey.value("type").toString(), fingerprint_));
+        fingerprint_ = hostKey.value(wire::kFingerprint).toString();
+        keyBox_->setText(
+            tr("<b>The host's key is not known yet.</b><br>%1 key fingerprint:<br><tt>%2</tt><br>"
+               "Accept it only if it is the fingerprint the host itself shows.")
+                .arg(hostKey.value(wire::kType).toString(), fingerprint_));
         keyBox_->show();
         confirm->show();
         acceptButton->show();

@@ -1,6 +1,7 @@
 #include "ui/block_detail_view.h"
 
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -15,30 +16,31 @@ BlockDetailView::BlockDetailView(QWidget* parent) : QTextBrowser(parent) {
 void BlockDetailView::showLoading(qint64 height) { setHtml(tr("<p>Loading block %1…</p>").arg(height)); }
 
 void BlockDetailView::showBlock(const QJsonObject& detail) {
-    if (!detail.value("ok").toBool()) {
-        setHtml("<p style='color:#c62828'>" + detail.value("error").toString().toHtmlEscaped() + "</p>");
+    if (!detail.value(wire::kOk).toBool()) {
+        setHtml("<p style='color:#c62828'>" + detail.value(wire::kError).toString().toHtmlEscaped() + "</p>");
         return;
     }
-    QJsonObject header = detail.value("header").toObject();
-    const bool valid = detail.value("signature_valid").toBool();
+    QJsonObject header = detail.value(wire::kHeader).toObject();
+    const bool valid = detail.value(wire::kSignatureValid).toBool();
     auto row = [](const QString& name, const QString& value) {
         return "<tr><td style='color:#555;padding-right:12px'>" + name + "</td><td>" + value + "</td></tr>";
     };
-    QString html = "<h3>" + tr("Block %1").arg(detail.value("height").toInteger()) + "</h3><table>";
-    html += row(tr("hash"), "<tt>" + detail.value("hash").toString() + "</tt>");
-    html += row(tr("links to"), header.value("previous").toString().isEmpty()
+    QString html = "<h3>" + tr("Block %1").arg(detail.value(wire::kHeight).toInteger()) + "</h3><table>";
+    html += row(tr("hash"), "<tt>" + detail.value(wire::kHash).toString() + "</tt>");
+    html += row(tr("links to"), header.value(wire::kPrevious).toString().isEmpty()
                                     ? tr("(genesis)")
-                                    : "<tt>" + header.value("previous").toString() + "</tt>");
-    html += row(tr("content root"), "<tt>" + header.value("content_root").toString() + "</tt> (" +
-                                        header.value("hash_algorithm").toString() + ")");
-    html += row(tr("time"), header.value("timestamp").toString().toHtmlEscaped());
-    html += row(tr("message"), header.value("message").toString().toHtmlEscaped());
+                                    : "<tt>" + header.value(wire::kPrevious).toString() + "</tt>");
+    html += row(tr("content root"), "<tt>" + header.value(wire::kContentRoot).toString() + "</tt> (" +
+                                        header.value(wire::kHashAlgorithm).toString() + ")");
+    html += row(tr("time"), header.value(wire::kTimestamp).toString().toHtmlEscaped());
+    html += row(tr("message"), header.value(wire::kMessage).toString().toHtmlEscaped());
     html += row(tr("signature"), valid ? "<span style='color:#2e7d32'>" + tr("valid (chain key)") + "</span>"
                                        : "<b style='color:#c62828'>" + tr("INVALID") + "</b>");
-    html += row(tr("contents"), tr("%1 files, %2").arg(detail.value("files").toInteger())
-                                    .arg(formatBytes(detail.value("bytes").toDouble())));
+    html += row(tr("contents"), tr("%1 files, %2")
+                                    .arg(detail.value(wire::kFiles).toInteger())
+                                    .arg(formatBytes(detail.value(wire::kBytes).toDouble())));
     html += "</table>";
-    QJsonArray operations = detail.value("operations").toArray();
+    QJsonArray operations = detail.value(wire::kOperations).toArray();
     if (!operations.isEmpty()) {
         html += "<h4>" + tr("Operations") + "</h4><ul>";
         for (const auto& op : operations)
@@ -47,7 +49,7 @@ void BlockDetailView::showBlock(const QJsonObject& detail) {
                     "</tt></li>";
         html += "</ul>";
     }
-    QJsonArray changes = detail.value("changes").toArray();
+    QJsonArray changes = detail.value(wire::kChanges).toArray();
     html += "<h4>" + tr("Changed paths (%1)").arg(changes.size()) + "</h4><table>";
     int shown = 0;
     for (const auto& c : changes) {
@@ -56,7 +58,8 @@ void BlockDetailView::showBlock(const QJsonObject& detail) {
             break;
         }
         QJsonObject change = c.toObject();
-        html += row(change.value("kind").toString(), "<tt>" + change.value("path").toString().toHtmlEscaped() + "</tt>");
+        html += row(change.value(wire::kKind).toString(),
+                    "<tt>" + change.value(wire::kPath).toString().toHtmlEscaped() + "</tt>");
     }
     html += "</table>";
     setHtml(html);

@@ -1,6 +1,7 @@
 #include "ui/block_model.h"
 
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QBrush>
 #include <QColor>
@@ -14,14 +15,14 @@ void BlockModel::setBlocks(const QJsonArray& blocks) {
     for (auto it = blocks.end(); it != blocks.begin();) {
         QJsonObject b = (--it)->toObject();
         BlockRow row;
-        row.height = b.value("height").toInteger();
-        row.hash = b.value("hash").toString();
-        row.previous = b.value("previous").toString();
-        row.time = b.value("time").toString();
-        row.message = b.value("message").toString();
-        row.operations = b.value("operations").toArray();
-        row.bytes = b.value("bytes").toDouble();
-        row.signatureValid = b.value("signature_valid").toBool();
+        row.height = b.value(wire::kHeight).toInteger();
+        row.hash = b.value(wire::kHash).toString();
+        row.previous = b.value(wire::kPrevious).toString();
+        row.time = b.value(wire::kTimestamp).toString();
+        row.message = b.value(wire::kMessage).toString();
+        row.operations = b.value(wire::kOperations).toArray();
+        row.bytes = b.value(wire::kBytes).toDouble();
+        row.signatureValid = b.value(wire::kSignatureValid).toBool();
         blocks_.push_back(row);
     }
     endResetModel();
@@ -52,7 +53,7 @@ QString BlockModel::badge(const QString& replica, qint64 height) const {
     if (verdicts != verdicts_.constEnd()) {
         auto verdict = verdicts->constFind(height);
         if (verdict != verdicts->constEnd())
-            return verdict->state == "MATCH" ? "verified" : verdict->state.toLower();
+            return verdict->state == wire::kVerdictMatch ? "verified" : verdict->state.toLower();
     }
     return heights_.value(replica, -1) >= height ? "received" : "pending";
 }
@@ -82,9 +83,9 @@ QString operationsText(const QJsonArray& operations) {
     QStringList parts;
     for (const auto& op : operations) {
         QJsonObject o = op.toObject();
-        QString text = o.value("op").toString();
-        if (o.contains("element"))
-            text += " " + o.value("element").toString();
+        QString text = o.value(wire::kOp).toString();
+        if (o.contains(wire::kElement))
+            text += " " + o.value(wire::kElement).toString();
         parts << text;
     }
     return parts.join(", ");

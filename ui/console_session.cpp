@@ -1,6 +1,7 @@
 #include "ui/console_session.h"
 
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QDateTime>
 
@@ -32,49 +33,70 @@ void ConsoleSession::poll() {
     if (!client_.isConnected() || polling_)
         return;
     polling_ = true;
-    ask({{"op", "status"}}, [this](const QJsonObject& status) {
+    ask({{wire::kOp, wire::kOpStatus}}, [this](const QJsonObject& status) {
         polling_ = false;
-        if (status.value("ok").toBool())
+        if (status.value(wire::kOk).toBool() && speaksOurProtocol(status))
             onStatus(status);
     });
 }
 
+// A daemon of another protocol version names things differently: say so once, plainly,
+// rather than show a console that looks empty or stale.
+bool ConsoleSession::speaksOurProtocol(const QJsonObject& status) {
+    const int theirs = status.value(wire::kProtocol).toInt(1); // version 1 did not say
+    if (theirs == wire::kProtocolVersion) {
+        protocolMismatch_ = false;
+        return true;
+    }
+    if (!protocolMismatch_) {
+        protocolMismatch_ = true;
+        const QString why = tr("the daemon speaks control protocol version %1, this console version %2: "
+                               "install the same streamchain version on both")
+                                .arg(theirs)
+                                .arg(wire::kProtocolVersion);
+        log_.add(EventLogModel::Level::Error, why);
+        emit problem(why);
+    }
+    return false;
+}
+
 void ConsoleSession::onStatus(const QJsonObject& status) {
-    QJsonObject access = status.value("access").toObject();
-    keyDirectory_ = access.value("key_directory").toString();
-    privileged_ = access.value("privileged").toBool();
+    QJsonObject access = status.value(wire::kAccess).toObject();
+    keyDirectory_ = access.value(wire::kKeyDirectory).toString();
+    privileged_ = access.value(wire::kPrivileged).toBool();
     onboardingKeys_.clear();
-    for (const auto& key : access.value("keys").toArray())
+    for (const auto& key : access.value(wire::kKeys).toArray())
         onboardingKeys_ << key.toString();
-    QJsonArray chains = status.value("chains").toArray();
+    QJsonArray chains = status.value(wire::kChains).toArray();
     if (chains.isEmpty())
         return;
     QJsonObject chain = chains.first().toObject();
     for (const auto& c : chains)
-        if (c.toObject().value("path").toString() == chain_)
+        if (c.toObject().value(wire::kPath).toString() == chain_)
             chain = c.toObject();
-    chain_ = chain.value("path").toString();
-    chainName_ = chain.value("name").toString();
-    qint64 tip = chain.value("tip").isDouble() ? chain.value("tip").toInteger() : -1;
-    QJsonArray replicas = chain.value("replicas").toArray();
+    chain_ = chain.value(wire::kPath).toString();
+    chainName_ = chain.value(wire::kName).toString();
+    qint64 tip = chain.value(wire::kTip).isDouble() ? chain.value(wire::kTip).toInteger() : -1;
+    QJsonArray replicas = chain.value(wire::kReplicas).toArray();
     replicas_.setReplicas(replicas);
     QStringList names;
     QHash<QString, qint64> heights;
     for (const auto& r : replicas) {
         QJsonObject o = r.toObject();
-        names << o.value("name").toString();
-        heights[o.value("name").toString()] = o.value("height").isDouble() ? o.value("height").toInteger() : -1;
+        names << o.value(wire::kName).toString();
+        heights[o.value(wire::kName).toString()] =
+            o.value(wire::kHeight).isDouble() ? o.value(wire::kHeight).toInteger() : -1;
     }
     blocks_.setReplicas(names, heights);
-    jobs_.applyStatus(status.value("jobs").toArray());
+    jobs_.applyStatus(status.value(wire::kJobs).toArray());
     // Throughput from the daemon's byte counters between two polls: honest for bursts too.
     const qint64 now = nowMs();
     QHash<QString, ReplicaRates> rates;
     QHash<QString, double> lags;
     for (const auto& r : replicas) {
         QJsonObject o = r.toObject();
-        const QString name = o.value("name").toString();
-        Counters current{o.value("raw_bytes").toDouble(), o.value("bytes_sent").toDouble(), now};
+        const QString name = o.value(wire::kName).toString();
+        Counters current{o.value(wire::kRawBytes).toDouble(), o.value(wire::kBytesSent).toDouble(), now};
         auto previous = counters_.constFind(name);
         if (previous != counters_.constEnd() && now > previous->at) {
             double seconds = static_cast<double>(now - previous->at) / 1000.0;
@@ -82,7 +104,7 @@ void ConsoleSession::onStatus(const QJsonObject& status) {
                            std::max(0.0, current.wire - previous->wire) / seconds};
         }
         counters_[name] = current;
-        lags[name] = o.value("blocks_behind").toInteger() ? o.value("lag_seconds").toDouble() : 0.0;
+        lags[name] = o.value(wire::kBlocksBehind).toInteger() ? o.value(wire::kLagSeconds).toDouble() : 0.0;
     }
     if (!rates.isEmpty())
         emit sampled(static_cast<double>(now - startedMs_) / 1000.0, rates, lags);
@@ -98,63 +120,68 @@ void ConsoleSession::reloadBlocks() {
     if (loadingBlocks_ || !client_.isConnected())
         return;
     loadingBlocks_ = true;
-    ask({{"op", "log"}, {"chain", chain_}, {"limit", 500}}, [this](const QJsonObject& reply) {
-        loadingBlocks_ = false;
-        if (reply.value("ok").toBool())
-            blocks_.setBlocks(reply.value("blocks").toArray());
-        if (reply.value("ok").toBool() && blocks_.tip() < tip_)
-            reloadBlocks();
-    });
+    ask({{wire::kOp, wire::kOpLog}, {wire::kChain, chain_}, {wire::kLimit, 500}},
+        [this](const QJsonObject& reply) {
+            loadingBlocks_ = false;
+            if (reply.value(wire::kOk).toBool())
+                blocks_.setBlocks(reply.value(wire::kBlocks).toArray());
+            if (reply.value(wire::kOk).toBool() && blocks_.tip() < tip_)
+                reloadBlocks();
+        });
 }
 
 void ConsoleSession::onEvent(const QJsonObject& event) {
-    const QString type = event.value("event").toString();
-    if (!chain_.isEmpty() && event.contains("chain") && event.value("chain").toString() != chain_)
+    const QString type = event.value(wire::kEvent).toString();
+    if (!chain_.isEmpty() && event.contains(wire::kChain) && event.value(wire::kChain).toString() != chain_)
         return; // another chain of the same daemon
     jobs_.applyEvent(event);
-    if (type == "block") {
+    if (type == wire::kEventBlock) {
         log_.add(EventLogModel::Level::Info, tr("block %1 committed (%2)")
-                                                 .arg(event.value("height").toInteger())
-                                                 .arg(shortHash(event.value("hash").toString())));
-        tip_ = event.value("height").toInteger();
+                                                 .arg(event.value(wire::kHeight).toInteger())
+                                                 .arg(shortHash(event.value(wire::kHash).toString())));
+        tip_ = event.value(wire::kHeight).toInteger();
         reloadBlocks();
-    } else if (type == "replica") {
-        QJsonObject replica = event.value("replica").toObject();
-        const ReplicaRow* before = replicas_.find(replica.value("name").toString());
-        QString phase = replica.value("phase").toString();
-        if (phase == "retrying")
-            emit problem(tr("replica %1: %2")
-                             .arg(replica.value("name").toString(), replica.value("last_error").toString()));
+    } else if (type == wire::kEventReplica) {
+        QJsonObject replica = event.value(wire::kReplica).toObject();
+        const ReplicaRow* before = replicas_.find(replica.value(wire::kName).toString());
+        QString phase = replica.value(wire::kPhase).toString();
+        if (phase == wire::kPhaseRetrying)
+            emit problem(
+                tr("replica %1: %2")
+                    .arg(replica.value(wire::kName).toString(), replica.value(wire::kLastError).toString()));
         if (!before || before->phase != phase)
-            log_.add(phase == "retrying" ? EventLogModel::Level::Error : EventLogModel::Level::Info,
+            log_.add(phase == wire::kPhaseRetrying ? EventLogModel::Level::Error : EventLogModel::Level::Info,
                      tr("replica %1: %2%3")
-                         .arg(replica.value("name").toString(), phase,
-                              phase == "retrying" ? ": " + replica.value("last_error").toString() : QString()));
+                         .arg(replica.value(wire::kName).toString(), phase,
+                              phase == wire::kPhaseRetrying
+                                  ? ": " + replica.value(wire::kLastError).toString()
+                                  : QString()));
         replicas_.updateReplica(replica);
-    } else if (type == "error") {
-        log_.add(EventLogModel::Level::Error, event.value("error").toString());
-        emit problem(event.value("error").toString());
-    } else if (type == "job" && event.contains("error")) {
-        log_.add(EventLogModel::Level::Error, event.value("error").toString());
-    } else if (type == "job_done") {
-        bool ok = event.value("ok").toBool();
+    } else if (type == wire::kEventError) {
+        log_.add(EventLogModel::Level::Error, event.value(wire::kError).toString());
+        emit problem(event.value(wire::kError).toString());
+    } else if (type == wire::kEventSync && event.contains(wire::kError)) {
+        log_.add(EventLogModel::Level::Error, event.value(wire::kError).toString());
+    } else if (type == wire::kEventJobDone) {
+        bool ok = event.value(wire::kOk).toBool();
         log_.add(ok ? EventLogModel::Level::Info : EventLogModel::Level::Error,
-                 tr("job %1 (%2) %3").arg(event.value("job").toInteger()).arg(event.value("kind").toString(),
-                                                                             ok ? tr("done")
-                                                                                : tr("failed: ") +
-                                                                                      event.value("error").toString()));
+                 tr("job %1 (%2) %3")
+                     .arg(event.value(wire::kJob).toInteger())
+                     .arg(event.value(wire::kKind).toString(),
+                          ok ? tr("done") : tr("failed: ") + event.value(wire::kError).toString()));
         if (!ok)
-            emit problem(tr("%1 failed: %2").arg(event.value("kind").toString(), event.value("error").toString()));
+            emit problem(tr("%1 failed: %2")
+                             .arg(event.value(wire::kKind).toString(), event.value(wire::kError).toString()));
     }
-    if (type == "job_progress" && event.value("kind").toString() == "verify") {
-        QJsonObject p = event.value("progress").toObject();
+    if (type == wire::kEventJobProgress && event.value(wire::kKind).toString() == wire::kOpVerify) {
+        QJsonObject p = event.value(wire::kProgress).toObject();
         QStringList paths;
-        for (const auto& path : p.value("paths").toArray())
+        for (const auto& path : p.value(wire::kPaths).toArray())
             paths << path.toString();
-        blocks_.setVerdict(p.value("replica").toString(), p.value("height").toInteger(), p.value("state").toString(),
-                           paths);
+        blocks_.setVerdict(p.value(wire::kReplica).toString(), p.value(wire::kHeight).toInteger(),
+                           p.value(wire::kState).toString(), paths);
     }
-    if (type == "job_progress" || type == "job_done")
+    if (type == wire::kEventJobProgress || type == wire::kEventJobDone)
         emit jobEvent(event);
 }
 
@@ -162,8 +189,8 @@ void ConsoleSession::ask(const QJsonObject& request, Reply onReply) {
     client_.request(request, [this, onReply = std::move(onReply)](const QJsonObject& reply) {
         if (onReply)
             onReply(reply);
-        if (reply.contains("refused")) {
-            const QString why = reply.value("error").toString();
+        if (reply.contains(wire::kRefused)) {
+            const QString why = reply.value(wire::kError).toString();
             log_.add(EventLogModel::Level::Error, why);
             emit problem(why);
         }
@@ -172,10 +199,10 @@ void ConsoleSession::ask(const QJsonObject& request, Reply onReply) {
 
 void ConsoleSession::startJob(const QJsonObject& request, const QString& target, Reply done) {
     ask(request, [this, target, done](const QJsonObject& reply) {
-        if (reply.value("ok").toBool())
-            jobs_.noteTarget(reply.value("job").toInteger(), target);
-        else if (!reply.contains("refused")) // ask() reports refusals
-            log_.add(EventLogModel::Level::Error, reply.value("error").toString());
+        if (reply.value(wire::kOk).toBool())
+            jobs_.noteTarget(reply.value(wire::kJob).toInteger(), target);
+        else if (!reply.contains(wire::kRefused)) // ask() reports refusals
+            log_.add(EventLogModel::Level::Error, reply.value(wire::kError).toString());
         if (done)
             done(reply);
     });
@@ -183,11 +210,15 @@ void ConsoleSession::startJob(const QJsonObject& request, const QString& target,
 
 void ConsoleSession::commit(const QString& message, const QJsonArray& operations, const QStringList& elements,
                             Reply done) {
-    ask({{"op", "commit"}, {"chain", chain_}, {"message", message}, {"operations", operations},
-         {"elements", QJsonArray::fromStringList(elements)}},
+    ask({{wire::kOp, wire::kOpCommit},
+         {wire::kChain, chain_},
+         {wire::kMessage, message},
+         {wire::kOperations, operations},
+         {wire::kElements, QJsonArray::fromStringList(elements)}},
         [this, done](const QJsonObject& reply) {
-            if (!reply.value("ok").toBool() && !reply.contains("refused"))
-                log_.add(EventLogModel::Level::Error, tr("commit failed: ") + reply.value("error").toString());
+            if (!reply.value(wire::kOk).toBool() && !reply.contains(wire::kRefused))
+                log_.add(EventLogModel::Level::Error,
+                         tr("commit failed: ") + reply.value(wire::kError).toString());
             if (done)
                 done(reply);
         });
@@ -195,48 +226,53 @@ void ConsoleSession::commit(const QString& message, const QJsonArray& operations
 
 void ConsoleSession::stream(const QStringList& targets, const QString& mode, const QString& compress,
                             std::optional<qint64> upto, Reply done) {
-    QJsonObject request{{"op", "stream"}, {"chain", chain_}, {"targets", QJsonArray::fromStringList(targets)},
-                        {"mode", mode}, {"compress", compress}};
+    QJsonObject request{{wire::kOp, wire::kOpStream},
+                        {wire::kChain, chain_},
+                        {wire::kTargets, QJsonArray::fromStringList(targets)},
+                        {wire::kMode, mode},
+                        {wire::kCompress, compress}};
     if (upto)
-        request["upto"] = *upto;
+        request[wire::kUpto] = *upto;
     startJob(request, targets.join(", "), std::move(done));
 }
 
 void ConsoleSession::verify(const QString& replica, Reply done) {
-    startJob({{"op", "verify"}, {"chain", chain_}, {"replica", replica}}, replica, std::move(done));
+    startJob({{wire::kOp, wire::kOpVerify}, {wire::kChain, chain_}, {wire::kReplica, replica}}, replica,
+             std::move(done));
 }
 
 void ConsoleSession::addReplica(const QJsonObject& request, Reply done) {
     QJsonObject full = request;
-    full["op"] = "replica-add";
-    full["chain"] = chain_;
-    startJob(full, request.value("name").toString(), std::move(done));
+    full[wire::kOp] = wire::kOpReplicaAdd;
+    full[wire::kChain] = chain_;
+    startJob(full, request.value(wire::kName).toString(), std::move(done));
 }
 
 void ConsoleSession::removeReplica(const QString& name, Reply done) {
-    ask({{"op", "replica-remove"}, {"chain", chain_}, {"name", name}}, [this, name, done](const QJsonObject& reply) {
-        if (reply.value("ok").toBool())
-            log_.add(EventLogModel::Level::Info, tr("replica %1 removed").arg(name));
-        else if (!reply.contains("refused"))
-            log_.add(EventLogModel::Level::Error, reply.value("error").toString());
-        poll();
-        if (done)
-            done(reply);
-    });
+    ask({{wire::kOp, wire::kOpReplicaRemove}, {wire::kChain, chain_}, {wire::kName, name}},
+        [this, name, done](const QJsonObject& reply) {
+            if (reply.value(wire::kOk).toBool())
+                log_.add(EventLogModel::Level::Info, tr("replica %1 removed").arg(name));
+            else if (!reply.contains(wire::kRefused))
+                log_.add(EventLogModel::Level::Error, reply.value(wire::kError).toString());
+            poll();
+            if (done)
+                done(reply);
+        });
 }
 
 void ConsoleSession::cancelJob(qint64 id) {
-    QJsonObject request = id < 0 ? QJsonObject{{"op", "cancel"}, {"chain", chain_}}
-                                 : QJsonObject{{"op", "cancel"}, {"job", id}};
+    QJsonObject request = id < 0 ? QJsonObject{{wire::kOp, wire::kOpCancel}, {wire::kChain, chain_}}
+                                 : QJsonObject{{wire::kOp, wire::kOpCancel}, {wire::kJob, id}};
     ask(request, [this, id](const QJsonObject& reply) {
-        log_.add(EventLogModel::Level::Info,
-                 reply.value("ok").toBool() ? tr("cancel requested for job %1").arg(id)
-                                            : tr("job %1 was not running").arg(id));
+        log_.add(EventLogModel::Level::Info, reply.value(wire::kOk).toBool()
+                                                 ? tr("cancel requested for job %1").arg(id)
+                                                 : tr("job %1 was not running").arg(id));
     });
 }
 
 void ConsoleSession::showBlock(qint64 height, Reply done) {
-    ask({{"op", "show"}, {"chain", chain_}, {"height", height}}, std::move(done));
+    ask({{wire::kOp, wire::kOpShow}, {wire::kChain, chain_}, {wire::kHeight, height}}, std::move(done));
 }
 
 } // namespace ui

@@ -60,6 +60,7 @@ signals:
 
 private:
     void poll();
+    bool speaksOurProtocol(const QJsonObject& status); // reports a mismatch once
     void onStatus(const QJsonObject& status);
     void onEvent(const QJsonObject& event);
     void reloadBlocks();
@@ -78,6 +79,7 @@ private:
     QString keyDirectory_;
     QStringList onboardingKeys_;
     bool privileged_ = false;
+    bool protocolMismatch_ = false;
     qint64 tip_ = -1;
     bool polling_ = false;
     bool loadingBlocks_ = false; // a `log` request is out; a newer tip is fetched when it returns

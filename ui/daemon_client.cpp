@@ -1,5 +1,7 @@
 #include "ui/daemon_client.h"
 
+#include "ui/wire.h"
+
 #include <QJsonDocument>
 
 namespace ui {
@@ -17,8 +19,9 @@ DaemonClient::DaemonClient(QString socketPath, QObject* parent)
     });
     connect(events_, &QLocalSocket::connected, this, [this] {
         subscribed_ = false;
-        events_->write(R"({"op":"subscribe"})"
-                       "\n");
+        events_->write(
+            QJsonDocument(QJsonObject{{wire::kOp, wire::kOpSubscribe}}).toJson(QJsonDocument::Compact) +
+            "\n");
     });
     connect(requests_, &QLocalSocket::readyRead, this, &DaemonClient::readReplies);
     connect(events_, &QLocalSocket::readyRead, this, &DaemonClient::readEvents);
@@ -71,7 +74,7 @@ void DaemonClient::lost(const QString& why) {
     connected_ = false;
     for (auto& reply : waiting)
         if (reply)
-            reply(QJsonObject{{"ok", false}, {"error", problem_}});
+            reply(QJsonObject{{wire::kOk, false}, {wire::kError, problem_}});
     if (was || !reconnect_.isActive() || problem_ != before)
         emit connectionChanged(false, problem_);
     if (!reconnect_.isActive()) {
@@ -85,7 +88,8 @@ void DaemonClient::lost(const QString& why) {
 void DaemonClient::request(const QJsonObject& request, Reply onReply) {
     if (!connected_) {
         if (onReply)
-            onReply(QJsonObject{{"ok", false}, {"error", problem_.isEmpty() ? tr("not connected") : problem_}});
+            onReply(QJsonObject{{wire::kOk, false},
+                                {wire::kError, problem_.isEmpty() ? tr("not connected") : problem_}});
         return;
     }
     pending_.push_back(std::move(onReply));
@@ -112,7 +116,7 @@ void DaemonClient::readReplies() {
     for (const QJsonObject& reply : takeLines(replyBuffer_)) {
         if (pending_.empty()) {
             // Unasked: the daemon refusing this peer before closing.
-            problem_ = tr("the daemon refused the console: %1").arg(reply.value("error").toString());
+            problem_ = tr("the daemon refused the console: %1").arg(reply.value(wire::kError).toString());
             continue;
         }
         Reply handler = std::move(pending_.front());
@@ -126,7 +130,7 @@ void DaemonClient::readEvents() {
     eventBuffer_ += events_->readAll();
     for (const QJsonObject& event : takeLines(eventBuffer_)) {
         if (!subscribed_) {
-            subscribed_ = event.value("subscribe").toBool();
+            subscribed_ = event.value(wire::kSubscribe).toBool();
             continue; // the subscription's own reply
         }
         emit eventReceived(event);

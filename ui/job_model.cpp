@@ -1,6 +1,7 @@
 #include "ui/job_model.h"
 
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QBrush>
 #include <QColor>
@@ -46,91 +47,98 @@ void JobModel::noteTarget(qint64 id, const QString& target) {
 }
 
 QString JobModel::summarize(const QString& kind, const QJsonObject& result) {
-    if (kind == "verify") {
-        QJsonObject counts = result.value("counts").toObject();
+    if (kind == wire::kOpVerify) {
+        QJsonObject counts = result.value(wire::kCounts).toObject();
         return tr("%1 match, %2 mismatch, %3 missing, %4 foreign")
             .arg(counts.value("MATCH").toInt())
             .arg(counts.value("MISMATCH").toInt())
             .arg(counts.value("MISSING").toInt())
             .arg(counts.value("FOREIGN").toInt());
     }
-    if (kind == "stream")
-        return tr("%1 sent in %2").arg(formatBytes(result.value("raw_bytes").toDouble()),
-                                       formatDuration(result.value("seconds").toDouble()));
-    if (kind == "replica-add")
-        return tr("%1 registered").arg(result.value("replica").toString());
+    if (kind == wire::kOpStream)
+        return tr("%1 sent in %2")
+            .arg(formatBytes(result.value(wire::kRawBytes).toDouble()),
+                 formatDuration(result.value(wire::kSeconds).toDouble()));
+    if (kind == wire::kOpReplicaAdd)
+        return tr("%1 registered").arg(result.value(wire::kReplica).toString());
     return {};
 }
 
 void JobModel::applyStatus(const QJsonArray& jobs) {
     for (const auto& value : jobs) {
         QJsonObject job = value.toObject();
-        JobRow& row = rowFor(job.value("job").toInteger(), job.value("kind").toString());
-        row.kind = job.value("kind").toString();
-        QString state = job.value("state").toString();
+        JobRow& row = rowFor(job.value(wire::kJob).toInteger(), job.value(wire::kKind).toString());
+        row.kind = job.value(wire::kKind).toString();
+        QString state = job.value(wire::kState).toString();
         if (state == row.state)
             continue;
         row.state = state;
-        row.outcome = state == "done" ? summarize(row.kind, job.value("result").toObject()) : job.value("error").toString();
+        row.outcome = state == wire::kJobDone ? summarize(row.kind, job.value(wire::kResult).toObject())
+                                              : job.value(wire::kError).toString();
         changed(row);
     }
 }
 
 void JobModel::applyEvent(const QJsonObject& event) {
-    const QString type = event.value("event").toString();
-    if (type == "job") {
+    const QString type = event.value(wire::kEvent).toString();
+    if (type == wire::kEventSync) {
         // The daemon's own replication stream of a chain.
         QStringList targets;
-        for (const auto& t : event.value("targets").toArray())
+        for (const auto& t : event.value(wire::kTargets).toArray())
             targets << t.toString();
         pruneReplication();
         JobRow& row = rowFor(-1, "replication");
         row.target = targets.join(", ");
-        row.step = tr("block %1").arg(event.value("height").toInteger());
-        row.done = event.value("bytes_done").toDouble();
-        row.total = event.value("bytes_total").toDouble();
-        row.rate = event.value("rate").toDouble();
+        row.step = tr("block %1").arg(event.value(wire::kHeight).toInteger());
+        row.done = event.value(wire::kBytesDone).toDouble();
+        row.total = event.value(wire::kBytesTotal).toDouble();
+        row.rate = event.value(wire::kRate).toDouble();
         row.eta = row.rate > 0 ? (row.total - row.done) / row.rate : -1;
-        if (event.contains("error"))
-            row.outcome = event.value("error").toString();
+        if (event.contains(wire::kError))
+            row.outcome = event.value(wire::kError).toString();
         if (row.total > 0 && row.done >= row.total) {
-            row.state = "done";
+            row.state = wire::kJobDone;
             row.outcome = tr("%1 to %2").arg(formatBytes(row.total), row.target);
         }
         changed(row);
         return;
     }
-    const qint64 id = event.value("job").toInteger();
-    if (type == "job_started") {
-        JobRow& row = rowFor(id, event.value("kind").toString());
-        row.kind = event.value("kind").toString();
+    const qint64 id = event.value(wire::kJob).toInteger();
+    if (type == wire::kEventJobStarted) {
+        JobRow& row = rowFor(id, event.value(wire::kKind).toString());
+        row.kind = event.value(wire::kKind).toString();
         changed(row);
-    } else if (type == "job_progress") {
-        JobRow& row = rowFor(id, event.value("kind").toString());
-        QJsonObject p = event.value("progress").toObject();
-        if (p.contains("bytes_total")) {
-            row.done = p.value("bytes_done").toDouble();
-            row.total = p.value("bytes_total").toDouble();
-            row.rate = p.value("rate").toDouble();
-            row.eta = p.contains("eta_seconds") ? p.value("eta_seconds").toDouble()
-                      : row.rate > 0            ? (row.total - row.done) / row.rate
-                                                : -1;
+    } else if (type == wire::kEventJobProgress) {
+        JobRow& row = rowFor(id, event.value(wire::kKind).toString());
+        QJsonObject p = event.value(wire::kProgress).toObject();
+        if (p.contains(wire::kBytesTotal)) {
+            row.done = p.value(wire::kBytesDone).toDouble();
+            row.total = p.value(wire::kBytesTotal).toDouble();
+            row.rate = p.value(wire::kRate).toDouble();
+            row.eta = p.contains(wire::kEtaSeconds) ? p.value(wire::kEtaSeconds).toDouble()
+                      : row.rate > 0                ? (row.total - row.done) / row.rate
+                                                    : -1;
         }
-        if (p.contains("step"))
-            row.step = p.value("step").toString() +
-                       (p.contains("detail") && !p.value("detail").toString().isEmpty()
-                            ? ": " + p.value("detail").toString()
+        if (p.contains(wire::kStep))
+            row.step = p.value(wire::kStep).toString() +
+                       (p.contains(wire::kDetail) && !p.value(wire::kDetail).toString().isEmpty()
+                            ? ": " + p.value(wire::kDetail).toString()
                             : QString());
-        if (p.contains("height") && row.kind == "verify") {
+        if (p.contains(wire::kHeight) && row.kind == wire::kOpVerify) {
             row.done += 1;
-            row.step = tr("block %1: %2").arg(p.value("height").toInteger()).arg(p.value("state").toString());
+            row.step = tr("block %1: %2")
+                           .arg(p.value(wire::kHeight).toInteger())
+                           .arg(p.value(wire::kState).toString());
         }
         changed(row);
-    } else if (type == "job_done") {
-        JobRow& row = rowFor(id, event.value("kind").toString());
-        bool ok = event.value("ok").toBool();
-        row.state = event.contains("state") ? event.value("state").toString() : ok ? "done" : "failed";
-        row.outcome = ok ? summarize(row.kind, event.value("result").toObject()) : event.value("error").toString();
+    } else if (type == wire::kEventJobDone) {
+        JobRow& row = rowFor(id, event.value(wire::kKind).toString());
+        bool ok = event.value(wire::kOk).toBool();
+        row.state = event.contains(wire::kState) ? event.value(wire::kState).toString()
+                    : ok                         ? wire::kJobDone
+                                                 : wire::kJobFailed;
+        row.outcome = ok ? summarize(row.kind, event.value(wire::kResult).toObject())
+                         : event.value(wire::kError).toString();
         if (ok && row.total > 0)
             row.done = row.total;
         changed(row);
@@ -149,7 +157,8 @@ QVariant JobModel::data(const QModelIndex& index, int role) const {
     const JobRow* row = rowAt(index.row());
     if (!row)
         return {};
-    double fraction = row->total > 0 ? std::min(1.0, row->done / row->total) : (row->state == "done" ? 1.0 : -1.0);
+    double fraction =
+        row->total > 0 ? std::min(1.0, row->done / row->total) : (row->state == wire::kJobDone ? 1.0 : -1.0);
     if (role == FractionRole)
         return fraction;
     if (role == Qt::DisplayRole) {
@@ -175,9 +184,9 @@ QVariant JobModel::data(const QModelIndex& index, int role) const {
         }
     }
     if (role == Qt::ForegroundRole && (index.column() == State || index.column() == Outcome)) {
-        if (row->state == "failed")
+        if (row->state == wire::kJobFailed)
             return QBrush(QColor(0xc6, 0x28, 0x28));
-        if (row->state == "done")
+        if (row->state == wire::kJobDone)
             return QBrush(QColor(0x2e, 0x7d, 0x32));
     }
     if (role == Qt::ToolTipRole)

@@ -9,6 +9,7 @@
 #include "ui/time_series_chart.h"
 #include "ui/topology_view.h"
 #include "ui/verify_dialog.h"
+#include "ui/wire.h"
 
 #include <QAction>
 #include <QHeaderView>
@@ -188,12 +189,14 @@ void MainWindow::commitBlock() {
     CommitDialog dialog(this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    session_.commit(dialog.message(), dialog.operations(), dialog.elements(), [this](const QJsonObject& reply) {
-        if (reply.value("ok").toBool())
-            statusBar()->showMessage(tr("block %1 committed").arg(reply.value("height").toInteger()), 5000);
-        else
-            onProblem(tr("commit failed: ") + reply.value("error").toString());
-    });
+    session_.commit(dialog.message(), dialog.operations(), dialog.elements(),
+                    [this](const QJsonObject& reply) {
+                        if (reply.value(wire::kOk).toBool())
+                            statusBar()->showMessage(
+                                tr("block %1 committed").arg(reply.value(wire::kHeight).toInteger()), 5000);
+                        else
+                            onProblem(tr("commit failed: ") + reply.value(wire::kError).toString());
+                    });
 }
 
 void MainWindow::streamBlocks() {
@@ -206,12 +209,13 @@ void MainWindow::streamBlocks() {
     if (dialog.exec() != QDialog::Accepted)
         return;
     StreamChoice choice = dialog.choice();
-    session_.stream(choice.targets, choice.mode, choice.compress, choice.upto, [this](const QJsonObject& reply) {
-        if (!reply.value("ok").toBool())
-            onProblem(tr("stream refused: ") + reply.value("error").toString());
-        else
-            bottom_->setCurrentWidget(jobs_);
-    });
+    session_.stream(choice.targets, choice.mode, choice.compress, choice.upto,
+                    [this](const QJsonObject& reply) {
+                        if (!reply.value(wire::kOk).toBool())
+                            onProblem(tr("stream refused: ") + reply.value(wire::kError).toString());
+                        else
+                            bottom_->setCurrentWidget(jobs_);
+                    });
 }
 
 void MainWindow::verifyBlocks() {
@@ -239,8 +243,8 @@ void MainWindow::removeReplica() {
                                   .arg(name)) != QMessageBox::Yes)
         return;
     session_.removeReplica(name, [this](const QJsonObject& reply) {
-        if (!reply.value("ok").toBool())
-            onProblem(reply.value("error").toString());
+        if (!reply.value(wire::kOk).toBool())
+            onProblem(reply.value(wire::kError).toString());
     });
 }
 

@@ -1,6 +1,7 @@
 #include "ui/replica_model.h"
 
 #include "ui/format.h"
+#include "ui/wire.h"
 
 #include <QBrush>
 #include <QColor>
@@ -8,11 +9,11 @@
 namespace ui {
 
 QString ReplicaRow::health() const {
-    if (phase == "retrying" || failures > 0)
+    if (phase == wire::kPhaseRetrying || failures > 0)
         return "failing";
-    if (phase == "syncing")
+    if (phase == wire::kPhaseSyncing)
         return "syncing";
-    if (phase == "in-sync")
+    if (phase == wire::kPhaseInSync)
         return behind > 0 ? "behind" : "healthy";
     return "unknown";
 }
@@ -31,17 +32,17 @@ QColor healthColour(const QString& health) {
 
 ReplicaRow ReplicaModel::fromJson(const QJsonObject& r) {
     ReplicaRow row;
-    row.name = r.value("name").toString();
-    row.url = r.value("url").toString();
-    row.via = r.value("via").toString();
-    row.phase = r.value("phase").toString();
-    row.lastError = r.value("last_error").toString();
-    row.height = r.value("height").isDouble() ? r.value("height").toInteger() : -1;
-    row.behind = r.value("blocks_behind").toInteger();
-    row.lag = r.value("lag_seconds").toDouble();
-    row.rate = r.value("rate").toDouble();
-    row.bytesSent = r.value("bytes_sent").toInteger();
-    row.failures = r.value("failures").toInt();
+    row.name = r.value(wire::kName).toString();
+    row.url = r.value(wire::kUrl).toString();
+    row.via = r.value(wire::kVia).toString();
+    row.phase = r.value(wire::kPhase).toString();
+    row.lastError = r.value(wire::kLastError).toString();
+    row.height = r.value(wire::kHeight).isDouble() ? r.value(wire::kHeight).toInteger() : -1;
+    row.behind = r.value(wire::kBlocksBehind).toInteger();
+    row.lag = r.value(wire::kLagSeconds).toDouble();
+    row.rate = r.value(wire::kRate).toDouble();
+    row.bytesSent = r.value(wire::kBytesSent).toInteger();
+    row.failures = r.value(wire::kFailures).toInt();
     return row;
 }
 

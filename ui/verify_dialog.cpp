@@ -1,6 +1,7 @@
 #include "ui/verify_dialog.h"
 
 #include "ui/console_session.h"
+#include "ui/wire.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -87,52 +88,55 @@ void VerifyDialog::start(const QStringList& replicas) {
     for (const QString& replica : columns_)
         session_.verify(replica, [this, replica](const QJsonObject& reply) {
             --awaiting_;
-            if (reply.value("ok").toBool()) {
-                const qint64 id = reply.value("job").toInteger();
+            if (reply.value(wire::kOk).toBool()) {
+                const qint64 id = reply.value(wire::kJob).toInteger();
                 running_.insert(id, replica);
                 QList<QJsonObject> early;
                 early.swap(early_);
                 for (const auto& event : early)
-                    if (event.value("job").toInteger() == id)
+                    if (event.value(wire::kJob).toInteger() == id)
                         onJobEvent(event);
                     else
                         early_.append(event);
             } else
-                summary_->setText(tr("%1: %2").arg(replica, reply.value("error").toString()));
+                summary_->setText(tr("%1: %2").arg(replica, reply.value(wire::kError).toString()));
         });
 }
 
 void VerifyDialog::onJobEvent(const QJsonObject& event) {
-    const qint64 id = event.value("job").toInteger();
+    const qint64 id = event.value(wire::kJob).toInteger();
     if (!running_.contains(id)) {
-        if (event.value("kind").toString() == "verify" && early_.size() < 100000)
+        if (event.value(wire::kKind).toString() == wire::kOpVerify && early_.size() < 100000)
             early_.append(event); // the job's own reply may still be on its way
         return;
     }
     const QString replica = running_.value(id);
-    if (event.value("event").toString() == "job_done") {
+    if (event.value(wire::kEvent).toString() == wire::kEventJobDone) {
         running_.remove(id);
-        QString line = event.value("ok").toBool()
-                           ? tr("%1: %2").arg(replica, event.value("result").toObject().value("all_match").toBool()
-                                                           ? tr("every block matches")
-                                                           : tr("DIFFERENCES FOUND"))
-                           : tr("%1: failed: %2").arg(replica, event.value("error").toString());
+        QString line =
+            event.value(wire::kOk).toBool()
+                ? tr("%1: %2").arg(replica,
+                                   event.value(wire::kResult).toObject().value(wire::kAllMatch).toBool()
+                                       ? tr("every block matches")
+                                       : tr("DIFFERENCES FOUND"))
+                : tr("%1: failed: %2").arg(replica, event.value(wire::kError).toString());
         summary_->setText(running_.isEmpty() ? summary_->text().replace(tr("Verifying"), tr("Verified")).replace(QString::fromUtf8("\u2026"), ":") + "\n" + line
                                              : summary_->text() + "\n" + line);
         return;
     }
-    QJsonObject p = event.value("progress").toObject();
-    const qint64 height = p.value("height").toInteger();
+    QJsonObject p = event.value(wire::kProgress).toObject();
+    const qint64 height = p.value(wire::kHeight).toInteger();
     const int row = static_cast<int>(session_.tip() - height), column = static_cast<int>(columns_.indexOf(replica));
     if (row < 0 || row >= matrix_->rowCount() || column < 0)
         return;
-    const QString state = p.value("state").toString();
+    const QString state = p.value(wire::kState).toString();
     QStringList paths;
-    for (const auto& path : p.value("paths").toArray())
+    for (const auto& path : p.value(wire::kPaths).toArray())
         paths << path.toString();
     auto* item = matrix_->item(row, column);
     item->setText(paths.isEmpty() ? state : state + ": " + paths.join(", "));
-    item->setToolTip(p.value("detail").toString() + (paths.isEmpty() ? QString() : "\n" + paths.join("\n")));
+    item->setToolTip(p.value(wire::kDetail).toString() +
+                     (paths.isEmpty() ? QString() : "\n" + paths.join("\n")));
     item->setBackground(stateColour(state));
 }
 

@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/ledger/chain.h"
 #include "core/ledger/commit.h"
+#include "core/messages/block_messages.h"
 
 #include <cstdio>
 
@@ -40,14 +41,7 @@ void addCommitCommand(CLI::App& app, Handler& run) {
             sc::Chain chain = sc::Chain::open(options->chain);
             sc::CommitResult result = sc::commitBlock(chain, request);
             if (options->json) {
-                nlohmann::json out = result.header.toJson();
-                out["hash"] = result.header.hash().hex();
-                out["footprint"] = {{"incremental", result.incrementalFootprint},
-                                    {"files_hashed", result.filesHashed},
-                                    {"bytes_hashed", result.bytesHashed},
-                                    {"entries_reused", result.entriesReused},
-                                    {"seconds", result.seconds}};
-                printJson(out);
+                printJson(sc::commitResultJson(result));
             } else {
                 std::printf("block %llu %s  %s\n", static_cast<unsigned long long>(result.header.height),
                             shortHash(result.header.hash().hex()).c_str(), result.header.message.c_str());

@@ -6,6 +6,7 @@
 #include "core/daemon/control_socket.h"
 #include "core/daemon/metrics.h"
 #include "core/ledger/block_header.h"
+#include "core/messages/wire_names.h"
 #include "core/stream/transfer_meter.h"
 
 #include <atomic>
@@ -19,23 +20,26 @@ namespace cli {
 
 namespace {
 
+namespace wire = sc::wire;
+
 std::atomic<bool> stopRequested{false};
 void onStop(int) { stopRequested = true; }
 
 void printStatus(const nlohmann::json& status) {
-    for (const auto& chain : status["chains"]) {
-        std::printf("%s (%s): tip %s\n", chain["name"].get<std::string>().c_str(), chain["path"].get<std::string>().c_str(),
-                    chain["tip"].dump().c_str());
-        if (chain["replicas"].empty())
+    for (const auto& chain : status[wire::kChains]) {
+        std::printf("%s (%s): tip %s\n", chain[wire::kName].get<std::string>().c_str(),
+                    chain[wire::kPath].get<std::string>().c_str(), chain[wire::kTip].dump().c_str());
+        if (chain[wire::kReplicas].empty())
             std::printf("  no replicas registered\n");
-        for (const auto& r : chain["replicas"]) {
-            std::string via = r.value("via", std::string());
-            std::string line = "  " + r["name"].get<std::string>() + (via.empty() ? "" : " (via " + via + ")") + "  " +
-                               r["phase"].get<std::string>() + "  height " +
-                               r["height"].dump() + "  behind " + std::to_string(r["blocks_behind"].get<std::uint64_t>()) +
-                               " (" + sc::formatDuration(r["lag_seconds"].get<double>()) + ")";
-            if (!r["last_error"].get<std::string>().empty() && r["phase"] != "in-sync")
-                line += "  last error: " + r["last_error"].get<std::string>();
+        for (const auto& r : chain[wire::kReplicas]) {
+            std::string via = r.value(wire::kVia, std::string());
+            std::string line = "  " + r[wire::kName].get<std::string>() +
+                               (via.empty() ? "" : " (via " + via + ")") + "  " +
+                               r[wire::kPhase].get<std::string>() + "  height " + r[wire::kHeight].dump() +
+                               "  behind " + std::to_string(r[wire::kBlocksBehind].get<std::uint64_t>()) +
+                               " (" + sc::formatDuration(r[wire::kLagSeconds].get<double>()) + ")";
+            if (!r[wire::kLastError].get<std::string>().empty() && r[wire::kPhase] != wire::kPhaseInSync)
+                line += "  last error: " + r[wire::kLastError].get<std::string>();
             std::printf("%s\n", line.c_str());
         }
     }
@@ -49,7 +53,7 @@ int watchStatus(const std::string& socket, double every, bool json) {
     while (!stopRequested) {
         std::string when = sc::utcTimestampNow();
         try {
-            nlohmann::json reply = sc::controlRequest(socket, {{"op", "status"}});
+            nlohmann::json reply = sc::controlRequest(socket, {{wire::kOp, wire::kOpStatus}});
             if (json) {
                 printJson(reply);
             } else {
@@ -148,7 +152,8 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
             std::unique_ptr<sc::MetricsServer> metrics;
             if (options->metricsPort >= 0) {
                 metrics = std::make_unique<sc::MetricsServer>(options->metricsPort, [&service] {
-                    return sc::prometheusText(service.handle({{"op", "status"}}, sc::ControlPeer{0, 0, 0, true}));
+                    return sc::prometheusText(
+                        service.handle({{wire::kOp, wire::kOpStatus}}, sc::ControlPeer{0, 0, 0, true}));
                 });
                 std::fprintf(stderr, "streamchain daemon: metrics on http://127.0.0.1:%d/metrics\n", metrics->port());
             }
@@ -172,7 +177,7 @@ void addDaemonCommands(CLI::App& app, Handler& run) {
         run = [options] {
             if (options->watch)
                 return watchStatus(options->socket, options->every, options->json);
-            nlohmann::json reply = sc::controlRequest(options->socket, {{"op", "status"}});
+            nlohmann::json reply = sc::controlRequest(options->socket, {{wire::kOp, wire::kOpStatus}});
             if (options->json)
                 printJson(reply);
             else

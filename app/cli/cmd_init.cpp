@@ -1,6 +1,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/output.h"
 #include "core/ledger/chain.h"
+#include "core/messages/block_messages.h"
 
 #include <cstdio>
 
@@ -23,11 +24,7 @@ void addInitCommand(CLI::App& app, Handler& run) {
             sc::Chain chain = sc::Chain::init(options->chain, {options->name, options->hash});
             sc::BlockHeader genesis = chain.header(0);
             if (options->json) {
-                printJson({{"chain", chain.paths().root},
-                           {"id", chain.identity().id},
-                           {"name", chain.identity().name},
-                           {"public_key", chain.identity().publicKey},
-                           {"genesis", genesis.hash().hex()}});
+                printJson(sc::chainCreatedJson(chain.paths().root, chain.identity(), genesis));
             } else {
                 std::printf("initialised %s\n  id %s\n  key %s\n  genesis %s\n", chain.label().c_str(),
                             chain.identity().id.c_str(), chain.identity().publicKey.c_str(),

@@ -4,6 +4,8 @@
 #include "core/base/error.h"
 #include "core/ledger/block_changes.h"
 #include "core/ledger/chain.h"
+#include "core/messages/block_messages.h"
+#include "core/messages/wire_names.h"
 
 #include <algorithm>
 #include <charconv>
@@ -54,9 +56,7 @@ void addLogCommands(CLI::App& app, Handler& run) {
             for (auto height : heights) {
                 sc::BlockHeader header = chain.header(height);
                 if (options->json) {
-                    nlohmann::json out = header.toJson();
-                    out["hash"] = header.hash().hex();
-                    printJson(out);
+                    printJson(sc::blockHeaderJson(header));
                 } else {
                     std::printf("%6llu  %s  %s  %s%s\n", static_cast<unsigned long long>(height),
                                 shortHash(header.hash().hex()).c_str(), header.timestamp.c_str(),
@@ -82,15 +82,10 @@ void addLogCommands(CLI::App& app, Handler& run) {
             if (options->changes)
                 changes = sc::blockChanges(chain, height);
             if (options->json) {
-                nlohmann::json out = header.toJson();
-                out["hash"] = header.hash().hex();
-                out["signature_valid"] = signatureOk;
-                if (options->changes) {
-                    out["changes"] = nlohmann::json::array();
-                    for (const auto& change : changes)
-                        out["changes"].push_back(
-                            {{"kind", sc::pathChangeKindName(change.kind)}, {"path", showPath(change.path)}});
-                }
+                nlohmann::json out = sc::blockHeaderJson(header);
+                out[sc::wire::kSignatureValid] = signatureOk;
+                if (options->changes)
+                    out[sc::wire::kChanges] = sc::blockChangesJson(changes);
                 printJson(out);
                 return 0;
             }
@@ -131,14 +126,10 @@ void addLogCommands(CLI::App& app, Handler& run) {
                 // Operations that name the element; a block tagged with --element keeps them all.
                 nlohmann::json ops = nlohmann::json::array();
                 for (const auto& op : header.operations)
-                    if (!op.contains("element") || op["element"] == options->element)
+                    if (!op.contains(sc::wire::kElement) || op[sc::wire::kElement] == options->element)
                         ops.push_back(op);
                 if (options->json) {
-                    printJson({{"height", height},
-                               {"hash", header.hash().hex()},
-                               {"timestamp", header.timestamp},
-                               {"message", header.message},
-                               {"operations", ops}});
+                    printJson(sc::blockHistoryJson(header, ops));
                 } else {
                     std::printf("%6llu  %s  %s  %s\n", static_cast<unsigned long long>(height),
                                 shortHash(header.hash().hex()).c_str(), header.timestamp.c_str(),

@@ -5,6 +5,7 @@
 #include "core/endpoints/remote_endpoint.h"
 #include "core/endpoints/replica_registry.h"
 #include "core/ledger/chain.h"
+#include "core/messages/onboarding_messages.h"
 #include "core/replication/onboarding.h"
 #include "core/stream/transfer_meter.h"
 
@@ -31,18 +32,7 @@ int addReplica(const sc::Chain& chain, sc::OnboardingRequest request, bool json)
     sc::onboardReplica(chain, request, [&](const sc::OnboardingEvent& event) {
         using K = sc::OnboardingEvent::Kind;
         if (json) {
-            nlohmann::json j = {{"event", event.kind == K::StepStarted ? "step_started"
-                                          : event.kind == K::StepDone  ? "step_done"
-                                                                       : "progress"},
-                                {"step", event.step}};
-            if (event.kind == K::Send) {
-                j["bytes_done"] = event.send.progress.bytesDone;
-                j["bytes_total"] = event.send.progress.bytesTotal;
-                j["rate"] = event.send.progress.rate;
-            } else if (!event.detail.empty()) {
-                j["detail"] = event.detail;
-            }
-            printJson(j);
+            printJson(sc::onboardingEventJson(event));
             return;
         }
         if (event.kind == K::StepStarted) {
@@ -66,12 +56,7 @@ int addReplica(const sc::Chain& chain, sc::OnboardingRequest request, bool json)
 int listReplicas(const sc::Chain& chain, bool json) {
     sc::ReplicaRegistry registry(chain);
     if (json) {
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& r : registry.replicas())
-            list.push_back({{"name", r.name}, {"url", r.url}, {"via", r.via}, {"compress", r.compress},
-                            {"identity", r.identity}, {"agent_path", r.agentPath}, {"added", r.added},
-                            {"plain", r.plain}});
-        printJson({{"chain", chain.paths().root}, {"replicas", list}});
+        printJson(sc::registeredReplicasJson(chain.paths().root, registry.replicas()));
         return 0;
     }
     if (registry.replicas().empty()) {

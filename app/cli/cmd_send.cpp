@@ -3,6 +3,8 @@
 #include "app/cli/target_options.h"
 #include "core/base/error.h"
 #include "core/ledger/chain.h"
+#include "core/messages/send_messages.h"
+#include "core/messages/wire_names.h"
 #include "core/replication/send_blocks.h"
 
 #include <atomic>
@@ -25,31 +27,6 @@ std::string progressText(const sc::SendEvent& event) {
                 std::to_string(std::min<std::uint64_t>(100, p.bytesDone * 100 / p.bytesTotal)) + "%)";
     text += "  " + sc::formatRate(p.rate) + "  ETA " + sc::formatDuration(p.etaSeconds);
     return text;
-}
-
-nlohmann::json eventJson(const sc::SendEvent& event) {
-    static const char* names[] = {"planned", "block_started", "progress", "block_done", "target_failed", "finished"};
-    nlohmann::json j = {{"event", names[static_cast<int>(event.kind)]},
-                        {"bytes_done", event.progress.bytesDone},
-                        {"bytes_total", event.progress.bytesTotal},
-                        {"rate", event.progress.rate},
-                        {"eta_seconds", event.progress.etaSeconds},
-                        {"wire_bytes", event.wireBytes}};
-    if (event.kind != sc::SendEvent::Kind::Planned && event.kind != sc::SendEvent::Kind::Finished &&
-        event.kind != sc::SendEvent::Kind::TargetFailed) {
-        j["height"] = event.height;
-        j["step"] = event.step;
-        j["steps"] = event.steps;
-    }
-    if (event.kind == sc::SendEvent::Kind::Planned)
-        j["steps"] = event.steps;
-    if (event.parent)
-        j["parent"] = *event.parent;
-    if (!event.targets.empty())
-        j["targets"] = event.targets;
-    if (!event.error.empty())
-        j["error"] = event.error;
-    return j;
 }
 
 std::uint64_t parseSize(const std::string& text, const std::string& option) {
@@ -123,7 +100,7 @@ void addSendCommand(CLI::App& app, Handler& run) {
             StatusLine status;
             auto onEvent = [&](const sc::SendEvent& event) {
                 if (options->json) {
-                    printJson(eventJson(event));
+                    printJson(sc::sendEventJson(event));
                     return;
                 }
                 using K = sc::SendEvent::Kind;
@@ -143,14 +120,9 @@ void addSendCommand(CLI::App& app, Handler& run) {
             sc::SendReport report = sc::sendBlocks(chain, request, onEvent, &interrupted);
             status.clear();
             if (options->json) {
-                nlohmann::json targets = nlohmann::json::array();
-                for (const auto& target : report.targets)
-                    targets.push_back({{"target", target.target},
-                                       {"ok", target.ok},
-                                       {"error", target.error},
-                                       {"blocks_received", target.blocksReceived},
-                                       {"resumed_bytes", target.resumedBytes}});
-                printJson({{"event", "summary"}, {"targets", targets}, {"seconds", report.seconds}});
+                nlohmann::json summary = sc::sendReportJson(report);
+                summary[sc::wire::kEvent] = sc::wire::kSendSummary;
+                printJson(summary);
             } else {
                 for (const auto& target : report.targets)
                         std::printf("%-40s %s%s\n", target.target.c_str(),

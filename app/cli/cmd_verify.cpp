@@ -6,6 +6,7 @@
 #include "core/endpoints/replica_endpoint.h"
 #include "core/ledger/chain.h"
 #include "core/ledger/chain_verify.h"
+#include "core/messages/verify_messages.h"
 #include "core/replication/replica_verify.h"
 
 #include <cstdio>
@@ -21,22 +22,7 @@ int verifyChainCommand(const sc::Chain& chain, bool deep, bool json) {
     });
     status.clear();
     if (json) {
-        nlohmann::json findings = nlohmann::json::array();
-        for (const auto& f : report.findings) {
-            nlohmann::json paths = nlohmann::json::array();
-            for (const auto& p : f.paths)
-                paths.push_back(showPath(p));
-            nlohmann::json finding = {{"height", f.height}, {"problem", f.problem}, {"paths", paths}};
-            if (!f.advice.empty())
-                finding["advice"] = f.advice;
-            findings.push_back(std::move(finding));
-        }
-        printJson({{"chain", chain.paths().root},
-                   {"ok", report.ok()},
-                   {"deep", deep},
-                   {"blocks", report.blocksChecked},
-                   {"bytes_hashed", report.bytesHashed},
-                   {"findings", findings}});
+        printJson(sc::chainVerifyJson(chain.paths().root, deep, report));
     } else {
         for (const auto& f : report.findings) {
             std::printf("BAD block %llu: %s\n", static_cast<unsigned long long>(f.height), f.problem.c_str());
@@ -63,14 +49,7 @@ int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool 
     sc::ReplicaVerifyReport report = sc::verifyReplica(chain, endpoint, [&](const sc::ReplicaBlockVerdict& verdict) {
         status.clear();
         if (json) {
-            nlohmann::json paths = nlohmann::json::array();
-            for (const auto& p : verdict.paths)
-                paths.push_back(showPath(p));
-            printJson({{"replica", target},
-                       {"height", verdict.height},
-                       {"state", sc::replicaBlockStateName(verdict.state)},
-                       {"detail", verdict.detail},
-                       {"paths", paths}});
+            printJson(sc::blockVerdictJson(target, verdict));
             return;
         }
         std::printf("%6llu  %-8s %s\n", static_cast<unsigned long long>(verdict.height),
@@ -79,6 +58,10 @@ int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool 
             std::printf("          %s\n", showPath(p).c_str());
         std::fflush(stdout);
     });
+    if (json) {
+        printJson(sc::replicaVerifyResultJson(target, report));
+        return report.allMatch() ? 0 : static_cast<int>(sc::ExitCode::VerifyFailed);
+    }
     using S = sc::ReplicaBlockState;
     std::string summary = std::to_string(report.count(S::Match)) + " match, " +
                           std::to_string(report.count(S::Mismatch)) + " mismatch, " +
@@ -87,10 +70,7 @@ int verifyReplicaCommand(const sc::Chain& chain, const sc::TargetRef& ref, bool 
                                                            " not re-hashed (plain mode), "
                                                      : std::string()) +
                           std::to_string(report.count(S::Foreign)) + " foreign";
-    if (json)
-        printJson({{"replica", target}, {"ok", report.allMatch()}, {"summary", summary}});
-    else
-        std::printf("replica %s: %s\n", target.c_str(), summary.c_str());
+    std::printf("replica %s: %s\n", target.c_str(), summary.c_str());
     return report.allMatch() ? 0 : static_cast<int>(sc::ExitCode::VerifyFailed);
 }
 

@@ -1,6 +1,7 @@
 #include "core/daemon/control_jobs.h"
 
 #include "core/daemon/control_access.h"
+#include "core/messages/wire_names.h"
 
 namespace sc {
 
@@ -27,9 +28,9 @@ std::uint64_t ControlJobs::start(const std::string& kind, const std::string& cha
     // Forget the oldest finished jobs beyond the history bound.
     std::size_t finished = 0;
     for (auto& [id, job] : jobs_)
-        finished += job->state != "running";
+        finished += job->state != wire::kJobRunning;
     for (auto it = jobs_.begin(); finished > kKeptFinishedJobs && it != jobs_.end();) {
-        if (it->second->state != "running") {
+        if (it->second->state != wire::kJobRunning) {
             if (it->second->thread.joinable())
                 it->second->thread.join();
             it = jobs_.erase(it);
@@ -47,37 +48,33 @@ std::uint64_t ControlJobs::start(const std::string& kind, const std::string& cha
     raw->kind = kind;
     raw->chain = chain;
     jobs_.emplace(raw->id, std::move(job));
-    onEvent_({{"event", "job_started"}, {"job", raw->id}, {"kind", kind}, {"chain", chain}});
+    onEvent_(jobStartedEvent(snapshotOf(*raw)));
     raw->thread = std::thread([this, raw, body = std::move(body)] {
         Context context{raw->id, raw->cancelled, [this, raw](const nlohmann::json& progress) {
-                            onEvent_({{"event", "job_progress"}, {"job", raw->id}, {"kind", raw->kind},
-                                      {"progress", progress}});
+                            onEvent_(jobProgressEvent(snapshotOf(*raw), progress));
                         }};
-        nlohmann::json done = {{"event", "job_done"}, {"job", raw->id}, {"kind", raw->kind}};
+        nlohmann::json result, detail;
+        std::string error;
+        bool failed = true;
         try {
-            nlohmann::json result = body(context);
-            std::lock_guard guard(mutex_);
-            raw->state = "done";
-            raw->result = result;
-            done["ok"] = true;
-            done["result"] = result;
+            result = body(context);
+            failed = false;
         } catch (const JobFailure& e) {
-            std::lock_guard guard(mutex_);
-            raw->state = raw->cancelled ? "cancelled" : "failed";
-            raw->error = e.what();
-            raw->detail = e.detail();
-            done["ok"] = false;
-            done["error"] = e.what();
-            done["detail"] = e.detail();
+            error = e.what();
+            detail = e.detail();
         } catch (const std::exception& e) {
-            std::lock_guard guard(mutex_);
-            raw->state = raw->cancelled ? "cancelled" : "failed";
-            raw->error = e.what();
-            done["ok"] = false;
-            done["error"] = e.what();
+            error = e.what();
         }
-        done["state"] = raw->state;
-        onEvent_(done);
+        JobSnapshot done;
+        {
+            std::lock_guard guard(mutex_);
+            raw->state = failed ? (raw->cancelled ? wire::kJobCancelled : wire::kJobFailed) : wire::kJobDone;
+            raw->result = std::move(result);
+            raw->error = std::move(error);
+            raw->detail = std::move(detail);
+            done = snapshotOf(*raw);
+        }
+        onEvent_(jobDoneEvent(done));
     });
     return raw->id;
 }
@@ -85,25 +82,21 @@ std::uint64_t ControlJobs::start(const std::string& kind, const std::string& cha
 bool ControlJobs::cancel(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     auto found = jobs_.find(id);
-    if (found == jobs_.end() || found->second->state != "running")
+    if (found == jobs_.end() || found->second->state != wire::kJobRunning)
         return false;
     found->second->cancelled = true;
     return true;
 }
 
+JobSnapshot ControlJobs::snapshotOf(const Job& job) {
+    return {job.id, job.kind, job.chain, job.state, job.error, job.result, job.detail};
+}
+
 nlohmann::json ControlJobs::list() const {
     std::lock_guard lock(mutex_);
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& [id, job] : jobs_) {
-        nlohmann::json j = {{"job", id}, {"kind", job->kind}, {"chain", job->chain}, {"state", job->state}};
-        if (!job->error.empty())
-            j["error"] = job->error;
-        if (!job->result.is_null())
-            j["result"] = job->result;
-        if (!job->detail.is_null())
-            j["detail"] = job->detail;
-        list.push_back(j);
-    }
+    for (const auto& [id, job] : jobs_)
+        list.push_back(jobEntryJson(snapshotOf(*job)));
     return list;
 }
 

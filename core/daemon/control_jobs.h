@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "core/base/error.h"
+#include "core/messages/daemon_messages.h"
+#include "core/messages/wire_names.h"
 
 namespace sc {
 
@@ -45,12 +47,13 @@ public:
 private:
     struct Job {
         std::uint64_t id;
-        std::string kind, chain, state = "running", error;
+        std::string kind, chain, state = wire::kJobRunning, error;
         nlohmann::json detail; // of a failure
         nlohmann::json result;
         std::atomic<bool> cancelled{false};
         std::thread thread;
     };
+    static JobSnapshot snapshotOf(const Job& job); // under mutex_ once the job's thread runs
     std::function<void(const nlohmann::json&)> onEvent_;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;

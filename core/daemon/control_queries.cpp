@@ -1,9 +1,10 @@
 #include "core/daemon/control_queries.h"
 
 #include "core/base/error.h"
-#include "core/footprint/footprint_tree.h"
 #include "core/ledger/block_changes.h"
 #include "core/ledger/chain.h"
+#include "core/messages/block_messages.h"
+#include "core/messages/wire_names.h"
 
 namespace sc {
 
@@ -11,17 +12,7 @@ namespace {
 
 nlohmann::json summary(const Chain& chain, std::uint64_t height) {
     BlockHeader header = chain.header(height);
-    nlohmann::json j = {{"height", height},
-                        {"hash", header.hash().hex()},
-                        {"previous", header.previous},
-                        {"time", header.timestamp},
-                        {"message", header.message},
-                        {"operations", header.operations},
-                        {"elements", header.elements},
-                        {"bytes", header.counts.bytes},
-                        {"files", header.counts.files},
-                        {"signature_valid", header.signatureValid(chain.identity().publicKey)}};
-    return j;
+    return blockSummaryJson(header, header.signatureValid(chain.identity().publicKey));
 }
 
 } // namespace
@@ -32,19 +23,19 @@ nlohmann::json blockList(const Chain& chain, std::size_t limit) {
     nlohmann::json blocks = nlohmann::json::array();
     for (std::size_t i = first; i < heights.size(); ++i)
         blocks.push_back(summary(chain, heights[i]));
-    return {{"ok", true}, {"chain", chain.paths().root}, {"name", chain.identity().name}, {"blocks", blocks}};
+    return {{wire::kOk, true},
+            {wire::kChain, chain.paths().root},
+            {wire::kName, chain.identity().name},
+            {wire::kBlocks, blocks}};
 }
 
 nlohmann::json blockDetail(const Chain& chain, std::uint64_t height) {
     if (!chain.tip() || height > *chain.tip())
         throw Error("block " + std::to_string(height) + " does not exist in " + chain.label(), ExitCode::Usage);
     nlohmann::json detail = summary(chain, height);
-    detail["header"] = chain.header(height).toJson();
-    nlohmann::json changes = nlohmann::json::array();
-    for (const auto& change : blockChanges(chain, height))
-        changes.push_back({{"kind", pathChangeKindName(change.kind)}, {"path", displayPath(change.path)}});
-    detail["changes"] = changes;
-    detail["ok"] = true;
+    detail[wire::kHeader] = chain.header(height).toJson();
+    detail[wire::kChanges] = blockChangesJson(blockChanges(chain, height));
+    detail[wire::kOk] = true;
     return detail;
 }
 

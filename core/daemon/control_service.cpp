@@ -6,6 +6,11 @@
 #include "core/endpoints/replica_registry.h"
 #include "core/footprint/footprint_tree.h"
 #include "core/ledger/chain.h"
+#include "core/messages/daemon_messages.h"
+#include "core/messages/onboarding_messages.h"
+#include "core/messages/send_messages.h"
+#include "core/messages/verify_messages.h"
+#include "core/messages/wire_names.h"
 #include "core/replica/replica_target.h"
 #include "core/replication/onboarding.h"
 #include "core/replication/replica_verify.h"
@@ -30,13 +35,6 @@ std::string text(const nlohmann::json& request, const char* key) {
     return request[key].get<std::string>();
 }
 
-nlohmann::json displayPaths(const std::vector<std::string>& raw) {
-    nlohmann::json shown = nlohmann::json::array();
-    for (const auto& path : raw)
-        shown.push_back(displayPath(path));
-    return shown;
-}
-
 nlohmann::json verifyJob(const std::string& chainPath, const std::string& replica, ControlJobs::Context& job) {
     Chain chain = Chain::open(chainPath);
     EndpointPool pool(chain.identity());
@@ -44,53 +42,41 @@ nlohmann::json verifyJob(const std::string& chainPath, const std::string& replic
     ReplicaVerifyReport report = verifyReplica(chain, endpoint, [&](const ReplicaBlockVerdict& verdict) {
         if (job.cancelled)
             throw Error("verify cancelled", ExitCode::Interrupted);
-        job.report({{"replica", replica},
-                    {"height", verdict.height},
-                    {"state", replicaBlockStateName(verdict.state)},
-                    {"detail", verdict.detail},
-                    {"paths", displayPaths(verdict.paths)}});
+        job.report(blockVerdictJson(replica, verdict));
     });
-    nlohmann::json counts;
-    for (auto state : {ReplicaBlockState::Match, ReplicaBlockState::Mismatch, ReplicaBlockState::Missing,
-                       ReplicaBlockState::Foreign, ReplicaBlockState::Unhashed})
-        counts[replicaBlockStateName(state)] = report.count(state);
-    return {{"replica", replica}, {"all_match", report.allMatch()}, {"counts", counts}};
+    return replicaVerifyResultJson(replica, report);
 }
 
 nlohmann::json onboardJob(const std::string& chainPath, const nlohmann::json& request, ControlJobs::Context& job) {
     Chain chain = Chain::open(chainPath);
     OnboardingRequest onboarding;
-    onboarding.replica = {text(request, "name"),     text(request, "url"),        text(request, "via"),
-                          text(request, "compress"), text(request, "identity"),   text(request, "agent_path"),
-                          {},                        request.value("plain", false)};
-    onboarding.acceptHostKey = text(request, "accept_host_key");
+    onboarding.replica = {text(request, wire::kName),
+                          text(request, wire::kUrl),
+                          text(request, wire::kVia),
+                          text(request, wire::kCompress),
+                          text(request, wire::kIdentity),
+                          text(request, wire::kAgentPath),
+                          {},
+                          request.value(wire::kPlain, false)};
+    onboarding.acceptHostKey = text(request, wire::kAcceptHostKey);
     // An unknown host key fails the job with the key to show; the client asks again with it accepted.
     nlohmann::json hostKey;
     onboarding.confirmHostKey = [&](const std::string& type, const std::string& fingerprint) {
-        hostKey = {{"type", type}, {"fingerprint", fingerprint}};
+        hostKey = hostKeyDetailJson(type, fingerprint);
         return false;
     };
     try {
         onboardReplica(chain, onboarding, [&](const OnboardingEvent& event) {
-        if (job.cancelled)
-            throw Error("onboarding cancelled", ExitCode::Interrupted);
-        if (event.kind == OnboardingEvent::Kind::Send) {
-            job.report({{"step", "initial-sync"},
-                        {"bytes_done", event.send.progress.bytesDone},
-                        {"bytes_total", event.send.progress.bytesTotal},
-                        {"rate", event.send.progress.rate}});
-            return;
-        }
-        job.report({{"step", event.step},
-                    {"state", event.kind == OnboardingEvent::Kind::StepDone ? "done" : "started"},
-                    {"detail", event.detail}});
+            if (job.cancelled)
+                throw Error("onboarding cancelled", ExitCode::Interrupted);
+            job.report(onboardingEventJson(event));
         });
     } catch (const Error& e) {
         if (hostKey.is_null())
             throw;
-        throw JobFailure(e.what(), {{"host_key", hostKey}});
+        throw JobFailure(e.what(), hostKey);
     }
-    return {{"replica", onboarding.replica.name}, {"registered", true}};
+    return onboardingResultJson(onboarding.replica.name);
 }
 
 nlohmann::json streamJob(SyncWorker& replication, const std::string& chainPath, const nlohmann::json& request,
@@ -102,7 +88,7 @@ nlohmann::json streamJob(SyncWorker& replication, const std::string& chainPath, 
         ReplicaRegistry registry(chain);
         SendRequest send;
         std::map<std::string, std::string> named; // replica location -> how the request named it
-        for (const auto& target : request.value("targets", std::vector<std::string>())) {
+        for (const auto& target : request.value(wire::kTargets, std::vector<std::string>())) {
             send.targets.push_back(registry.resolve(target, {}).target());
             auto [seen, fresh] = named.emplace(targetUrl(send.targets.back().spec), target);
             if (!fresh) // two endpoints for one replica: the second would wait for the first's lock
@@ -121,35 +107,21 @@ nlohmann::json streamJob(SyncWorker& replication, const std::string& chainPath, 
         for (const auto& target : send.targets)
             if (!registry.find(target.spec.text))
                 oneOff.keys.push_back(target.spec.text);
-        const std::string mode = request.value("mode", std::string("auto"));
+        const std::string mode = request.value(wire::kMode, std::string("auto"));
         if (mode != "auto" && mode != "full" && mode != "incremental")
             throw Error("stream: mode must be auto, full or incremental", ExitCode::Usage);
         send.full = mode == "full";
         send.incrementalOnly = mode == "incremental";
-        if (!text(request, "compress").empty())
-            send.compression = parseCompressionSpec(text(request, "compress"));
-        if (request.contains("upto") && request["upto"].is_number_unsigned())
-            send.upto = request["upto"].get<std::uint64_t>();
+        if (!text(request, wire::kCompress).empty())
+            send.compression = parseCompressionSpec(text(request, wire::kCompress));
+        if (request.contains(wire::kUpto) && request[wire::kUpto].is_number_unsigned())
+            send.upto = request[wire::kUpto].get<std::uint64_t>();
         SendReport report = sendBlocks(chain, send, [&](const SendEvent& event) {
             if (event.kind == SendEvent::Kind::Planned || event.kind == SendEvent::Kind::Finished)
                 return;
-            nlohmann::json progress = {{"bytes_done", event.progress.bytesDone},
-                                       {"bytes_total", event.progress.bytesTotal},
-                                       {"rate", event.progress.rate},
-                                       {"eta_seconds", event.progress.etaSeconds},
-                                       {"wire_bytes", event.wireBytes},
-                                       {"height", event.height},
-                                       {"targets", event.targets}};
-            if (!event.error.empty())
-                progress["error"] = event.error;
-            job.report(progress);
+            job.report(streamProgressJson(event, {}));
         }, &job.cancelled, &pool);
-        nlohmann::json targets = nlohmann::json::array();
-        for (const auto& t : report.targets)
-            targets.push_back({{"target", t.target}, {"ok", t.ok}, {"error", t.error},
-                               {"blocks", t.blocksReceived}, {"resumed_bytes", t.resumedBytes}});
-        result = {{"targets", targets}, {"raw_bytes", report.rawBytes}, {"wire_bytes", report.wireBytes},
-                  {"seconds", report.seconds}, {"all_ok", report.allOk()}};
+        result = sendReportJson(report);
         if (!report.allOk())
             throw JobFailure("stream: some targets failed", result);
     });
@@ -166,10 +138,10 @@ nlohmann::json accessOf(const ControlAccess& access, const ControlPeer& peer) {
             keys.push_back(name);
     }
     std::sort(keys.begin(), keys.end());
-    return {{"privileged", peer.privileged},
-            {"key_directory", access.policy().keyDirectory},
-            {"keys", keys},
-            {"local_roots", access.policy().localRoots}};
+    return {{wire::kPrivileged, peer.privileged},
+            {wire::kKeyDirectory, access.policy().keyDirectory},
+            {wire::kKeys, keys},
+            {wire::kLocalRoots, access.policy().localRoots}};
 }
 
 } // namespace
@@ -178,14 +150,14 @@ ControlService::ControlService(AccessPolicy access, DaemonOptions options, Event
     : access_(access), replication_(access.servedChains, options, onEvent), jobs_(onEvent) {}
 
 bool ControlService::answersAtOnce(const nlohmann::json& request) {
-    const std::string op = text(request, "op");
-    return op == "status" || op == "subscribe" || op == "sync" || op == "cancel";
+    const std::string op = text(request, wire::kOp);
+    return op == wire::kOpStatus || op == wire::kOpSubscribe || op == wire::kOpSync || op == wire::kOpCancel;
 }
 
 std::string ControlService::chainOf(const nlohmann::json& request) const {
-    if (request.contains("chain") && !request["chain"].is_string())
+    if (request.contains(wire::kChain) && !request[wire::kChain].is_string())
         throw Error("\"chain\" must be a path", ExitCode::Usage);
-    return access_.servedChain(text(request, "chain"));
+    return access_.servedChain(text(request, wire::kChain));
 }
 
 void ControlService::checkTargets(const std::string& chain, const std::vector<std::string>& targets,
@@ -198,97 +170,99 @@ void ControlService::checkTargets(const std::string& chain, const std::vector<st
 
 nlohmann::json ControlService::startReplicaAdd(const std::string& chain, nlohmann::json request,
                                               const ControlPeer& peer) {
-    if (!text(request, "agent_path").empty())
+    if (!text(request, wire::kAgentPath).empty())
         access_.checkRootOnly("agent_path", peer);
-    if (parseTargetSpec(text(request, "url")).kind == TargetSpec::Kind::Local)
-        access_.checkAdHocTarget(text(request, "url"), peer);
-    else if (text(request, "via").empty())
-        request["identity"] = access_.identityFor(text(request, "identity"), peer);
-    auto id = jobs_.start("replica-add", chain, [chain, request](ControlJobs::Context& job) {
+    if (parseTargetSpec(text(request, wire::kUrl)).kind == TargetSpec::Kind::Local)
+        access_.checkAdHocTarget(text(request, wire::kUrl), peer);
+    else if (text(request, wire::kVia).empty())
+        request[wire::kIdentity] = access_.identityFor(text(request, wire::kIdentity), peer);
+    auto id = jobs_.start(wire::kOpReplicaAdd, chain, [chain, request](ControlJobs::Context& job) {
         return onboardJob(chain, request, job);
     });
-    return {{"ok", true}, {"job", id}};
+    return jobStartedReply(id);
 }
 
 nlohmann::json ControlService::handle(const nlohmann::json& request, const ControlPeer& peer) {
-    const std::string op = text(request, "op");
-    if (op == "status") {
+    const std::string op = text(request, wire::kOp);
+    if (op == wire::kOpStatus) {
         nlohmann::json status = replication_.status();
-        status["jobs"] = jobs_.list();
-        status["access"] = accessOf(access_, peer);
+        status[wire::kJobs] = jobs_.list();
+        status[wire::kAccess] = accessOf(access_, peer);
         return status;
     }
-    if (op == "subscribe")
-        return {{"ok", true}, {"subscribe", true}};
-    if (op == "cancel" && request.contains("job")) {
-        if (!request["job"].is_number_unsigned())
+    if (op == wire::kOpSubscribe)
+        return subscribedReply();
+    if (op == wire::kOpCancel && request.contains(wire::kJob)) {
+        if (!request[wire::kJob].is_number_unsigned())
             throw Error("cancel: \"job\" must be a job number", ExitCode::Usage);
-        return {{"ok", jobs_.cancel(request["job"].get<std::uint64_t>())}};
+        return {{wire::kOk, jobs_.cancel(request[wire::kJob].get<std::uint64_t>())}};
     }
-    static const std::set<std::string> chainRequests = {"commit", "sync", "cancel", "verify", "replica-add",
-                                                        "stream", "log", "show", "replica-remove"};
+    static const std::set<std::string> chainRequests = {
+        wire::kOpCommit, wire::kOpSync, wire::kOpCancel, wire::kOpVerify,       wire::kOpReplicaAdd,
+        wire::kOpStream, wire::kOpLog,  wire::kOpShow,   wire::kOpReplicaRemove};
     if (!chainRequests.count(op))
         throw Error("unknown request \"" + op +
                     "\" (status, subscribe, log, show, commit, sync, cancel, stream, verify, replica-add, "
                     "replica-remove)");
     // Every request that names a chain is held to the served chains before anything opens it.
     const std::string chain = chainOf(request);
-    if (op == "commit")
+    if (op == wire::kOpCommit)
         return replication_.commit(chain, request);
-    if (op == "sync") {
+    if (op == wire::kOpSync) {
         replication_.syncNow(chain);
-        return {{"ok", true}};
+        return okReply();
     }
-    if (op == "cancel") {
+    if (op == wire::kOpCancel) {
         replication_.cancel(chain);
-        return {{"ok", true}};
+        return okReply();
     }
-    if (op == "verify") {
-        std::string replica = text(request, "replica");
+    if (op == wire::kOpVerify) {
+        std::string replica = text(request, wire::kReplica);
         if (replica.empty())
             throw Error("verify: no replica given", ExitCode::Usage);
         checkTargets(chain, {replica}, peer);
-        auto id = jobs_.start("verify", chain, [chain, replica](ControlJobs::Context& job) {
+        auto id = jobs_.start(wire::kOpVerify, chain, [chain, replica](ControlJobs::Context& job) {
             return verifyJob(chain, replica, job);
         });
-        return {{"ok", true}, {"job", id}};
+        return jobStartedReply(id);
     }
-    if (op == "replica-add")
+    if (op == wire::kOpReplicaAdd)
         return startReplicaAdd(chain, request, peer);
-    if (op == "stream") {
-        if (!request.contains("targets") || !request["targets"].is_array() || request["targets"].empty())
+    if (op == wire::kOpStream) {
+        if (!request.contains(wire::kTargets) || !request[wire::kTargets].is_array() ||
+            request[wire::kTargets].empty())
             throw Error("stream: no targets given", ExitCode::Usage);
-        if (request["targets"].size() > kMaxStreamTargets)
+        if (request[wire::kTargets].size() > kMaxStreamTargets)
             throw Error("stream: at most " + std::to_string(kMaxStreamTargets) + " targets in one request",
                         ExitCode::Usage);
         std::vector<std::string> targets;
-        for (const auto& target : request["targets"]) {
+        for (const auto& target : request[wire::kTargets]) {
             if (!target.is_string())
                 throw Error("stream: targets are replica names or URLs", ExitCode::Usage);
             targets.push_back(target.get<std::string>());
         }
         checkTargets(chain, targets, peer);
-        auto id = jobs_.start("stream", chain, [this, chain, request](ControlJobs::Context& job) {
+        auto id = jobs_.start(wire::kOpStream, chain, [this, chain, request](ControlJobs::Context& job) {
             return streamJob(replication_, chain, request, job);
         });
-        return {{"ok", true}, {"job", id}};
+        return jobStartedReply(id);
     }
-    if (op == "log") {
-        std::size_t limit = request.contains("limit") && request["limit"].is_number_unsigned()
-                                ? request["limit"].get<std::size_t>()
+    if (op == wire::kOpLog) {
+        std::size_t limit = request.contains(wire::kLimit) && request[wire::kLimit].is_number_unsigned()
+                                ? request[wire::kLimit].get<std::size_t>()
                                 : 500;
         return blockList(Chain::open(chain), std::min<std::size_t>(limit, kMaxLogBlocks));
     }
-    if (op == "show") {
-        if (!request.contains("height") || !request["height"].is_number_unsigned())
+    if (op == wire::kOpShow) {
+        if (!request.contains(wire::kHeight) || !request[wire::kHeight].is_number_unsigned())
             throw Error("show: no valid height given", ExitCode::Usage);
-        return blockDetail(Chain::open(chain), request["height"].get<std::uint64_t>());
+        return blockDetail(Chain::open(chain), request[wire::kHeight].get<std::uint64_t>());
     }
     // replica-remove
     ReplicaRegistry registry(Chain::open(chain));
-    registry.remove(text(request, "name"));
+    registry.remove(text(request, wire::kName));
     registry.save();
-    return {{"ok", true}};
+    return okReply();
 }
 
 } // namespace sc

@@ -3,6 +3,8 @@
 #include "core/base/error.h"
 #include "core/base/file_io.h"
 #include "core/daemon/control_client.h"
+#include "core/messages/daemon_messages.h"
+#include "core/messages/wire_names.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +13,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
-#include <optional>
 #include <grp.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,7 +58,7 @@ std::string dumpLine(const nlohmann::json& value) {
 
 // The one shape of a refusal on the wire, whether a request or a connection is refused.
 nlohmann::json refusalReply(const RequestRefused& refusal) {
-    return {{"ok", false}, {"error", refusal.what()}, {"refused", refusal.rule()}};
+    return sc::refusalReply(refusal.what(), refusal.rule());
 }
 
 void sendRefusal(int fd, const RequestRefused& refusal) {
@@ -179,9 +181,9 @@ ControlServer::Answer ControlServer::answer(std::uint64_t client, const nlohmann
         reply = refusalReply(e);
         logRateLimited("control: " + peer.label() + " " + request.value("op", std::string("?")) + ": " + e.what());
     } catch (const std::exception& e) {
-        reply = {{"ok", false}, {"error", e.what()}};
+        reply = errorReply(e.what());
     }
-    return {client, dumpLine(reply), reply.is_object() && reply.value("subscribe", false)};
+    return {client, dumpLine(reply), reply.is_object() && reply.value(wire::kSubscribe, false)};
 }
 
 void ControlServer::runRequests() {
@@ -302,7 +304,7 @@ void ControlServer::dispatch(Client& client) {
         auto request = nlohmann::json::parse(line, nullptr, false);
         if (request.is_discarded() || !request.is_object()) {
             std::lock_guard lock(mutex_);
-            client.out += dumpLine({{"ok", false}, {"error", "request is not a JSON object"}});
+            client.out += dumpLine(errorReply("request is not a JSON object"));
             continue;
         }
         if (runsInline_ && runsInline_(request)) {

@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/base/file_io.h"
+#include "core/messages/wire_names.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -51,21 +52,25 @@ std::string prometheusText(const nlohmann::json& status) {
     Family rate{"streamchain_replica_rate_bytes_per_second", "gauge", "Rate of the current or last stream.", {}};
     Family failures{"streamchain_replica_failures", "gauge", "Failed attempts since the last success.", {}};
     Family inSync{"streamchain_replica_in_sync", "gauge", "1 when the replica holds the chain's tip.", {}};
-    for (const auto& chain : status.value("chains", nlohmann::json::array())) {
-        std::string chainLabel = "chain=\"" + labelValue(chain.value("path", std::string())) + "\"";
-        if (chain["tip"].is_number())
-            tip.samples << tip.name << "{" << chainLabel << "} " << chain["tip"].get<std::uint64_t>() << "\n";
-        for (const auto& r : chain.value("replicas", nlohmann::json::array())) {
-            std::string labels = "{" + chainLabel + ",replica=\"" + labelValue(r.value("name", std::string())) + "\"} ";
-            height.samples << height.name << labels << (r["height"].is_number() ? r["height"].get<std::int64_t>() : -1)
+    for (const auto& chain : status.value(wire::kChains, nlohmann::json::array())) {
+        std::string chainLabel = "chain=\"" + labelValue(chain.value(wire::kPath, std::string())) + "\"";
+        if (chain[wire::kTip].is_number())
+            tip.samples << tip.name << "{" << chainLabel << "} " << chain[wire::kTip].get<std::uint64_t>()
+                        << "\n";
+        for (const auto& r : chain.value(wire::kReplicas, nlohmann::json::array())) {
+            std::string labels =
+                "{" + chainLabel + ",replica=\"" + labelValue(r.value(wire::kName, std::string())) + "\"} ";
+            height.samples << height.name << labels
+                           << (r[wire::kHeight].is_number() ? r[wire::kHeight].get<std::int64_t>() : -1)
                            << "\n";
-            behind.samples << behind.name << labels << r.value("blocks_behind", 0ull) << "\n";
-            lag.samples << lag.name << labels << r.value("lag_seconds", 0.0) << "\n";
-            sent.samples << sent.name << labels << r.value("bytes_sent", 0ull) << "\n";
-            resumed.samples << resumed.name << labels << r.value("resumed_bytes", 0ull) << "\n";
-            rate.samples << rate.name << labels << r.value("rate", 0.0) << "\n";
-            failures.samples << failures.name << labels << r.value("failures", 0u) << "\n";
-            inSync.samples << inSync.name << labels << (r.value("phase", std::string()) == "in-sync" ? 1 : 0) << "\n";
+            behind.samples << behind.name << labels << r.value(wire::kBlocksBehind, 0ull) << "\n";
+            lag.samples << lag.name << labels << r.value(wire::kLagSeconds, 0.0) << "\n";
+            sent.samples << sent.name << labels << r.value(wire::kBytesSent, 0ull) << "\n";
+            resumed.samples << resumed.name << labels << r.value(wire::kResumedBytes, 0ull) << "\n";
+            rate.samples << rate.name << labels << r.value(wire::kRate, 0.0) << "\n";
+            failures.samples << failures.name << labels << r.value(wire::kFailures, 0u) << "\n";
+            inSync.samples << inSync.name << labels
+                           << (r.value(wire::kPhase, std::string()) == wire::kPhaseInSync ? 1 : 0) << "\n";
         }
     }
     std::string text;

@@ -6,6 +6,8 @@
 #include "core/endpoints/replica_registry.h"
 #include "core/ledger/chain.h"
 #include "core/ledger/commit.h"
+#include "core/messages/block_messages.h"
+#include "core/messages/daemon_messages.h"
 #include "core/replication/send_blocks.h"
 
 #include <algorithm>
@@ -20,26 +22,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace sc {
-
-nlohmann::json ReplicaState::toJson() const {
-    double retryIn = std::max(0.0, std::chrono::duration<double>(nextAttempt - Clock::now()).count());
-    return {{"name", name},
-            {"url", url},
-            {"via", via},
-            {"phase", phase},
-            {"height", height ? nlohmann::json(*height) : nlohmann::json(nullptr)},
-            {"blocks_behind", blocksBehind},
-            {"lag_seconds", lagSeconds},
-            {"bytes_sent", bytesSent},
-            {"raw_bytes", rawBytes},
-            {"resumed_bytes", resumedBytes},
-            {"streams", streams},
-            {"rate", rate},
-            {"last_error", lastError},
-            {"last_success", lastSuccess},
-            {"failures", failures},
-            {"retry_in_seconds", phase == "retrying" ? retryIn : 0.0}};
-}
 
 namespace {
 
@@ -111,7 +93,7 @@ void SyncWorker::run(Worker& worker) {
         try {
             syncOnce(worker);
         } catch (const std::exception& e) {
-            onEvent_({{"event", "error"}, {"chain", worker.path}, {"error", e.what()}});
+            onEvent_(chainErrorEvent(worker.path, e.what()));
         }
         // Sleep until a block appears (inotify), a command wakes us, or the poll interval passes.
         auto deadline = Clock::now() + std::chrono::duration<double>(options_.pollSeconds);
@@ -146,8 +128,7 @@ void SyncWorker::announceBlocks(Worker& worker, const std::vector<std::uint64_t>
         return; // the blocks that were there when the daemon started
     for (std::uint64_t h : heights)
         if (h > *announced)
-            onEvent_({{"event", "block"}, {"chain", worker.path}, {"height", h},
-                      {"hash", worker.chain->header(h).hash().hex()}});
+            onEvent_(blockEvent(worker.path, h, worker.chain->header(h).hash().hex()));
 }
 
 // Which replicas are due this round, with their lag brought up to date; replicas that
@@ -177,7 +158,7 @@ SendRequest SyncWorker::planRound(Worker& worker, const ReplicaRegistry& registr
                 std::lock_guard lock(worker.mutex);
                 ReplicaState& state = worker.states[replica.name];
                 scheduleRetry(state, e.what(), options_.maxBackoffSeconds);
-                onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+                onEvent_(replicaEvent(worker.path, state));
                 continue;
             }
         }
@@ -218,16 +199,7 @@ void SyncWorker::trackSendEvent(Worker& worker, const SendEvent& event, RoundTal
     std::uint64_t wire = event.wireBytes - std::min(tally.wireBytes, event.wireBytes);
     tally.rawBytes = std::max(tally.rawBytes, event.progress.bytesDone);
     tally.wireBytes = std::max(tally.wireBytes, event.wireBytes);
-    nlohmann::json j = {{"event", "job"},
-                        {"chain", worker.path},
-                        {"height", event.height},
-                        {"bytes_done", event.progress.bytesDone},
-                        {"bytes_total", event.progress.bytesTotal},
-                        {"rate", event.progress.rate},
-                        {"wire_bytes", event.wireBytes},
-                        {"targets", event.targets.empty() ? tally.streaming : event.targets}};
-    if (!event.error.empty())
-        j["error"] = event.error;
+    nlohmann::json j = syncProgressEvent(worker.path, event, tally.streaming);
     std::lock_guard lock(worker.mutex);
     for (const auto& name : tally.streaming) {
         ReplicaState& state = worker.states[name];
@@ -266,7 +238,7 @@ void SyncWorker::settleRound(Worker& worker, const SendReport& report, std::uint
             worker.endpoints->drop(outcome.target);
             scheduleRetry(state, outcome.error, options_.maxBackoffSeconds);
         }
-        onEvent_({{"event", "replica"}, {"chain", worker.path}, {"replica", state.toJson()}});
+        onEvent_(replicaEvent(worker.path, state));
     }
 }
 
@@ -311,19 +283,14 @@ void SyncWorker::syncOnce(Worker& worker) {
 nlohmann::json SyncWorker::status() const {
     nlohmann::json chains = nlohmann::json::array();
     for (const auto& worker : workers_) {
-        nlohmann::json replicas = nlohmann::json::array();
+        std::vector<ReplicaState> replicas;
         std::optional<std::uint64_t> tip = worker->chain->tip();
         std::lock_guard lock(worker->mutex);
         for (const auto& [name, state] : worker->states)
-            replicas.push_back(state.toJson());
-        chains.push_back({{"path", worker->path},
-                          {"name", worker->chain->identity().name},
-                          {"tip", tip ? nlohmann::json(*tip) : nlohmann::json(nullptr)},
-                          {"replicas", replicas}});
+            replicas.push_back(state);
+        chains.push_back(chainStatusJson(worker->path, worker->chain->identity().name, tip, replicas));
     }
-    return {{"ok", true},
-            {"daemon", {{"pid", ::getpid()}, {"version", STREAMCHAIN_VERSION}, {"started", started_}}},
-            {"chains", chains}};
+    return statusReplyJson(::getpid(), STREAMCHAIN_VERSION, started_, chains);
 }
 
 nlohmann::json SyncWorker::commit(const std::string& chainPath, const nlohmann::json& body) {
@@ -345,8 +312,7 @@ nlohmann::json SyncWorker::commit(const std::string& chainPath, const nlohmann::
     std::vector<std::uint64_t> heights = w.chain->heights();
     announceBlocks(w, heights);
     w.wake = true;
-    return {{"ok", true}, {"height", result.header.height}, {"hash", result.header.hash().hex()},
-            {"seconds", result.seconds}};
+    return commitReplyJson(result);
 }
 
 void SyncWorker::syncNow(const std::string& chain) {

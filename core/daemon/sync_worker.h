@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/messages/replica_state.h"
+
 namespace sc {
 
 class Chain;
@@ -26,24 +28,6 @@ struct RegisteredReplica;
 struct SendEvent;
 struct SendReport;
 struct SendRequest;
-
-struct ReplicaState {
-    std::string name, url;
-    std::string via; // the replica that relays to this one
-    std::string phase = "unknown"; // unknown, connecting, syncing, in-sync, retrying
-    std::optional<std::uint64_t> height;
-    std::uint64_t blocksBehind = 0;
-    double lagSeconds = 0;          // age of the oldest block the replica lacks
-    std::uint64_t bytesSent = 0, streams = 0; // bytesSent: on the wire, after compression
-    std::uint64_t rawBytes = 0;                // of the send streams, before compression
-    std::uint64_t resumedBytes = 0; // not sent again after broken transfers: the replica had them spooled
-    double rate = 0;                // of the current or last stream, bytes/s
-    std::string lastError;
-    std::string lastSuccess;        // RFC 3339
-    unsigned failures = 0;
-    std::chrono::steady_clock::time_point nextAttempt{};
-    nlohmann::json toJson() const;
-};
 
 struct DaemonOptions {
     double maxBackoffSeconds = 60;

@@ -49,6 +49,7 @@ private slots:
         QCOMPARE(lines.size(), 1u);
         QCOMPARE(lines[0]["height"].get<int>(), 0);
         QCOMPARE(lines[0]["previous"].get<std::string>(), std::string());
+        QVERIFY2(lines[0]["timestamp"].is_string() && lines[0]["hash"].is_string(), log.out.c_str());
     }
 
     void blake2bChainsWork() {
@@ -249,6 +250,8 @@ private slots:
         auto broken = cli({"verify", chain.root(), "--json"});
         QCOMPARE(broken.exitCode, 4);
         auto report = nlohmann::json::parse(broken.out);
+        QVERIFY2(report["ok"] == false && report["blocks_checked"].is_number() && !report.contains("blocks"),
+                 broken.out.c_str());
         bool linkReported = false;
         for (const auto& f : report["findings"])
             linkReported |= f["height"] == 2 && contains(f["problem"].get<std::string>(), "broken link");

@@ -47,10 +47,17 @@ private slots:
         double planned = static_cast<double>(lastEvent(full, "planned")["bytes_total"].get<std::uint64_t>());
         double sent = static_cast<double>(lastEvent(full, "finished")["bytes_done"].get<std::uint64_t>());
         QVERIFY2(planned > sent * 0.9 && planned < sent * 1.1, full.out.c_str());
+        // Every progress line has an ETA; the summary names what each target received.
+        QVERIFY2(lastEvent(full, "finished").contains("eta_seconds"), full.out.c_str());
+        nlohmann::json summary = lastEvent(full, "summary");
+        QVERIFY2(summary["targets"][0]["blocks_received"] == 2 && summary["all_ok"] == true, full.out.c_str());
         QVERIFY(fs::exists(chain.root() + "/.streamchain/footprints/000000000001.stream-bytes"));
         auto first = cli({"verify", chain.root(), "--replica", target, "--json"});
         QVERIFY2(first.exitCode == 0, first.out.c_str());
         QVERIFY(replicaStates(first) == (std::map<int, std::string>{{0, "MATCH"}, {1, "MATCH"}}));
+        nlohmann::json totals = jsonLines(first.out).back();
+        QVERIFY2(totals["all_match"] == true && totals["counts"]["MATCH"] == 2 && !totals.contains("ok"),
+                 first.out.c_str());
 
         // Incremental changes of every kind.
         writeFile(chain.data("tree/plain.txt"), "changed contents");
@@ -130,6 +137,8 @@ private slots:
         QCOMPARE(states.at(1), std::string("MATCH"));
         QCOMPARE(states.at(2), std::string("MISSING"));
         QCOMPARE(states.at(7), std::string("FOREIGN"));
+        nlohmann::json totals = jsonLines(verify.out).back();
+        QVERIFY2(totals["all_match"] == false && totals["counts"]["FOREIGN"] == 1, verify.out.c_str());
         // A replica of another chain is refused.
         auto wrongChain = cli({"send", otherChain.root(), "--to", target});
         QCOMPARE(wrongChain.exitCode, 1);

@@ -141,6 +141,9 @@ private slots:
         QCOMPARE(log["blocks"].size(), std::size_t{2});
         QCOMPARE(log["blocks"][1]["message"].get<std::string>(), std::string("first"));
         QVERIFY(log["blocks"][1]["signature_valid"].get<bool>());
+        // Protocol 2: block time is `timestamp`, as in the signed header and `log --json`.
+        QVERIFY2(log["blocks"][1].contains("timestamp") && !log["blocks"][1].contains("time"), log.dump().c_str());
+        QCOMPARE(daemon.status()["protocol"].get<int>(), 2);
         auto show = sc::controlRequest(socket, {{"op", "show"}, {"height", 1}});
         QVERIFY2(contains(show["changes"].dump(), "notes.txt"), show.dump().c_str());
         std::string refusal;
@@ -161,6 +164,8 @@ private slots:
         auto streamed = sc::controlRequest(socket, {{"op", "stream"}, {"targets", {replica}}, {"compress", "zstd:1"}});
         nlohmann::json done = daemon.waitForJob(streamed["job"].get<int>());
         QVERIFY2(done["state"] == "done" && done["result"]["all_ok"] == true, done.dump().c_str());
+        const nlohmann::json& outcome = done["result"]["targets"][0];
+        QVERIFY2(outcome["blocks_received"] == 2 && !outcome.contains("blocks"), done.dump().c_str());
         QCOMPARE(namesIn(replica + "/blocks").size(), std::size_t{2});
     }
 

@@ -2,7 +2,8 @@
 // follow the daemon (and survive its restart), the verify matrix shows a
 // tampered block, the add-replica wizard's happy and failure paths, and cancel
 // stops a running stream without leaving a partial block; an operator's refused
-// request shows its reason in the status bar.
+// request shows its reason in the status bar; a daemon of another protocol version is
+// reported once, and its status is not taken for ours.
 #include "core/btrfs/subvolumes.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/daemon_process.h"
@@ -19,7 +20,11 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QLineEdit>
+#include <QLocalServer>
+#include <QLocalSocket>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <filesystem>
@@ -55,6 +60,37 @@ struct ConsoleOnDaemon {
 class TestConsole : public QObject {
     Q_OBJECT
 private slots:
+    void aDaemonOfAnotherProtocolVersionIsReportedOnce() {
+        TempDir run("run");
+        const QString socket = q(run.path() + "/control.sock");
+        // A version 1 daemon: its status names no protocol.
+        QLocalServer daemon;
+        QVERIFY(daemon.listen(socket));
+        connect(&daemon, &QLocalServer::newConnection, this, [&daemon] {
+            while (QLocalSocket* peer = daemon.nextPendingConnection()) {
+                connect(peer, &QLocalSocket::readyRead, peer, [peer] {
+                    while (peer->canReadLine()) {
+                        QJsonObject request = QJsonDocument::fromJson(peer->readLine()).object();
+                        QJsonObject chain{{"path", "/old"}, {"name", "old"}, {"tip", 3}, {"replicas", QJsonArray()}};
+                        QJsonObject reply{{"ok", true}, {"chains", QJsonArray{chain}}};
+                        if (request.value("op").toString() == "subscribe")
+                            reply = QJsonObject{{"ok", true}, {"subscribe", true}};
+                        peer->write(QJsonDocument(reply).toJson(QJsonDocument::Compact) + "\n");
+                    }
+                });
+            }
+        });
+        ui::ConsoleSession session(socket);
+        QSignalSpy problems(&session, &ui::ConsoleSession::problem);
+        session.start();
+        QTRY_VERIFY_WITH_TIMEOUT(problems.count() >= 1, 10000);
+        const QString why = problems.first().first().toString();
+        QVERIFY2(why.contains("protocol version 1") && why.contains("version 2"), qPrintable(why));
+        QTest::qWait(2500); // two more polls: still one report, and the old status is not read as ours
+        QCOMPARE(problems.count(), 1);
+        QVERIFY(session.chain().isEmpty());
+    }
+
     void modelsFollowTheDaemonAndItsRestart() {
         SshLab lab(2);
         ChainFixture chain;
