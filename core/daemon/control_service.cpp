@@ -182,6 +182,27 @@ nlohmann::json ControlService::startReplicaAdd(const std::string& chain, nlohman
     return jobStartedReply(id);
 }
 
+nlohmann::json ControlService::startStream(const std::string& chain, const nlohmann::json& request,
+                                           const ControlPeer& peer) {
+    if (!request.contains(wire::kTargets) || !request[wire::kTargets].is_array() ||
+        request[wire::kTargets].empty())
+        throw Error("stream: no targets given", ExitCode::Usage);
+    if (request[wire::kTargets].size() > kMaxStreamTargets)
+        throw Error("stream: at most " + std::to_string(kMaxStreamTargets) + " targets in one request",
+                    ExitCode::Usage);
+    std::vector<std::string> targets;
+    for (const auto& target : request[wire::kTargets]) {
+        if (!target.is_string())
+            throw Error("stream: targets are replica names or URLs", ExitCode::Usage);
+        targets.push_back(target.get<std::string>());
+    }
+    checkTargets(chain, targets, peer);
+    auto id = jobs_.start(wire::kOpStream, chain, [this, chain, request](ControlJobs::Context& job) {
+        return streamJob(replication_, chain, request, job);
+    });
+    return jobStartedReply(id);
+}
+
 nlohmann::json ControlService::handle(const nlohmann::json& request, const ControlPeer& peer) {
     const std::string op = text(request, wire::kOp);
     if (op == wire::kOpStatus) {
@@ -228,25 +249,8 @@ nlohmann::json ControlService::handle(const nlohmann::json& request, const Contr
     }
     if (op == wire::kOpReplicaAdd)
         return startReplicaAdd(chain, request, peer);
-    if (op == wire::kOpStream) {
-        if (!request.contains(wire::kTargets) || !request[wire::kTargets].is_array() ||
-            request[wire::kTargets].empty())
-            throw Error("stream: no targets given", ExitCode::Usage);
-        if (request[wire::kTargets].size() > kMaxStreamTargets)
-            throw Error("stream: at most " + std::to_string(kMaxStreamTargets) + " targets in one request",
-                        ExitCode::Usage);
-        std::vector<std::string> targets;
-        for (const auto& target : request[wire::kTargets]) {
-            if (!target.is_string())
-                throw Error("stream: targets are replica names or URLs", ExitCode::Usage);
-            targets.push_back(target.get<std::string>());
-        }
-        checkTargets(chain, targets, peer);
-        auto id = jobs_.start(wire::kOpStream, chain, [this, chain, request](ControlJobs::Context& job) {
-            return streamJob(replication_, chain, request, job);
-        });
-        return jobStartedReply(id);
-    }
+    if (op == wire::kOpStream)
+        return startStream(chain, request, peer);
     if (op == wire::kOpLog) {
         std::size_t limit = request.contains(wire::kLimit) && request[wire::kLimit].is_number_unsigned()
                                 ? request[wire::kLimit].get<std::size_t>()

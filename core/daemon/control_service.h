@@ -27,6 +27,7 @@ private:
     void checkTargets(const std::string& chain, const std::vector<std::string>& targets,
                       const ControlPeer& peer) const;
     nlohmann::json startReplicaAdd(const std::string& chain, nlohmann::json request, const ControlPeer& peer);
+    nlohmann::json startStream(const std::string& chain, const nlohmann::json& request, const ControlPeer& peer);
     ControlAccess access_;
     SyncWorker replication_;
     ControlJobs jobs_;

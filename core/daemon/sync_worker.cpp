@@ -8,6 +8,7 @@
 #include "core/ledger/commit.h"
 #include "core/messages/block_messages.h"
 #include "core/messages/daemon_messages.h"
+#include "core/messages/wire_names.h"
 #include "core/replication/send_blocks.h"
 
 #include <algorithm>
@@ -27,7 +28,7 @@ namespace {
 
 // 1 s, 2 s, 4 s ... up to the cap: a replica that is away is not hammered.
 void scheduleRetry(ReplicaState& state, const std::string& error, double maxBackoffSeconds) {
-    state.phase = "retrying";
+    state.phase = wire::kPhaseRetrying;
     state.lastError = error;
     state.failures++;
     double backoff = std::min(maxBackoffSeconds, std::pow(2.0, std::min(state.failures, 10u) - 1));
@@ -203,7 +204,7 @@ void SyncWorker::trackSendEvent(Worker& worker, const SendEvent& event, RoundTal
     std::lock_guard lock(worker.mutex);
     for (const auto& name : tally.streaming) {
         ReplicaState& state = worker.states[name];
-        state.phase = "syncing";
+        state.phase = wire::kPhaseSyncing;
         state.rate = event.progress.rate;
         state.rawBytes += raw;
         state.bytesSent += wire;
@@ -225,7 +226,7 @@ void SyncWorker::settleRound(Worker& worker, const SendReport& report, std::uint
         state.streams++;
         state.resumedBytes += outcome.resumedBytes;
         if (outcome.ok) {
-            state.phase = "in-sync";
+            state.phase = wire::kPhaseInSync;
             state.height = tip;
             state.blocksBehind = 0;
             state.lagSeconds = 0;
@@ -260,7 +261,7 @@ void SyncWorker::syncOnce(Worker& worker) {
     RoundTally tally;
     for (const auto& target : request.targets) {
         std::lock_guard lock(worker.mutex);
-        worker.states[target.spec.text].phase = "syncing";
+        worker.states[target.spec.text].phase = wire::kPhaseSyncing;
     }
     SendReport report;
     try {
@@ -272,7 +273,7 @@ void SyncWorker::syncOnce(Worker& worker) {
         std::lock_guard lock(worker.mutex);
         for (const auto& target : request.targets) {
             worker.endpoints->drop(target.spec.text);
-            worker.states[target.spec.text].phase = "retrying";
+            worker.states[target.spec.text].phase = wire::kPhaseRetrying;
             worker.states[target.spec.text].lastError = e.what();
         }
         throw;
@@ -296,13 +297,13 @@ nlohmann::json SyncWorker::status() const {
 nlohmann::json SyncWorker::commit(const std::string& chainPath, const nlohmann::json& body) {
     Worker& w = worker(chainPath);
     CommitRequest request;
-    if (body.contains("message") && !body["message"].is_string())
+    if (body.contains(wire::kMessage) && !body[wire::kMessage].is_string())
         throw Error("commit: \"message\" must be a string", ExitCode::Usage);
-    request.message = body.value("message", std::string());
-    if (body.contains("operations"))
-        request.operations = body["operations"];
-    if (body.contains("elements")) {
-        const auto& elements = body["elements"];
+    request.message = body.value(wire::kMessage, std::string());
+    if (body.contains(wire::kOperations))
+        request.operations = body[wire::kOperations];
+    if (body.contains(wire::kElements)) {
+        const auto& elements = body[wire::kElements];
         if (!elements.is_array() || !std::all_of(elements.begin(), elements.end(), [](const auto& e) { return e.is_string(); }))
             throw Error("commit: \"elements\" must be a list of strings", ExitCode::Usage);
         request.elements = elements.get<std::vector<std::string>>();
