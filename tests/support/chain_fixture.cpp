@@ -97,6 +97,14 @@ std::vector<nlohmann::json> jsonLines(const std::string& text) {
     return lines;
 }
 
+std::vector<nlohmann::json> eventsOf(const CommandResult& result, const std::string& kind) {
+    std::vector<nlohmann::json> found;
+    for (const auto& line : jsonLines(result.out))
+        if (line.value("event", "") == kind)
+            found.push_back(line);
+    return found;
+}
+
 void populateAwkwardTree(const std::string& dir) {
     fs::create_directories(dir + "/with space/nested dir");
     writeFile(dir + "/with space/nested dir/file \"quoted\" 'single'", "quotes\n");

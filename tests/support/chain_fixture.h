@@ -38,6 +38,8 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
 
 // Parse every line of `text` as JSON.
 std::vector<nlohmann::json> jsonLines(const std::string& text);
+// The `--json` lines of a command's output whose "event" is `kind`.
+std::vector<nlohmann::json> eventsOf(const CommandResult& result, const std::string& kind);
 // `verify --replica --json` output: height -> MATCH / MISMATCH / MISSING / FOREIGN.
 std::map<int, std::string> replicaStates(const CommandResult& result);
 

@@ -16,14 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<nlohmann::json> events(const CommandResult& result, const std::string& kind) {
-    std::vector<nlohmann::json> found;
-    for (const auto& line : jsonLines(result.out))
-        if (line.value("event", "") == kind)
-            found.push_back(line);
-    return found;
-}
-
 // Every block verified as well as the kind can: MATCH, or UNHASHED where no agent can re-hash.
 std::string verifiedAll(const ReplicaOfKind& replica, std::size_t blocks) {
     auto verify = replica.verify();
@@ -68,7 +60,7 @@ private slots:
         chain.commit("second");
         auto incremental = replica.send();
         QVERIFY2(incremental.exitCode == 0, (incremental.out + incremental.err).c_str());
-        auto started = events(incremental, "block_started");
+        auto started = eventsOf(incremental, "block_started");
         QVERIFY2(!started.empty() && started.front()["parent"] == 1, incremental.out.c_str());
         check = verifiedAll(replica, 3);
         QVERIFY2(check.empty(), check.c_str());

@@ -28,14 +28,6 @@ bool allMatch(const CommandResult& verify, int blocks) {
     return verify.exitCode == 0;
 }
 
-std::vector<nlohmann::json> events(const CommandResult& result, const std::string& kind) {
-    std::vector<nlohmann::json> found;
-    for (const auto& line : jsonLines(result.out))
-        if (line.value("event", "") == kind)
-            found.push_back(line);
-    return found;
-}
-
 // Every ssh command of a test goes through the lab's client key and the agent built with the tests.
 std::vector<std::string> reach(const SshLab& lab) {
     return {"--identity", lab.clientKey(), "--agent-path", STREAMCHAIN_CLI};
@@ -147,7 +139,7 @@ private slots:
                                          local.path("replica")};
         auto full = cli(concat(concat({"send", chain.root(), "--compress", "zstd:3", "--json"}, targets), reach(lab)));
         QVERIFY2(full.exitCode == 0, (full.out + full.err).c_str());
-        auto finished = events(full, "finished").back();
+        auto finished = eventsOf(full, "finished").back();
         QVERIFY2(finished["wire_bytes"].get<std::uint64_t>() < finished["bytes_done"].get<std::uint64_t>(),
                  full.out.c_str()); // the 4 MiB of log compressed on the wire
 
@@ -156,7 +148,7 @@ private slots:
         chain.commit("second");
         auto incremental = cli(concat(concat({"send", chain.root(), "--json"}, targets), reach(lab)));
         QVERIFY2(incremental.exitCode == 0, (incremental.out + incremental.err).c_str());
-        QCOMPARE(events(incremental, "block_started").front()["parent"].get<int>(), 1);
+        QCOMPARE(eventsOf(incremental, "block_started").front()["parent"].get<int>(), 1);
 
         for (const auto& replica : {lab.url(0, "replica"), lab.url(1, "replica"), local.path("replica")}) {
             auto verify = cli(concat({"verify", chain.root(), "--replica", replica, "--json"}, reach(lab)));
@@ -184,8 +176,8 @@ private slots:
         }
         auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--json"}, reach(lab)));
         QVERIFY2(send.exitCode == 0, (send.out + send.err).c_str());
-        QCOMPARE(events(send, "block_started").size(), std::size_t{1}); // one stream, one receive
-        QCOMPARE(events(send, "block_done").size(), std::size_t{31});
+        QCOMPARE(eventsOf(send, "block_started").size(), std::size_t{1}); // one stream, one receive
+        QCOMPARE(eventsOf(send, "block_done").size(), std::size_t{31});
         auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
         QVERIFY2(allMatch(verify, 31), verify.out.c_str());
     }
@@ -291,7 +283,7 @@ private slots:
         chain.commit("two");
         auto incremental = cli(concat({"send", chain.root(), "--to", lab.url(0, "plain"), "--json"}, plain));
         QVERIFY2(incremental.exitCode == 0, (incremental.out + incremental.err).c_str());
-        QCOMPARE(events(incremental, "block_started").front()["parent"].get<int>(), 1);
+        QCOMPARE(eventsOf(incremental, "block_started").front()["parent"].get<int>(), 1);
         QCOMPARE(namesIn(lab.replicaPath(0, "plain/blocks")),
                  (std::vector<std::string>{"000000000000", "000000000001", "000000000002"}));
         // Verification says what it could not check, and does not call it a match.
@@ -350,7 +342,7 @@ private slots:
                                   "--spool-max-rate", "0", "--json"},
                                  reach(lab)));
         QVERIFY2(second.exitCode == 0, (second.out + second.err).c_str());
-        auto summary = events(second, "summary").back();
+        auto summary = eventsOf(second, "summary").back();
         // The snapshot is read again, but what the replica had spooled is not sent again.
         QVERIFY2(summary["targets"][0]["resumed_bytes"].get<std::uint64_t>() >= 30'000'000, second.out.c_str());
         QVERIFY(namesIn(spoolDir).empty());
@@ -374,7 +366,7 @@ private slots:
         auto second = cli(concat(concat({"send", chain.root(), "--to", lab.url(0, "replica"), "--json"}, spoolArgs),
                                  reach(lab)));
         QVERIFY2(second.exitCode == 0, (second.out + second.err).c_str());
-        QCOMPARE(events(second, "summary").back()["targets"][0]["resumed_bytes"].get<std::uint64_t>(), spooled);
+        QCOMPARE(eventsOf(second, "summary").back()["targets"][0]["resumed_bytes"].get<std::uint64_t>(), spooled);
         auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, reach(lab)));
         QVERIFY2(allMatch(verify, 2), verify.out.c_str());
     }
