@@ -17,17 +17,17 @@ std::string agentCommand(const std::string& remoteRoot, const std::string& agent
 }
 
 AgentClient::AgentClient(SshSession& session, const std::string& remoteRoot, const ChainIdentity& chain,
-                         const std::string& agentPath)
-    : label_("replica ssh://" + session.endpoint().label() + remoteRoot) {
+                         const std::string& agentPath, std::uint32_t newestProtocol)
+    : newestProtocol_(newestProtocol ? newestProtocol : agentProtocolNewest()),
+      label_("replica ssh://" + session.endpoint().label() + remoteRoot) {
     channel_ = session.exec(agentCommand(remoteRoot, agentPath));
     SshChannel* channel = channel_.get();
     reader_ = std::make_unique<FrameReader>(
         [channel](std::uint8_t* buffer, std::size_t size) { return channel->read(buffer, size); }, label_);
     writer_ = std::make_unique<FrameWriter>([channel](std::span<const std::uint8_t> bytes) { channel->write(bytes); });
-    writer_->sendJson(FrameType::Hello, {{"magic", "streamchain"},
-                                         {"protocol", kAgentProtocolVersion},
-                                         {"version", STREAMCHAIN_VERSION},
-                                         {"chain", chainToWire(chain)}});
+    nlohmann::json hello = helloVersions(newestProtocol_);
+    hello.update({{"magic", "streamchain"}, {"version", STREAMCHAIN_VERSION}, {"chain", chainToWire(chain)}});
+    writer_->sendJson(FrameType::Hello, hello);
     std::optional<Frame> answer = reader_->next();
     if (!answer) {
         std::string said = channel_->drainStderr();
@@ -46,12 +46,16 @@ AgentClient::AgentClient(SshSession& session, const std::string& remoteRoot, con
 }
 
 AgentClient::AgentClient(AgentClient& relay, std::vector<std::string> route, std::string label, nlohmann::json hello)
-    : relay_(&relay), route_(std::move(route)), label_(std::move(label)), hello_(std::move(hello)) {}
+    : newestProtocol_(relay.newestProtocol_), relay_(&relay), route_(std::move(route)), label_(std::move(label)),
+      hello_(std::move(hello)) {}
 
 void AgentClient::checkHello(const ChainIdentity& chain) {
-    if (hello_.value("protocol", 0u) != kAgentProtocolVersion)
-        throw Error(label_ + ": the agent speaks protocol " + hello_.value("protocol", nlohmann::json(0)).dump() +
-                    ", this streamchain speaks " + std::to_string(kAgentProtocolVersion) + "; deploy a matching agent");
+    const nlohmann::json protocol = hello_.value("protocol", nlohmann::json(0));
+    if (!protocol.is_number_unsigned() || protocol.get<std::uint64_t>() < kAgentProtocolOldest ||
+        protocol.get<std::uint64_t>() > newestProtocol_)
+        throw Error(label_ + ": the agent speaks protocol " + protocol.dump() + ", this streamchain speaks " +
+                    std::to_string(kAgentProtocolOldest) + " to " + std::to_string(newestProtocol_) +
+                    "; deploy a matching agent");
     if (hello_.contains("bound_chain") && hello_["bound_chain"].is_string() && hello_["bound_chain"] != chain.id)
         throw Error(label_ + " belongs to another chain (" + hello_["bound_chain"].get<std::string>() + ")");
 }
@@ -192,9 +196,9 @@ SpoolState AgentClient::spool(const std::string& key) {
     return {reply.at("bytes").get<std::uint64_t>(), reply.at("sha256").get<std::string>()};
 }
 
-std::uint64_t AgentClient::beginReceive(const nlohmann::json& body) {
+ReceiveReady AgentClient::beginReceive(const nlohmann::json& body) {
     nlohmann::json ready = request(body, "announcing the stream");
-    return ready.value("resume_from", std::uint64_t{0});
+    return {ready.value("resume_from", std::uint64_t{0}), trailerChecksumsOf(ready)};
 }
 
 void AgentClient::sendData(std::span<const std::uint8_t> bytes) {
@@ -204,8 +208,11 @@ void AgentClient::sendData(std::span<const std::uint8_t> bytes) {
     }
 }
 
-nlohmann::json AgentClient::endReceive(std::uint64_t rawBytes, const std::string& rawSha256, nlohmann::json* relayed) {
-    sendFrame(FrameType::End, toWire(nlohmann::json{{"raw_bytes", rawBytes}, {"raw_sha256", rawSha256}}));
+nlohmann::json AgentClient::endReceive(std::uint64_t rawBytes, const nlohmann::json& checksums,
+                                       nlohmann::json* relayed) {
+    nlohmann::json trailer = checksums;
+    trailer["raw_bytes"] = rawBytes;
+    sendFrame(FrameType::End, toWire(trailer));
     Frame answer = nextFrame("receiving");
     if (relayed && (answer.type == FrameType::Reply || answer.type == FrameType::Failure))
         *relayed = answer.json(label_).value("relayed", nlohmann::json::array());

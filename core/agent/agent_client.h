@@ -24,6 +24,12 @@ struct SpoolState {
     std::string sha256; // of those bytes
 };
 
+// The agent's answer to a stream announcement.
+struct ReceiveReady {
+    std::uint64_t resumeFrom = 0;  // the offset the agent resumed at
+    TransferChecksums checksums;   // what the trailer must carry for it and the replicas it feeds
+};
+
 // How a relay reaches its downstream replica (with the relay's own key and pins).
 struct DownstreamSpec {
     std::string url;           // ssh://user@host:port/path
@@ -36,8 +42,9 @@ class AgentClient {
 public:
     // Starts the agent for `remoteRoot` on the session and exchanges hellos.
     // `agentPath` empty: the replica's deployed agent, else `streamchain` on its PATH.
+    // `newestProtocol` (0: agentProtocolNewest()) caps the versions offered.
     AgentClient(SshSession& session, const std::string& remoteRoot, const ChainIdentity& chain,
-                const std::string& agentPath = {});
+                const std::string& agentPath = {}, std::uint32_t newestProtocol = 0);
     ~AgentClient();
     AgentClient(const AgentClient&) = delete;
     AgentClient& operator=(const AgentClient&) = delete;
@@ -49,6 +56,8 @@ public:
     std::string relayPublicKey();
 
     const nlohmann::json& hello() const { return hello_; } // what the agent said about its root
+    // The version this agent speaks with whoever started it (for a replica behind relays: with the last relay).
+    std::uint32_t protocol() const { return hello_.value("protocol", kAgentProtocolOldest); }
     std::string label() const { return label_; }
     const std::vector<std::string>& route() const { return route_; } // empty: reached directly
 
@@ -60,11 +69,12 @@ public:
     SpoolState spool(const std::string& key);
 
     // A stream: start (announce), data, then end or abort.
-    std::uint64_t beginReceive(const nlohmann::json& request); // returns the offset the agent resumed at
+    ReceiveReady beginReceive(const nlohmann::json& request);
     void sendData(std::span<const std::uint8_t> bytes);
     // The agent's final reply; `relayed` (when given) gets its report on the replicas it fed
     // with this stream, also when it failed itself (then this throws afterwards).
-    nlohmann::json endReceive(std::uint64_t rawBytes, const std::string& rawSha256,
+    // `checksums`: the trailer's checksum fields ({"raw_xxh3": hex, ...}).
+    nlohmann::json endReceive(std::uint64_t rawBytes, const nlohmann::json& checksums,
                               nlohmann::json* relayed = nullptr);
     // `discardSpool`: what the replica spooled of this stream is not to be trusted.
     void abortReceive(const std::string& reason, bool discardSpool) noexcept;
@@ -76,6 +86,7 @@ public:
 
 private:
     AgentClient(AgentClient& relay, std::vector<std::string> route, std::string label, nlohmann::json hello);
+    std::uint32_t newestProtocol_ = kAgentProtocolVersion; // the newest version offered
     void checkHello(const ChainIdentity& chain);
 
     AgentClient* relay_ = nullptr; // set for a replica behind a relay: frames travel through it

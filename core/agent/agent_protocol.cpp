@@ -5,6 +5,8 @@
 #include "core/ledger/chain_identity.h"
 
 #include <cctype>
+#include <cstdlib>
+#include <vector>
 
 namespace sc {
 
@@ -161,6 +163,83 @@ ChainIdentity chainFromWire(const nlohmann::json& json) {
     } catch (const nlohmann::json::exception& e) {
         throw Error(std::string("malformed chain announcement: ") + e.what());
     }
+}
+
+std::uint32_t agentProtocolNewest() {
+    const char* cap = std::getenv("STREAMCHAIN_AGENT_MAX_PROTOCOL");
+    if (!cap || !*cap)
+        return kAgentProtocolVersion;
+    char* end = nullptr;
+    unsigned long value = std::strtoul(cap, &end, 10);
+    if (*end != '\0' || value < kAgentProtocolOldest || value > kAgentProtocolVersion)
+        throw Error("STREAMCHAIN_AGENT_MAX_PROTOCOL must be a protocol version from " +
+                    std::to_string(kAgentProtocolOldest) + " to " + std::to_string(kAgentProtocolVersion));
+    return static_cast<std::uint32_t>(value);
+}
+
+nlohmann::json helloVersions(std::uint32_t newest) {
+    nlohmann::json fields = {{"protocol", kAgentProtocolOldest}};
+    if (newest > kAgentProtocolOldest) {
+        fields["protocols"] = nlohmann::json::array();
+        for (std::uint32_t version = kAgentProtocolOldest; version <= newest; ++version)
+            fields["protocols"].push_back(version);
+    }
+    return fields;
+}
+
+std::optional<std::uint32_t> negotiateAgentProtocol(const nlohmann::json& hello, std::uint32_t newest) {
+    const nlohmann::json protocol = hello.contains("protocol") ? hello["protocol"] : nlohmann::json();
+    if (!protocol.is_number_unsigned())
+        throw Error("the hello's protocol must be an unsigned integer, not " + toWire(protocol));
+    std::vector<nlohmann::json> offered{protocol};
+    if (hello.contains("protocols")) {
+        const nlohmann::json& list = hello["protocols"];
+        if (!list.is_array())
+            throw Error("the hello's protocols must be a list of versions, not " + toWire(list));
+        offered.insert(offered.end(), list.begin(), list.end());
+    }
+    std::optional<std::uint32_t> chosen;
+    for (const nlohmann::json& version : offered) {
+        if (!version.is_number_unsigned())
+            throw Error("the hello offers a protocol version that is not an unsigned integer: " + toWire(version));
+        std::uint64_t value = version.get<std::uint64_t>();
+        if (value >= kAgentProtocolOldest && value <= newest && (!chosen || value > *chosen))
+            chosen = static_cast<std::uint32_t>(value);
+    }
+    return chosen;
+}
+
+TransferChecksum transferChecksumOf(std::uint32_t protocol) {
+    return protocol >= 2 ? TransferChecksum::Xxh3 : TransferChecksum::Sha256;
+}
+
+const char* trailerChecksumKey(TransferChecksum checksum) {
+    return checksum == TransferChecksum::Sha256 ? "raw_sha256" : "raw_xxh3";
+}
+
+nlohmann::json trailerChecksumsToWire(const TransferChecksums& checksums) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (TransferChecksum checksum : {TransferChecksum::Xxh3, TransferChecksum::Sha256})
+        if (checksums.has(checksum))
+            keys.push_back(trailerChecksumKey(checksum));
+    return keys;
+}
+
+TransferChecksums trailerChecksumsOf(const nlohmann::json& ready) {
+    TransferChecksums checksums;
+    if (!ready.contains("trailer_checksums"))
+        return checksums.add(TransferChecksum::Sha256);
+    if (!ready["trailer_checksums"].is_array())
+        throw Error("malformed trailer_checksums in the agent's answer");
+    for (const nlohmann::json& key : ready["trailer_checksums"]) {
+        if (key == trailerChecksumKey(TransferChecksum::Sha256))
+            checksums.add(TransferChecksum::Sha256);
+        else if (key == trailerChecksumKey(TransferChecksum::Xxh3))
+            checksums.add(TransferChecksum::Xxh3);
+        else
+            throw Error("the agent asks for a trailer checksum this streamchain cannot make: " + toWire(key));
+    }
+    return checksums;
 }
 
 bool isValidSpoolKey(const std::string& key) {

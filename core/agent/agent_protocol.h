@@ -10,11 +10,15 @@
 #include <span>
 #include <string>
 
+#include "core/base/hash.h"
+
 namespace sc {
 
 struct ChainIdentity;
 
-constexpr std::uint32_t kAgentProtocolVersion = 1;
+// Versions: 1 checks streams by SHA-256, 2 by XXH3-128 (docs/agent-protocol.md).
+constexpr std::uint32_t kAgentProtocolVersion = 2; // the newest this build speaks
+constexpr std::uint32_t kAgentProtocolOldest = 1;
 constexpr std::size_t kMaxFramePayload = 16u << 20;
 constexpr std::size_t kFrameHeaderSize = 5;
 
@@ -71,6 +75,24 @@ private:
 // The chain as announced in the sender's hello: what a replica binds to.
 nlohmann::json chainToWire(const ChainIdentity& chain);
 ChainIdentity chainFromWire(const nlohmann::json& json); // throws sc::Error if malformed
+
+// The newest version this process offers or accepts: kAgentProtocolVersion, unless the
+// test hook STREAMCHAIN_AGENT_MAX_PROTOCOL caps it (so a test can play an older peer).
+std::uint32_t agentProtocolNewest();
+// The version fields of a sender's hello offering versions up to `newest`. "protocol" stays
+// 1, so an agent of version 1 answers instead of refusing; "protocols" lists the rest.
+nlohmann::json helloVersions(std::uint32_t newest);
+// The agent's choice from a sender's hello: the highest version both speak, nothing if
+// none. Throws sc::Error if the version fields are malformed.
+std::optional<std::uint32_t> negotiateAgentProtocol(const nlohmann::json& hello, std::uint32_t newest);
+
+// The transfer checksum of a stream's trailer for a session of this version, and its key.
+TransferChecksum transferChecksumOf(std::uint32_t protocol);
+const char* trailerChecksumKey(TransferChecksum checksum); // "raw_sha256", "raw_xxh3"
+// The checksums a receive's ready reply asks the trailer to carry: those of the agent and
+// of every replica it relays to. A reply without the list comes from a version-1 agent.
+nlohmann::json trailerChecksumsToWire(const TransferChecksums& checksums);
+TransferChecksums trailerChecksumsOf(const nlohmann::json& ready); // throws sc::Error on names it cannot make
 
 // Spool keys name a (parent, blocks) stream; only [0-9a-f-] so they are safe file names.
 bool isValidSpoolKey(const std::string& key);

@@ -94,10 +94,13 @@ public:
             return refuse("the first frame must be a hello");
         try {
             json hello = first->json("sender");
-            const json protocol = hello.contains("protocol") ? hello["protocol"] : json();
-            if (!protocol.is_number_unsigned() || protocol.get<std::uint64_t>() != kAgentProtocolVersion)
-                return refuse("agent protocol " + std::to_string(kAgentProtocolVersion) +
-                              " cannot serve a sender of protocol " + toWire(protocol));
+            const std::uint32_t newest = agentProtocolNewest();
+            std::optional<std::uint32_t> protocol = negotiateAgentProtocol(hello, newest);
+            if (!protocol)
+                return refuse("agent protocols " + std::to_string(kAgentProtocolOldest) + " to " +
+                              std::to_string(newest) + " cannot serve a sender of protocol " +
+                              toWire(hello.value("protocols", hello["protocol"])));
+            protocol_ = *protocol;
             announced_ = chainFromWire(hello.at("chain"));
         } catch (const Error& e) {
             return refuse(e.what());
@@ -140,7 +143,7 @@ private:
 
     json describe() const {
         json info = {{"magic", "streamchain"},
-                     {"protocol", kAgentProtocolVersion},
+                     {"protocol", protocol_},
                      {"version", STREAMCHAIN_VERSION},
                      {"root", replica_.root()},
                      {"exists", replica_.exists()},
@@ -290,6 +293,16 @@ private:
         return routes;
     }
 
+    // What the stream's trailer must carry: our own check, and those of the replicas we feed.
+    TransferChecksums trailerChecksumsWanted(bool keep, const RelayFanOut* relay) const {
+        TransferChecksums wanted;
+        if (keep)
+            wanted.add(transferChecksumOf(protocol_));
+        if (relay)
+            wanted |= relay->checksumsWanted();
+        return wanted;
+    }
+
     // Blocks arrive as one send stream; this replica keeps them (unless it only relays) and
     // passes every frame on to the replicas behind it as it arrives.
     void receive(const json& request) {
@@ -320,7 +333,7 @@ private:
         std::unique_ptr<ZstdDecompressor> decompressor;
         if (keep) {
             receiver = std::make_unique<BlockReceiver>(replica_, bound, std::move(blocks), spool,
-                                                       BlockReceiver::Digest::Compute,
+                                                       transferChecksumOf(protocol_),
                                                        ReceiveLimits::fromEnvironment(&senderGone_));
             if (boolField(request, "compressed", false))
                 decompressor = std::make_unique<ZstdDecompressor>();
@@ -328,8 +341,10 @@ private:
         std::unique_ptr<RelayFanOut> relay;
         if (!routes.empty())
             relay = std::make_unique<RelayFanOut>(relays_, request, routes);
-        writer_.sendJson(FrameType::Reply,
-                         {{"ready", true}, {"resume_from", receiver ? receiver->bytesReceived() : 0}});
+        json ready = {{"ready", true}, {"resume_from", receiver ? receiver->bytesReceived() : 0}};
+        if (protocol_ >= 2) // version 1: the trailer carries SHA-256, for every replica on the way
+            ready["trailer_checksums"] = trailerChecksumsToWire(trailerChecksumsWanted(keep, relay.get()));
+        writer_.sendJson(FrameType::Reply, ready);
         std::string failure; // the stream is drained to its end either way, to stay in step with the sender
         while (true) {
             auto frame = reader_.next();
@@ -381,7 +396,8 @@ private:
                 if (!failure.empty())
                     throw Error(failure);
                 json trailer = end.json("sender");
-                published = receiver->finish(uintField(trailer, "raw_bytes"), stringField(trailer, "raw_sha256"));
+                published = receiver->finish(uintField(trailer, "raw_bytes"),
+                                             stringField(trailer, trailerChecksumKey(transferChecksumOf(protocol_))));
             } catch (const Error& e) {
                 receiver->abort(false);
                 failure = e.what();
@@ -399,7 +415,9 @@ private:
         DownstreamSpec spec{request.value("url", std::string()), request.value("accept_host_key", std::string()),
                             request.value("agent_path", std::string()), request.value("deploy", false)};
         try {
-            AgentClient& agent = relays_.open(spec, bound);
+            // Downstream links offer no newer version than our sender's, so the trailer it
+            // makes carries what every replica on the way checks.
+            AgentClient& agent = relays_.open(spec, bound, protocol_);
             writer_.sendJson(FrameType::Reply, {{"hello", agent.hello()}});
         } catch (const UnknownHostKeyError& unknown) {
             writer_.sendJson(FrameType::Failure, {{"error", unknown.what()},
@@ -482,6 +500,7 @@ private:
     FrameReader reader_;
     FrameWriter writer_;
     ChainIdentity announced_;
+    std::uint32_t protocol_ = kAgentProtocolOldest; // negotiated at hello
     std::unique_ptr<ChainLock> lock_;
 };
 

@@ -39,6 +39,8 @@ RelayFanOut::RelayFanOut(RelayLinks& links, const nlohmann::json& request, const
                 hop.error = ready.json(url).value("error", std::string("refused"));
             else if (ready.type != FrameType::Reply)
                 hop.error = "protocol error: no answer to the stream announcement";
+            else
+                hop.checksums = trailerChecksumsOf(ready.json(url));
         } catch (const Error& e) {
             broken(hop, e.what());
         }
@@ -46,6 +48,14 @@ RelayFanOut::RelayFanOut(RelayLinks& links, const nlohmann::json& request, const
             hop.agent = nullptr;
         hops_.push_back(std::move(hop));
     }
+}
+
+TransferChecksums RelayFanOut::checksumsWanted() const {
+    TransferChecksums wanted;
+    for (const Hop& hop : hops_)
+        if (hop.agent)
+            wanted |= hop.checksums;
+    return wanted;
 }
 
 void RelayFanOut::broken(Hop& hop, const std::string& error) {

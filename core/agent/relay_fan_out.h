@@ -20,6 +20,8 @@ public:
     using Route = std::vector<std::string>;
     // `request`: the sender's receive request; `routes`: hop URLs from here to each replica to feed.
     RelayFanOut(RelayLinks& links, const nlohmann::json& request, const std::vector<Route>& routes);
+    // What the trailer must carry for the hops that took the stream (and those behind them).
+    TransferChecksums checksumsWanted() const;
     void forward(const Frame& data);
     void end(const Frame& trailer);                 // pass the trailer on; replies are read by collect()
     nlohmann::json collect();                       // [{"route":[...]} or {"route":[...],"error":"..."}]
@@ -30,6 +32,7 @@ private:
         std::string url;
         AgentClient* agent = nullptr;
         std::string error; // set when the hop refused or its link broke
+        TransferChecksums checksums; // what its answer to the announcement asked the trailer for
         std::map<Route, std::string> reports; // route below the hop -> error ("" = published)
     };
     void broken(Hop& hop, const std::string& error);

@@ -64,7 +64,8 @@ std::string RelayLinks::publicKey() {
     return generateKey(privateFile, publicFile);
 }
 
-AgentClient& RelayLinks::open(const DownstreamSpec& downstream, const ChainIdentity& chain) {
+AgentClient& RelayLinks::open(const DownstreamSpec& downstream, const ChainIdentity& chain,
+                              std::uint32_t newestProtocol) {
     TargetSpec target = parseTargetSpec(downstream.url);
     if (target.kind != TargetSpec::Kind::Ssh)
         throw Error("relay: a downstream replica must be an ssh:// URL, not " + downstream.url);
@@ -84,7 +85,7 @@ AgentClient& RelayLinks::open(const DownstreamSpec& downstream, const ChainIdent
     std::string agentPath = downstream.agentPath;
     if (downstream.deploy)
         agentPath = ensureAgent(*link.session, target.path, downstream.agentPath).agentPath;
-    link.agent = std::make_unique<AgentClient>(*link.session, target.path, chain, agentPath);
+    link.agent = std::make_unique<AgentClient>(*link.session, target.path, chain, agentPath, newestProtocol);
     if (!link.session->acceptedKnownHostsLine().empty())
         recordKnownHost(connect.knownHostsFile, link.session->acceptedKnownHostsLine());
     return *links_.insert_or_assign(downstream.url, std::move(link)).first->second.agent;

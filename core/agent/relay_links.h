@@ -20,8 +20,9 @@ public:
     // The relay's public key line ("ssh-ed25519 AAAA... streamchain-relay@HOST"), made on first use.
     std::string publicKey();
     // Connect to a downstream replica with the relay's key and pins (UnknownHostKeyError carries
-    // the fingerprint to confirm), deploy our agent there if asked, start it. Replaces an older link.
-    AgentClient& open(const DownstreamSpec& downstream, const ChainIdentity& chain);
+    // the fingerprint to confirm), deploy our agent there if asked, start it offering protocol
+    // versions up to `newestProtocol` (the relay's own session's). Replaces an older link.
+    AgentClient& open(const DownstreamSpec& downstream, const ChainIdentity& chain, std::uint32_t newestProtocol);
     AgentClient& link(const std::string& url); // throws if the sender did not open it in this session
     void drop(const std::string& url);         // after its connection broke
 

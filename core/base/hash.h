@@ -1,5 +1,6 @@
 #pragma once
-// Content hashing for footprints and headers (OpenSSL EVP).
+// Content hashing for footprints and headers (OpenSSL EVP), and the checksums
+// streams carry across a transport (SHA-256 or XXH3-128).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,56 @@ private:
 };
 
 Digest hashBytes(HashAlgorithm algorithm, std::string_view data);
+
+// The checksum of a raw send stream in transit (docs/agent-protocol.md). It only
+// catches corruption on the way: the footprint and the signed header prove content.
+enum class TransferChecksum : std::uint8_t { Sha256, Xxh3 };
+std::string_view transferChecksumName(TransferChecksum checksum); // "SHA-256", "XXH3-128"
+
+// Which transfer checksums the receivers of one stream check.
+struct TransferChecksums {
+    bool sha256 = false;
+    bool xxh3 = false;
+    bool any() const { return sha256 || xxh3; }
+    bool has(TransferChecksum checksum) const { return checksum == TransferChecksum::Sha256 ? sha256 : xxh3; }
+    TransferChecksums& add(TransferChecksum checksum);
+    TransferChecksums& operator|=(const TransferChecksums& other);
+};
+
+// XXH3 128-bit (libxxhash), streaming. Hex is the canonical big-endian form
+// that `xxhsum -H2` prints.
+class Xxh3Hasher {
+public:
+    Xxh3Hasher();
+    ~Xxh3Hasher();
+    Xxh3Hasher(const Xxh3Hasher&) = delete;
+    Xxh3Hasher& operator=(const Xxh3Hasher&) = delete;
+    Xxh3Hasher& update(std::span<const std::uint8_t> data);
+    Xxh3Hasher& update(std::string_view data);
+    std::string finishHex(); // resets the hasher for reuse
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+std::string xxh3Hex(std::string_view data); // one shot
+
+// One transfer checksum, of either kind.
+class TransferHasher {
+public:
+    explicit TransferHasher(TransferChecksum checksum);
+    ~TransferHasher();
+    TransferHasher(TransferHasher&&) noexcept;
+    TransferHasher& operator=(TransferHasher&&) noexcept;
+    void update(std::span<const std::uint8_t> data);
+    std::string finishHex(); // resets the hasher for reuse
+    TransferChecksum checksum() const { return checksum_; }
+
+private:
+    TransferChecksum checksum_;
+    std::unique_ptr<Hasher> sha256_;
+    std::unique_ptr<Xxh3Hasher> xxh3_;
+};
 
 std::string toHex(std::span<const std::uint8_t> bytes);
 std::string toHex(std::string_view bytes);

@@ -11,14 +11,14 @@ namespace sc {
 namespace {
 
 // Receives raw bytes (a local replica never needs the compressed stream). Its bytes come
-// straight from the producer in this process, so there is no transfer to check a digest of.
+// straight from the producer in this process, so there is no transfer to checksum.
 class LocalStreamSink : public StreamSink {
 public:
     LocalStreamSink(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
                     std::shared_ptr<const StreamTrailer> trailer)
         : name_(replica.root()), trailer_(std::move(trailer)),
           receiver_(std::make_unique<BlockReceiver>(replica, binding, std::move(blocks), SpoolOptions{},
-                                                    BlockReceiver::Digest::Skip)) {}
+                                                    std::nullopt)) {}
     void write(std::span<const std::uint8_t> chunk) override { receiver_->write(chunk); }
     void finish() override {
         auto receiver = std::move(receiver_);
@@ -30,7 +30,6 @@ public:
         receiver_.reset();
     }
     std::string name() const override { return name_; }
-    bool wantsDigest() const override { return false; }
 
 private:
     std::string name_;

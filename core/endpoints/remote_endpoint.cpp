@@ -46,7 +46,9 @@ public:
         SpoolState spooled;
         if (!stream.spoolKey.empty() && plan.routes.empty())
             spooled = agent_.spool(stream.spoolKey);
-        resumeFrom_ = agent_.beginReceive(announce(stream, spooled.bytes, compression_.enabled, plan));
+        ReceiveReady ready = agent_.beginReceive(announce(stream, spooled.bytes, compression_.enabled, plan));
+        resumeFrom_ = ready.resumeFrom;
+        checksums_ = ready.checksums;
         if (resumeFrom_ > 0) {
             expectedPrefix_ = spooled.sha256;
             if (compression_.enabled)
@@ -56,6 +58,7 @@ public:
     }
 
     bool wantsPacked() const override { return compression_.enabled && resumeFrom_ == 0; }
+    TransferChecksums checksumsWanted() const override { return checksums_; }
 
     void write(std::span<const std::uint8_t> chunk) override {
         if (resumeFrom_ > 0 && rawOffset_ < resumeFrom_) {
@@ -91,7 +94,7 @@ public:
         finished_ = true;
         nlohmann::json relayed;
         try {
-            agent_.endReceive(trailer_->rawBytes, trailer_->rawSha256, &relayed);
+            agent_.endReceive(trailer_->rawBytes, trailerChecksums(), &relayed);
         } catch (const Error&) {
             report(relayed);
             throw;
@@ -108,6 +111,16 @@ public:
     std::uint64_t resumedBytes() const override { return resumeFrom_; }
 
 private:
+    // The checksum fields this agent (and the replicas it feeds) asked for.
+    nlohmann::json trailerChecksums() const {
+        nlohmann::json fields = nlohmann::json::object();
+        if (checksums_.sha256)
+            fields[trailerChecksumKey(TransferChecksum::Sha256)] = trailer_->rawSha256;
+        if (checksums_.xxh3)
+            fields[trailerChecksumKey(TransferChecksum::Xxh3)] = trailer_->rawXxh3;
+        return fields;
+    }
+
     void report(const nlohmann::json& relayed) {
         if (!results_ || !relayed.is_array())
             return;
@@ -124,7 +137,7 @@ private:
         if (bytes.empty())
             return;
         if (flipByte_ && bytes.size() > 100) {
-            // Test builds only: corrupt one byte on the wire, after the digest was taken.
+            // Test builds only: corrupt one byte on the wire, after the checksums were taken.
             std::string corrupted(bytes);
             corrupted[corrupted.size() / 2] ^= 0x01;
             flipByte_ = false;
@@ -138,6 +151,7 @@ private:
     std::shared_ptr<const StreamTrailer> trailer_;
     CompressionSpec compression_;
     std::uint64_t resumeFrom_ = 0, rawOffset_ = 0;
+    TransferChecksums checksums_;
     std::string expectedPrefix_;
     Hasher prefix_{HashAlgorithm::Sha256};
     std::unique_ptr<ZstdCompressor> compressor_;

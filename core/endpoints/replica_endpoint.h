@@ -25,9 +25,11 @@ struct StreamAnnouncement {
 };
 
 // Filled in by the producer after the last byte and before the sinks finish.
+// Each checksum is taken only when a sink of the stream asked for it (else empty).
 struct StreamTrailer {
     std::uint64_t rawBytes = 0;
     std::string rawSha256;
+    std::string rawXxh3;
 };
 
 // A stream that also feeds replicas behind this one: each route names the hops

@@ -50,9 +50,10 @@ constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is
 } // namespace
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
-                             std::vector<IncomingBlock> blocks, SpoolOptions spool, Digest digest,
-                             ReceiveLimits limits)
-    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)), limits_(limits) {
+                             std::vector<IncomingBlock> blocks, SpoolOptions spool,
+                             std::optional<TransferChecksum> checksum, ReceiveLimits limits)
+    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)), checksum_(checksum),
+      limits_(limits) {
     if (blocks_.empty())
         throw Error(replica_.label() + ": a receive must announce at least one block");
     checkAnnounced();
@@ -83,7 +84,7 @@ BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& b
     ::fcntl(receive_->stdinFd(), F_SETPIPE_SZ, kStreamPipeBytes);
     StreamGate::Hooks hooks{[this](std::size_t index) { return parentCopyUuid(index); },
                             [this](std::size_t index) { return cloneFromParent(index); }};
-    input_ = std::make_unique<ReceiveFeed>(receive_->stdinFd(), digest == Digest::Compute, std::move(gated),
+    input_ = std::make_unique<ReceiveFeed>(receive_->stdinFd(), checksum_, std::move(gated),
                                             std::move(hooks), maxXattr);
     watchdog_ = std::make_unique<ReceiveWatchdog>(receive_->pid(), *input_, limits_);
     feeder_ = std::make_unique<FanOut>(std::vector<StreamSink*>{input_.get()}, kFeedQueueChunks);
@@ -270,7 +271,7 @@ void BlockReceiver::write(std::string&& raw) {
 }
 
 std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> rawBytes,
-                                                 const std::string& rawSha256Hex) {
+                                                 const std::string& rawChecksumHex) {
     feeder_->finish();
     receive_->closeStdin();
     watchdog_->streamEnded();
@@ -280,9 +281,11 @@ std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> ra
     auto discard = [&] { abort(false); };
     // The digest first: a stream corrupted in transit also upsets btrfs receive, but
     // the operator needs to hear that the transfer, not the replica, was at fault.
-    if (!rawSha256Hex.empty() && rawSha256Hex != input_->digestHex()) {
+    if (!rawChecksumHex.empty() && rawChecksumHex != input_->digestHex()) {
         discard();
-        throw Error(where(blocks_.front()) + ": stream digest mismatch (corrupted in transit); nothing published");
+        throw Error(where(blocks_.front()) + ": stream digest mismatch (" +
+                    std::string(transferChecksumName(checksum_.value_or(TransferChecksum::Sha256))) +
+                    "; corrupted in transit); nothing published");
     }
     if (!input_->refusal().empty()) {
         discard();

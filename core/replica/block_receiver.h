@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/base/file_io.h"
+#include "core/base/hash.h"
 #include "core/base/process.h"
 #include "core/btrfs/subvolumes.h"
 #include "core/footprint/footprint_tree.h"
@@ -50,9 +51,9 @@ public:
     // `binding` is the replica's pinned chain (id, key, footprint settings). Throws sc::Error
     // before starting anything if a header is not this chain's, not signed by its key,
     // not linked to its predecessor, or a block of that height is already there.
-    enum class Digest { Compute, Skip }; // Skip: finish() is never given a digest to check
+    // `checksum`: the transfer checksum finish() is given to check; none: it is given none.
     BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding, std::vector<IncomingBlock> blocks,
-                  SpoolOptions spool = {}, Digest digest = Digest::Compute,
+                  SpoolOptions spool, std::optional<TransferChecksum> checksum,
                   ReceiveLimits limits = ReceiveLimits::fromEnvironment());
     ~BlockReceiver();
     BlockReceiver(const BlockReceiver&) = delete;
@@ -60,10 +61,10 @@ public:
 
     void write(std::span<const std::uint8_t> raw);
     void write(std::string&& raw); // the same, taking the buffer instead of copying it
-    // All data delivered: check byte count and digest (when given), then check and publish
-    // each block in order. Returns the published heights. Throws naming the block and check.
+    // All data delivered: check byte count and transfer checksum (when given), then check and
+    // publish each block in order. Returns the published heights. Throws naming the block and check.
     std::vector<std::uint64_t> finish(std::optional<std::uint64_t> rawBytes = {},
-                                      const std::string& rawSha256Hex = {});
+                                      const std::string& rawChecksumHex = {});
     // Stop and remove the staging directory; the spool stays when `keepSpool` (a broken link).
     void abort(bool keepSpool) noexcept;
     std::uint64_t bytesReceived() const { return bytes_; }
@@ -102,7 +103,8 @@ private:
     std::chrono::steady_clock::time_point liveStart_;
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;
-    std::unique_ptr<ReceiveFeed> input_; // receive's stdin, the stream digest and the gate
+    std::unique_ptr<ReceiveFeed> input_; // receive's stdin, the transfer checksum and the gate
+    std::optional<TransferChecksum> checksum_;
     std::unique_ptr<FanOut> feeder_;      // runs input_ on a thread of its own
     ReceiveLimits limits_;
     std::unique_ptr<ReceiveWatchdog> watchdog_;

@@ -14,17 +14,20 @@ std::int64_t steadyNanoseconds() {
 }
 } // namespace
 
-ReceiveFeed::ReceiveFeed(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks,
-                           std::uint64_t maxXattrBytes)
-    : stdin_(receiveStdin), hash_(hash),
+ReceiveFeed::ReceiveFeed(int receiveStdin, std::optional<TransferChecksum> checksum, std::vector<GatedBlock> blocks,
+                         StreamGate::Hooks hooks, std::uint64_t maxXattrBytes)
+    : stdin_(receiveStdin),
       gate_(std::move(blocks), std::move(hooks), [this](std::span<const std::uint8_t> bytes) { toReceive(bytes); },
-            maxXattrBytes) {}
+            maxXattrBytes) {
+    if (checksum)
+        digest_.emplace(*checksum);
+}
 
 ReceiveFeed::~ReceiveFeed() = default;
 
 void ReceiveFeed::write(std::span<const std::uint8_t> raw) {
-    if (hash_)
-        digest_.update(raw);
+    if (digest_)
+        digest_->update(raw);
     if (!refusal_.empty() || writeError_)
         return; // keep hashing: a corrupted stream must be named as such at the end
     try {

@@ -5,6 +5,7 @@
 // to the network while receive creates files.
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,8 +18,9 @@ namespace sc {
 
 class ReceiveFeed : public StreamSink {
 public:
-    ReceiveFeed(int receiveStdin, bool hash, std::vector<GatedBlock> blocks, StreamGate::Hooks hooks,
-                 std::uint64_t maxXattrBytes);
+    // `checksum`: the transfer checksum to take of the stream as it arrives (none: not needed).
+    ReceiveFeed(int receiveStdin, std::optional<TransferChecksum> checksum, std::vector<GatedBlock> blocks,
+                StreamGate::Hooks hooks, std::uint64_t maxXattrBytes);
     ~ReceiveFeed() override;
 
     void write(std::span<const std::uint8_t> raw) override; // never throws: failures are kept for finish
@@ -27,7 +29,7 @@ public:
     std::string name() const override { return "btrfs receive"; }
 
     // Read these once the feeding thread has stopped.
-    std::string digestHex() { return digest_.finish().hex(); }
+    std::string digestHex() { return digest_ ? digest_->finishHex() : std::string(); }
     int writeError() const { return writeError_; } // errno of the first failed write (receive died), or 0
     const std::string& refusal() const { return refusal_; } // why the gate stopped the stream, or empty
     const std::vector<StreamGate::BlockTally>& tallies() const { return gate_.tallies(); }
@@ -38,10 +40,9 @@ private:
     void toReceive(std::span<const std::uint8_t> bytes);
 
     int stdin_;
-    bool hash_;
     int writeError_ = 0;
     std::string refusal_;
-    Hasher digest_{HashAlgorithm::Sha256};
+    std::optional<TransferHasher> digest_;
     StreamGate gate_;
     std::atomic<std::int64_t> writingSince_{0}; // steady clock, nanoseconds; 0 when idle
 };

@@ -25,16 +25,16 @@ void StreamPump::throwIfCancelled() const {
         throw Error("send cancelled", ExitCode::Interrupted);
 }
 
-StreamPump::Chunk StreamPump::readChunk(KernelSend& send, ZstdCompressor* compressor, Hasher* digest,
-                                        const std::string& what) {
+StreamPump::Chunk StreamPump::readChunk(KernelSend& send, ZstdCompressor* compressor,
+                                        std::vector<TransferHasher>& checksums, const std::string& what) {
     auto raw = std::make_shared<std::string>(kChunkBytes, '\0');
     std::size_t filled = readFull(send.fd(), raw->data(), kChunkBytes, "cannot read send stream of " + what);
     Chunk chunk;
     chunk.last = filled < kChunkBytes;
     raw->resize(filled);
     meter_.add(filled);
-    if (digest)
-        digest->update(*raw);
+    for (TransferHasher& checksum : checksums)
+        checksum.update(std::span(reinterpret_cast<const std::uint8_t*>(raw->data()), raw->size()));
     std::uint64_t sent = filled;
     if (compressor) {
         auto packed = std::make_shared<std::string>();
@@ -52,23 +52,28 @@ StreamPump::Chunk StreamPump::readChunk(KernelSend& send, ZstdCompressor* compre
 PumpedStream StreamPump::run(const std::vector<KernelSendPart>& parts, const KernelSendOptions& options,
                              const std::vector<StreamSink*>& sinks, const CompressionSpec& compression,
                              StreamTrailer& trailer, const std::string& what) {
-    bool anyPacked = false, anyDigest = false;
+    bool anyPacked = false;
+    TransferChecksums wanted;
     for (StreamSink* sink : sinks) {
         anyPacked = anyPacked || sink->wantsPacked();
-        anyDigest = anyDigest || sink->wantsDigest();
+        wanted |= sink->checksumsWanted();
     }
+    // Only the checksums some receiver checks: SHA-256 costs several times XXH3.
+    std::vector<TransferHasher> checksums;
+    for (TransferChecksum checksum : {TransferChecksum::Sha256, TransferChecksum::Xxh3})
+        if (wanted.has(checksum))
+            checksums.emplace_back(checksum);
     FanOut fanOut(sinks);
     std::unique_ptr<ZstdCompressor> compressor;
     if (anyPacked)
         compressor = std::make_unique<ZstdCompressor>(compression.level, compression.threads);
-    Hasher digest(HashAlgorithm::Sha256);
     PumpedStream result;
     auto lastProgress = std::chrono::steady_clock::now();
     try {
         KernelSend send(parts, options);
         bool allFailed = false;
         for (bool last = false; !last;) {
-            Chunk chunk = readChunk(send, compressor.get(), anyDigest ? &digest : nullptr, what);
+            Chunk chunk = readChunk(send, compressor.get(), checksums, what);
             last = chunk.last;
             trailer.rawBytes += chunk.raw->size();
             if (!fanOut.push(chunk.raw, chunk.packed)) {
@@ -86,7 +91,9 @@ PumpedStream StreamPump::run(const std::vector<KernelSendPart>& parts, const Ker
         }
         if (!allFailed) {
             send.finish();
-            trailer.rawSha256 = anyDigest ? digest.finish().hex() : std::string();
+            for (TransferHasher& checksum : checksums)
+                (checksum.checksum() == TransferChecksum::Sha256 ? trailer.rawSha256 : trailer.rawXxh3) =
+                    checksum.finishHex();
         }
     } catch (const Error& e) {
         if (e.code() == ExitCode::Interrupted) {

@@ -1,6 +1,6 @@
 #pragma once
 // The send path's inner loop: one kernel send stream read once, in 1 MiB chunks, each
-// chunk digested (for the trailer), compressed once when any sink wants zstd, and handed
+// chunk checksummed as the sinks ask (for the trailer), compressed once when any sink wants zstd, and handed
 // to every sink through a FanOut; progress at most every 200 ms. A source failure ends the
 // stream for every sink; a sink's failure ends only that sink's lane.
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/hash.h"
 #include "core/btrfs/kernel_send.h"
 #include "core/endpoints/replica_endpoint.h"
 #include "core/stream/fan_out.h"
@@ -39,7 +40,8 @@ private:
         std::shared_ptr<const std::string> raw, packed;
         bool last = false;
     };
-    Chunk readChunk(KernelSend& send, ZstdCompressor* compressor, Hasher* digest, const std::string& what);
+    Chunk readChunk(KernelSend& send, ZstdCompressor* compressor, std::vector<TransferHasher>& checksums,
+                    const std::string& what);
     void throwIfCancelled() const;
 
     TransferMeter& meter_;

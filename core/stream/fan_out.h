@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/hash.h"
+
 namespace sc {
 
 class StreamSink {
@@ -22,9 +24,9 @@ public:
     virtual std::string name() const = 0;
     // A sink that wants the compressed stream gets it when the producer made one.
     virtual bool wantsPacked() const { return false; }
-    // A sink across a transport checks the producer's digest of the raw stream at the end;
-    // one in this process gets the very bytes hashed and needs none.
-    virtual bool wantsDigest() const { return true; }
+    // A sink across a transport checks the producer's checksums of the raw stream at the end;
+    // one in this process gets the very bytes and needs none.
+    virtual TransferChecksums checksumsWanted() const { return {}; }
     // Bytes the receiver already held from a broken earlier try, so they were not sent again.
     virtual std::uint64_t resumedBytes() const { return 0; }
 };

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <xxhash.h>
 
 namespace sctest {
 
@@ -138,6 +139,14 @@ void AgentSession::hello(const nlohmann::json& chain, const nlohmann::json& prot
         {{"magic", "streamchain"}, {"protocol", protocol}, {"version", "hostile-test"}, {"chain", chain}});
 }
 
+void AgentSession::helloOffering(const nlohmann::json& chain, const nlohmann::json& protocols) {
+    sendJson('H', {{"magic", "streamchain"},
+                   {"protocol", 1},
+                   {"protocols", protocols},
+                   {"version", "hostile-test"},
+                   {"chain", chain}});
+}
+
 void AgentSession::sendData(const std::string& stream, std::size_t piece) {
     for (std::size_t at = 0; at < stream.size(); at += piece)
         sendFrame('D', stream.substr(at, piece));
@@ -256,6 +265,12 @@ std::string AgentSession::errors() const {
     ssize_t n = ::pread(err_, text.data(), text.size(), from);
     text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
     return printable(text, 4096);
+}
+
+std::string xxh3Hex(const std::string& bytes) {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
+    return sc::toHex(std::span<const std::uint8_t>(canonical.digest, sizeof canonical.digest));
 }
 
 std::string sha256Hex(const std::string& bytes) {

@@ -40,6 +40,8 @@ public:
     void sendFrame(char type, const std::string& payload, double timeout = kDefaultTimeout);
     void sendJson(char type, const nlohmann::json& json) { sendFrame(type, json.dump()); }
     void hello(const nlohmann::json& chain, const nlohmann::json& protocol = 1);
+    // A hello of a version-2 sender: "protocol" 1 and "protocols" [1, 2].
+    void helloOffering(const nlohmann::json& chain, const nlohmann::json& protocols);
     void request(const nlohmann::json& json) { sendJson('Q', json); }
     // The raw stream as D frames of at most `piece` bytes.
     void sendData(const std::string& stream, std::size_t piece = 1u << 20);
@@ -73,5 +75,6 @@ private:
 };
 
 std::string sha256Hex(const std::string& bytes);
+std::string xxh3Hex(const std::string& bytes); // XXH3-128, canonical hex, straight from libxxhash
 
 } // namespace sctest

@@ -9,6 +9,7 @@
 namespace sctest {
 
 std::string relayPublicKey(SshLab& lab, int host); // the relay key a replica made for itself
-void onboardRelayPair(SshLab& lab, ChainFixture& chain);
+// `downstreamAgentPath`: the agent r1 starts for r2 (a wrapper can play an older agent).
+void onboardRelayPair(SshLab& lab, ChainFixture& chain, const std::string& downstreamAgentPath = STREAMCHAIN_CLI);
 
 } // namespace sctest

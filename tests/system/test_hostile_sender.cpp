@@ -79,6 +79,13 @@ const std::map<std::string, std::vector<std::string>> kExpectedReason = {
     {"helloProtocol/protocol-1.0", {"protocol"}},
     {"helloProtocol/protocol-string", {"protocol"}},
     {"helloProtocol/chain-missing", {"chain"}},
+    {"helloProtocol/protocol-3", {"protocol"}},
+    {"helloProtocol/protocols-string", {"protocol"}},
+    // the trailer's transfer checksum: XXH3-128 in version 2, SHA-256 in version 1
+    {"trailerChecksum/v2-wrong-xxh3", {"digest mismatch"}},
+    {"trailerChecksum/v2-sha256-only", {"raw_xxh3"}},
+    {"trailerChecksum/v1-wrong-sha256", {"digest mismatch"}},
+    {"trailerChecksum/v1-xxh3-only", {"raw_sha256"}},
     // 5. relay-key: the binding first, and nothing created on a root prepare refuses
     {"relayKey/other-chain", {"chain"}},
     {"relayKey/unpreparable-root", {"btrfs", "bound", "prepare"}},
@@ -170,6 +177,21 @@ class TestHostileSender : public QObject {
         replica_->expectRefusedFrame(frame, what, session, reason());
     }
     void expectReplicaUnchanged() { replica_->expectUnchanged(); }
+    // Hello (offering version 2, or as a version-1 sender), prepare, announce the target
+    // block; the agent's ready reply.
+    json receiveReady(AgentSession& session, bool version2) {
+        if (version2)
+            session.helloOffering(primary_->chainWire(), json::array({1, 2}));
+        else
+            session.hello(primary_->chainWire());
+        json hello = session.expect('H', "the hello").json();
+        if (hello.value("protocol", 0) != (version2 ? 2 : 1))
+            throw std::runtime_error("the agent chose protocol " + hello.dump());
+        session.request({{"op", "prepare"}});
+        session.expect('R', "prepare");
+        session.request({{"op", "receive"}, {"blocks", json::array({primary_->announcement()})}, {"compressed", false}});
+        return session.expect('R', "the receive request").json();
+    }
     void expectHonestSessionWorks() { replica_->expectHonestSessionWorks(); }
     std::string baseEvidence() const { return replica_->baseEvidence(); }
 
@@ -578,10 +600,11 @@ private slots:
         expectHonestSessionWorks();
     }
 
-    // 5. Hellos: protocol must be exactly the integer 1.
+    // 5. Hellos: versions are unsigned integers, and one of them must be one the agent speaks.
     void helloProtocol_data() {
         QTest::addColumn<QString>("variant");
-        for (const char* row : {"protocol-2^32+1", "protocol-1.0", "protocol-string", "chain-missing"})
+        for (const char* row : {"protocol-2^32+1", "protocol-1.0", "protocol-string", "chain-missing", "protocol-3",
+                                "protocols-string"})
             QTest::newRow(row) << row;
     }
     void helloProtocol() {
@@ -594,6 +617,10 @@ private slots:
                 session.hello(primary_->chainWire(), json(1.0));
             else if (variant == "protocol-string")
                 session.hello(primary_->chainWire(), json("1"));
+            else if (variant == "protocol-3")
+                session.hello(primary_->chainWire(), json(3u));
+            else if (variant == "protocols-string")
+                session.helloOffering(primary_->chainWire(), json("1,2"));
             else
                 session.sendJson('H',
                                  {{"magic", "streamchain"}, {"protocol", 1}, {"version", "hostile-test"}});
@@ -608,6 +635,98 @@ private slots:
         }
         CHECKED(expectReplicaUnchanged());
         expectHonestSessionWorks();
+    }
+
+    // The agent answers with the highest version both speak (STREAMCHAIN_AGENT_MAX_PROTOCOL
+    // plays an agent of version 1).
+    void helloNegotiatesTheVersion_data() {
+        QTest::addColumn<QString>("offered");
+        QTest::addColumn<QString>("agentNewest");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("version-1-sender") << "" << "" << 1;
+        QTest::newRow("versions-1-2") << "1,2" << "" << 2;
+        QTest::newRow("versions-1-2-9") << "1,2,9" << "" << 2;
+        QTest::newRow("agent-of-version-1") << "1,2" << "1" << 1;
+    }
+    void helloNegotiatesTheVersion() {
+        QFETCH(QString, offered);
+        QFETCH(QString, agentNewest);
+        QFETCH(int, expected);
+        if (!agentNewest.isEmpty())
+            ::setenv("STREAMCHAIN_AGENT_MAX_PROTOCOL", agentNewest.toStdString().c_str(), 1);
+        struct Unset {
+            ~Unset() { ::unsetenv("STREAMCHAIN_AGENT_MAX_PROTOCOL"); }
+        } unset;
+        AgentSession session(root());
+        if (offered.isEmpty()) {
+            session.hello(primary_->chainWire());
+        } else {
+            json versions = json::array();
+            for (const QString& version : offered.split(','))
+                versions.push_back(version.toUInt());
+            session.helloOffering(primary_->chainWire(), versions);
+        }
+        json hello = session.expect('H', "the hello").json();
+        QCOMPARE(hello.value("protocol", 0), expected);
+        endSession(session);
+    }
+
+    // A stream's trailer carries the checksum of the session's version: XXH3-128 as
+    // "raw_xxh3" in version 2 (the receive's ready reply says so), SHA-256 as "raw_sha256"
+    // in version 1. A wrong checksum, or only the other version's, is refused.
+    void trailerChecksum_data() {
+        QTest::addColumn<QString>("variant");
+        for (const char* row : {"v2-wrong-xxh3", "v2-sha256-only", "v1-wrong-sha256", "v1-xxh3-only"})
+            QTest::newRow(row) << row;
+    }
+    void trailerChecksum() {
+        QFETCH(QString, variant);
+        const bool version2 = variant.startsWith("v2");
+        const std::string& stream = primary_->honestIncremental();
+        std::string flipped = stream;
+        flipped[flipped.size() / 2] ^= 0x01; // what the sender hashed if a byte flipped on the way
+        json end = {{"raw_bytes", stream.size()}};
+        if (variant == "v2-wrong-xxh3")
+            end["raw_xxh3"] = xxh3Hex(flipped);
+        else if (variant == "v2-sha256-only")
+            end["raw_sha256"] = sha256Hex(stream);
+        else if (variant == "v1-wrong-sha256")
+            end["raw_sha256"] = sha256Hex(flipped);
+        else
+            end["raw_xxh3"] = xxh3Hex(stream);
+        std::optional<AgentFrame> answer;
+        AgentSession session(root());
+        try {
+            json ready = receiveReady(session, version2);
+            QVERIFY2(version2 ? ready.value("trailer_checksums", json()) == json::array({"raw_xxh3"})
+                              : !ready.contains("trailer_checksums"),
+                     ready.dump().c_str());
+            session.sendData(stream);
+            session.sendJson('E', end);
+            answer = session.read("the end of the stream");
+        } catch (const std::exception& e) {
+            QFAIL(e.what());
+        }
+        CHECKED(expectRefusedFrame(answer, "the trailer", session));
+        endSession(session);
+        CHECKED(expectReplicaUnchanged());
+        expectHonestSessionWorks();
+    }
+
+    void honestVersion2SessionPublishes() {
+        const std::string& stream = primary_->honestIncremental();
+        AgentSession session(root());
+        try {
+            receiveReady(session, true);
+            session.sendData(stream);
+            session.sendJson('E', {{"raw_bytes", stream.size()}, {"raw_xxh3", xxh3Hex(stream)}});
+            json published = session.expect('R', "the end of the stream").json().value("published", json());
+            QVERIFY2(published == json::array({kTarget}), published.dump().c_str());
+        } catch (const std::exception& e) {
+            QFAIL(e.what());
+        }
+        endSession(session);
+        QVERIFY(fs::exists(root() + "/blocks/" + sc::heightName(kTarget)));
     }
 
     // 5. relay-key only for the replica's own chain, and never on a root prepare refuses.

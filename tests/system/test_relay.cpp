@@ -124,6 +124,45 @@ private slots:
         QVERIFY2(busy.exitCode == 2 && contains(busy.err, "fed through"), busy.err.c_str());
     }
 
+    // Agent protocol versions are per hop: here a relay of version 2 feeds an agent of
+    // version 1 (STREAMCHAIN_AGENT_MAX_PROTOCOL=1 through a wrapper as its agent path). One
+    // stream's trailer then carries both checksums, and each replica checks its own.
+    void aRelayFeedsAnAgentOfAnOlderVersion() {
+        SshLab lab(2);
+        ChainFixture chain;
+        writeFile(chain.data("a.txt"), "one");
+        chain.commit("one");
+        TempDir wrapperDir("agent-v1");
+        const std::string wrapper = wrapperDir.path() + "/streamchain-v1";
+        writeFile(wrapper, std::string("#!/bin/sh\nSTREAMCHAIN_AGENT_MAX_PROTOCOL=1 exec ") + STREAMCHAIN_CLI +
+                               " \"$@\"\n");
+        ::chmod(wrapper.c_str(), 0755);
+        ::chmod(wrapperDir.path().c_str(), 0755);
+        onboardRelayPair(lab, chain, wrapper);
+
+        writeFile(chain.data("payload.bin"), mustRun({"head", "-c", "2000000", "/dev/urandom"}));
+        chain.commit("payload");
+        // A byte flipped on the way to the relay reaches both: each refuses it by its own checksum.
+        auto corrupted = cli({"send", chain.root(), "--to", "r1", "--to", "r2"}, {"STREAMCHAIN_FAULT=flip-byte-in-transit"});
+        QVERIFY(corrupted.exitCode != 0);
+        QVERIFY2(contains(corrupted.err, "digest mismatch (XXH3-128") &&
+                     contains(corrupted.err, "digest mismatch (SHA-256"),
+                 corrupted.err.c_str());
+        auto send = cli({"send", chain.root(), "--to", "r1", "--to", "r2", "--compress", "zstd:3"});
+        QVERIFY2(send.exitCode == 0, send.err.c_str());
+        for (const char* name : {"r1", "r2"}) {
+            auto verify = cli({"verify", chain.root(), "--replica", name, "--json"});
+            QVERIFY2(allMatch(verify, 3), (std::string(name) + ": " + verify.out + verify.err).c_str());
+        }
+        // A stream to r2 alone travels as a routed receive, checked at r2 by SHA-256.
+        writeFile(chain.data("b.txt"), "two");
+        chain.commit("two");
+        auto routed = cli({"send", chain.root(), "--to", "r2"});
+        QVERIFY2(routed.exitCode == 0, routed.err.c_str());
+        auto verify = cli({"verify", chain.root(), "--replica", "r2", "--json"});
+        QVERIFY2(allMatch(verify, 4), (verify.out + verify.err).c_str());
+    }
+
     void aBrokenDownstreamDoesNotStopTheRelay() {
         SshLab lab(2, 1024);
         ChainFixture chain(1024);

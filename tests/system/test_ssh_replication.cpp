@@ -182,20 +182,51 @@ private slots:
         QVERIFY2(allMatch(verify, 31), verify.out.c_str());
     }
 
+    // Sender and agent agree on agent protocol 2 (streams checked by XXH3-128) and still
+    // speak version 1 (SHA-256) with a peer of that version, either way round:
+    // STREAMCHAIN_AGENT_MAX_PROTOCOL=1 plays the older sender, or (through a wrapper as
+    // the agent path) the older agent. The error names the checksum the hop checked.
+    void corruptionInTransitIsRejectedByTheDigest_data() {
+        QTest::addColumn<QString>("older");
+        QTest::addColumn<QString>("checksum");
+        QTest::newRow("version-2") << "" << "XXH3-128";
+        QTest::newRow("sender-of-version-1") << "sender" << "SHA-256";
+        QTest::newRow("agent-of-version-1") << "agent" << "SHA-256";
+    }
     void corruptionInTransitIsRejectedByTheDigest() {
+        QFETCH(QString, older);
+        QFETCH(QString, checksum);
         SshLab lab(1);
         ChainFixture chain;
         pin(lab, chain, 0);
+        TempDir wrapperDir("agent-v1");
+        std::vector<std::string> options = reach(lab);
+        std::vector<std::string> environment;
+        if (older == "sender")
+            environment.push_back("STREAMCHAIN_AGENT_MAX_PROTOCOL=1");
+        if (older == "agent") {
+            const std::string wrapper = wrapperDir.path() + "/streamchain-v1";
+            writeFile(wrapper, std::string("#!/bin/sh\nSTREAMCHAIN_AGENT_MAX_PROTOCOL=1 exec ") + STREAMCHAIN_CLI +
+                                   " \"$@\"\n");
+            ::chmod(wrapper.c_str(), 0755);
+            ::chmod(wrapperDir.path().c_str(), 0755);
+            options.back() = wrapper; // the agent path
+        }
         writeFile(chain.data("payload.bin"), mustRun({"head", "-c", "2000000", "/dev/urandom"}));
         chain.commit("payload");
-        auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, reach(lab)),
-                        {"STREAMCHAIN_FAULT=flip-byte-in-transit"});
+        std::vector<std::string> faulty = environment;
+        faulty.push_back("STREAMCHAIN_FAULT=flip-byte-in-transit");
+        auto send = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, options), faulty);
         QVERIFY(send.exitCode != 0);
         QVERIFY2(contains(send.err, "digest mismatch"), send.err.c_str());
+        QVERIFY2(contains(send.err, checksum.toStdString()), send.err.c_str());
         QVERIFY(namesIn(lab.replicaPath(0, "replica/blocks")).empty());
         QVERIFY(namesIn(lab.replicaPath(0, "replica/.streamchain/staging")).empty());
-        auto retry = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, reach(lab)));
+        auto retry = cli(concat({"send", chain.root(), "--to", lab.url(0, "replica")}, options), environment);
         QVERIFY2(retry.exitCode == 0, retry.err.c_str());
+        auto verify = cli(concat({"verify", chain.root(), "--replica", lab.url(0, "replica"), "--json"}, options),
+                          environment);
+        QVERIFY2(allMatch(verify, 2), verify.out.c_str());
     }
 
     void remotePathsAreNeverShellCode() {
