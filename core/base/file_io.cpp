@@ -55,6 +55,22 @@ std::size_t readFull(int fd, void* buffer, std::size_t size, std::string_view fa
     return done;
 }
 
+std::size_t preadFull(int fd, void* buffer, std::size_t size, std::uint64_t offset, std::string_view failure) {
+    auto* bytes = static_cast<char*>(buffer);
+    std::size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::pread(fd, bytes + done, size - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throwSystemError(std::string(failure), errno);
+        if (n == 0)
+            break;
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
+}
+
 int tryWriteAll(int fd, const void* buffer, std::size_t size) noexcept {
     const auto* bytes = static_cast<const char*>(buffer);
     for (std::size_t done = 0; done < size;) {

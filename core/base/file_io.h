@@ -4,6 +4,7 @@
 // or the new contents, never a mix) and read with a size limit, so a hostile or damaged
 // file cannot make us allocate without bound.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,8 @@ Pipe openPipe(int flags, const std::string& what);
 std::size_t readSome(int fd, void* buffer, std::size_t size, std::string_view failure);
 // Reads until `size` bytes are in or the input ends: fewer than `size` only at EOF.
 std::size_t readFull(int fd, void* buffer, std::size_t size, std::string_view failure);
+// The same at a file offset (pread), leaving the descriptor's own position alone.
+std::size_t preadFull(int fd, void* buffer, std::size_t size, std::uint64_t offset, std::string_view failure);
 // Writes all `size` bytes, through EINTR and short writes. Blocking descriptors only:
 // EAGAIN is an error here.
 void writeAll(int fd, const void* buffer, std::size_t size, std::string_view failure);

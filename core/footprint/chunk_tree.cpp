@@ -1,6 +1,7 @@
 #include "core/footprint/chunk_tree.h"
 
 #include "core/base/error.h"
+#include "core/base/file_io.h"
 
 #include <bit>
 #include <cerrno>
@@ -113,16 +114,11 @@ Digest hashChunk(int fd, Hasher& hasher, std::uint64_t index, std::uint64_t size
         buffer.resize(1u << 20);
     while (left > 0) {
         std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-        ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throwSystemError("cannot read a file being hashed", errno);
-        if (n == 0)
+        if (preadFull(fd, buffer.data(), want, offset, "cannot read a file being hashed") < want)
             throw Error("a file shrank while it was hashed");
-        hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-        offset += static_cast<std::uint64_t>(n);
-        left -= static_cast<std::uint64_t>(n);
+        hasher.update(std::string_view(buffer.data(), want));
+        offset += want;
+        left -= want;
     }
     return hasher.finish();
 }

@@ -137,6 +137,20 @@ private slots:
         QCOMPARE(readFull(pipe.read.get(), buffer, sizeof buffer, "read"), std::size_t(0));
     }
 
+    void preadFullReadsAtAnOffsetUpToEof() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("positional").toStdString();
+        FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        writeAll(fd.get(), "0123456789", 10, "write");
+        QCOMPARE(::lseek(fd.get(), 2, SEEK_SET), off_t(2));
+        char buffer[100];
+        QCOMPARE(preadFull(fd.get(), buffer, 4, 5, "read"), std::size_t(4));
+        QCOMPARE(std::string(buffer, 4), std::string("5678"));
+        QCOMPARE(preadFull(fd.get(), buffer, sizeof buffer, 7, "read"), std::size_t(3)); // short only at EOF
+        QCOMPARE(std::string(buffer, 3), std::string("789"));
+        QCOMPARE(::lseek(fd.get(), 0, SEEK_CUR), off_t(2)); // its own position untouched
+    }
+
     void readSomeReturnsWhatIsThere() {
         Pipe pipe = openPipe(O_CLOEXEC, "pipe");
         writeAll(pipe.write.get(), "abc", 3, "write");
