@@ -12,16 +12,21 @@ void addInitCommand(CLI::App& app, Handler& run) {
                                            "CHAIN must be a new or empty directory on btrfs.");
     struct Options {
         std::string chain, name, hash = "sha256";
+        std::uint32_t footprintFormat = sc::kNewestFootprintFormat;
         bool json = false;
     };
     auto options = std::make_shared<Options>();
     cmd->add_option("CHAIN", options->chain, "Directory for the new chain")->required();
     cmd->add_option("--name", options->name, "Chain name (default: the directory name)");
     cmd->add_option("--hash", options->hash, "Hash algorithm: sha256 (default) or blake2b512");
+    cmd->add_option("--footprint-format", options->footprintFormat,
+                    "Footprint format: 2 (default: files hashed in 1 MiB chunks, so a small change in a large "
+                    "file costs the change) or 1 (each file hashed whole, as streamchain 0.x did)")
+        ->check(CLI::IsMember({1, 2}));
     cmd->add_flag("--json", options->json, "Print the result as JSON");
     cmd->callback([&run, options] {
         run = [options] {
-            sc::Chain chain = sc::Chain::init(options->chain, {options->name, options->hash});
+            sc::Chain chain = sc::Chain::init(options->chain, {options->name, options->hash, options->footprintFormat});
             sc::BlockHeader genesis = chain.header(0);
             if (options->json) {
                 printJson(sc::chainCreatedJson(chain.paths().root, chain.identity(), genesis));

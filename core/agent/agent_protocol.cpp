@@ -156,7 +156,7 @@ ChainIdentity chainFromWire(const nlohmann::json& json) {
         chain.publicKey = json.at("public_key").get<std::string>();
         chain.hashAlgorithm = json.value("hash_algorithm", std::string("sha256"));
         chain.features = json.value("features", kFootprintAllFeatures);
-        chain.footprintFormat = json.value("footprint_format", kFootprintFormat);
+        chain.footprintFormat = json.value("footprint_format", kFootprintFormatWholeFile);
         if (chain.id.size() != 32 || chain.id.find_first_not_of("0123456789abcdef") != std::string::npos)
             throw Error("malformed chain id");
         return chain;

@@ -12,6 +12,7 @@
 #include <map>
 #include <vector>
 
+#include "core/base/byte_range.h"
 #include "core/base/hash.h"
 
 namespace sc {
@@ -25,11 +26,6 @@ constexpr std::uint64_t kFootprintChunkSize = 1u << 20;
 struct ChunkDigests {
     std::uint64_t size = 0;
     std::map<std::uint64_t, Digest> leaves; // chunk index -> leaf digest
-};
-
-// A byte range [offset, offset + length) whose contents may have changed.
-struct ByteRange {
-    std::uint64_t offset = 0, length = 0;
 };
 
 // The root over `chunks`; costs O(stored leaves * log(chunks)) hashes, whatever the size.

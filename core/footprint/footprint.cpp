@@ -131,7 +131,7 @@ public:
         for (std::size_t i = nodes_.size(); i-- > 0;)
             finishNode(nodes_[i]);
         Hasher hasher(options_.algorithm);
-        hasher.updateSized("streamchain-footprint").updateU32(kFootprintFormat).updateU32(options_.features);
+        hasher.updateSized("streamchain-footprint").updateU32(options_.format).updateU32(options_.features);
         hasher.updateDigest(nodes_[0].digest);
         out_.setRoot(hasher.finish());
     }

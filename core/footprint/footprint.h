@@ -18,6 +18,7 @@ namespace sc {
 struct FootprintOptions {
     HashAlgorithm algorithm = HashAlgorithm::Sha256;
     std::uint32_t features = kFootprintAllFeatures;
+    std::uint32_t format = kNewestFootprintFormat;
     std::vector<std::string> excludedRootNames{".streamchain"}; // the block header lives there
     unsigned threads = 0;                                      // 0 = one per core
     // Bounds for a tree someone else made (a received block), from what its signed header

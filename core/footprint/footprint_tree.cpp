@@ -116,7 +116,7 @@ FootprintTree FootprintTree::load(const std::string& file) {
 std::string FootprintTree::serialize() const {
     std::string out(kMagic, sizeof kMagic);
     putInt(out, kFileVersion, 4);
-    putInt(out, kFootprintFormat, 4);
+    putInt(out, kFootprintFormatWholeFile, 4);
     putInt(out, features_, 4);
     putInt(out, static_cast<std::uint64_t>(algorithm_), 1);
     putInt(out, root_.size, 1);
@@ -147,7 +147,7 @@ FootprintTree FootprintTree::deserialize(const std::string& data, const std::str
         throw Error(file + " is corrupted (checksum mismatch)");
     Reader in{body, sizeof kMagic, file};
     auto version = static_cast<std::uint32_t>(in.integer(4));
-    if (version < kOldestFileVersion || version > kFileVersion || in.integer(4) != kFootprintFormat)
+    if (version < kOldestFileVersion || version > kFileVersion || !knownFootprintFormat(static_cast<std::uint32_t>(in.integer(4))))
         throw Error(file + " has an unsupported version");
     auto features = static_cast<std::uint32_t>(in.integer(4));
     auto algorithm = static_cast<HashAlgorithm>(in.integer(1));

@@ -12,7 +12,13 @@
 
 namespace sc {
 
-constexpr std::uint32_t kFootprintFormat = 1;
+// Format 1 hashes a file's bytes in one pass; format 2 (chunk_tree.h) over 1 MiB chunks.
+constexpr std::uint32_t kFootprintFormatWholeFile = 1;
+constexpr std::uint32_t kFootprintFormatChunked = 2;
+constexpr std::uint32_t kNewestFootprintFormat = kFootprintFormatChunked; // what init makes
+inline bool knownFootprintFormat(std::uint32_t format) {
+    return format == kFootprintFormatWholeFile || format == kFootprintFormatChunked;
+}
 
 // Which metadata the digests cover (content, symlink targets and listings always).
 enum FootprintFeature : std::uint32_t {

@@ -130,6 +130,9 @@ Chain Chain::init(const std::string& root, const InitOptions& options) {
     if (::access(parent.c_str(), W_OK) != 0)
         throw Error("cannot create chain: " + parent + " is not writable", ExitCode::NotAChain);
     parseHashAlgorithm(options.hashAlgorithm);
+    if (!knownFootprintFormat(options.footprintFormat))
+        throw Error("unknown footprint format " + std::to_string(options.footprintFormat) + " (known: 1, 2)",
+                    ExitCode::Usage);
 
     InitScratch scratch;
     scratch.path = parent + "/." + target.filename().string() + ".init-" + randomHex(4);
@@ -145,7 +148,7 @@ Chain Chain::init(const std::string& root, const InitOptions& options) {
     identity.id = randomHex(16);
     identity.name = options.name.empty() ? target.filename().string() : options.name;
     identity.hashAlgorithm = options.hashAlgorithm;
-    identity.footprintFormat = kFootprintFormat;
+    identity.footprintFormat = options.footprintFormat;
     identity.features = kFootprintAllFeatures;
     identity.publicKey = key.publicKeyHex();
     identity.created = utcTimestampNow();

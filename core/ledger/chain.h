@@ -34,6 +34,7 @@ struct ChainPaths {
 struct InitOptions {
     std::string name;
     std::string hashAlgorithm = "sha256";
+    std::uint32_t footprintFormat = kNewestFootprintFormat;
 };
 
 class Chain {

@@ -54,6 +54,7 @@ FootprintOptions footprintOptionsOf(const ChainIdentity& chain) {
     FootprintOptions options;
     options.algorithm = parseHashAlgorithm(chain.hashAlgorithm);
     options.features = chain.features;
+    options.format = chain.footprintFormat;
     return options;
 }
 

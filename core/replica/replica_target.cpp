@@ -101,7 +101,7 @@ std::optional<ChainIdentity> LocalReplica::binding() const {
     bound.publicKey = j["public_key"].get<std::string>();
     bound.hashAlgorithm = j.value("hash_algorithm", std::string("sha256"));
     bound.features = j.value("features", kFootprintAllFeatures);
-    bound.footprintFormat = j.value("footprint_format", kFootprintFormat);
+    bound.footprintFormat = j.value("footprint_format", kFootprintFormatWholeFile);
     return bound;
 }
 
