@@ -95,6 +95,11 @@ bool ChangeSet::isUntouched(const std::string& path) const {
     }
 }
 
+const std::vector<ByteRange>* ChangeSet::writtenRanges(const std::string&) const {
+    static const std::vector<ByteRange> everything{{0, UINT64_MAX}}; // until the diff's ranges are collected
+    return &everything;
+}
+
 bool ChangeSet::hasChangesBelow(const std::string& dir) const { return full || ancestors_.count(dir) > 0; }
 
 std::vector<std::string> ChangeSet::displayPaths() const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/byte_range.h"
 #include "core/btrfs/send_stream_parser.h"
 
 namespace sc {
@@ -23,6 +24,7 @@ struct ChangeSet {
     void touchAlias(const std::string& path) { touch(path); }
     bool isUntouched(const std::string& path) const;
     bool hasChangesBelow(const std::string& dir) const;
+    const std::vector<ByteRange>* writtenRanges(const std::string& path) const; // TEMP until s14-ranges
     std::vector<std::string> displayPaths() const; // without the kernel's temporary orphan names
 
 private:

@@ -106,9 +106,14 @@ std::uint64_t nextHole(int fd, std::uint64_t from, std::uint64_t size) {
 }
 
 Digest hashChunk(int fd, Hasher& hasher, std::uint64_t index, std::uint64_t size, std::uint64_t chunkSize,
-                 std::vector<char>& buffer) {
+                 std::vector<char>& buffer, ChunkReading* reading) {
     std::uint64_t offset = index * chunkSize;
     std::uint64_t left = chunkLength(index, size, chunkSize);
+    if (reading) {
+        if (reading->beforeChunk)
+            reading->beforeChunk();
+        reading->bytesRead += left;
+    }
     hasher.updateU8(kLeafTag);
     if (buffer.size() < 1u << 16)
         buffer.resize(1u << 20);
@@ -125,11 +130,11 @@ Digest hashChunk(int fd, Hasher& hasher, std::uint64_t index, std::uint64_t size
 
 // Hashes chunk `index` if any of it holds data; otherwise forgets it (a hole now).
 void refreshChunk(int fd, Hasher& hasher, ChunkDigests& chunks, std::uint64_t index, std::uint64_t chunkSize,
-                  std::vector<char>& buffer) {
+                  std::vector<char>& buffer, ChunkReading* reading) {
     std::uint64_t start = index * chunkSize;
     std::uint64_t end = start + chunkLength(index, chunks.size, chunkSize);
     if (nextData(fd, start, chunks.size) < end)
-        chunks.leaves[index] = hashChunk(fd, hasher, index, chunks.size, chunkSize, buffer);
+        chunks.leaves[index] = hashChunk(fd, hasher, index, chunks.size, chunkSize, buffer, reading);
     else
         chunks.leaves.erase(index);
 }
@@ -140,7 +145,8 @@ Digest chunkTreeRoot(HashAlgorithm algorithm, const ChunkDigests& chunks, std::u
     return RootBuilder(algorithm, chunks, chunkSize).root();
 }
 
-ChunkDigests hashFileChunks(int fd, HashAlgorithm algorithm, std::vector<char>& buffer, std::uint64_t chunkSize) {
+ChunkDigests hashFileChunks(int fd, HashAlgorithm algorithm, std::vector<char>& buffer, std::uint64_t chunkSize,
+                            ChunkReading* reading) {
     ChunkDigests chunks;
     chunks.size = fileSize(fd);
     Hasher hasher(algorithm);
@@ -149,7 +155,7 @@ ChunkDigests hashFileChunks(int fd, HashAlgorithm algorithm, std::vector<char>& 
         std::uint64_t hole = std::max(nextHole(fd, position, chunks.size), position + 1);
         std::uint64_t first = position / chunkSize, last = (hole - 1) / chunkSize;
         for (std::uint64_t index = first; index <= last; ++index)
-            chunks.leaves[index] = hashChunk(fd, hasher, index, chunks.size, chunkSize, buffer);
+            chunks.leaves[index] = hashChunk(fd, hasher, index, chunks.size, chunkSize, buffer, reading);
         position = (last + 1) * chunkSize;
     }
     return chunks;
@@ -157,7 +163,7 @@ ChunkDigests hashFileChunks(int fd, HashAlgorithm algorithm, std::vector<char>& 
 
 ChunkDigests rehashFileChunks(int fd, HashAlgorithm algorithm, const ChunkDigests& previous,
                               const std::vector<ByteRange>& changed, std::vector<char>& buffer,
-                              std::uint64_t chunkSize) {
+                              std::uint64_t chunkSize, ChunkReading* reading) {
     ChunkDigests chunks = previous;
     chunks.size = fileSize(fd);
     const std::uint64_t count = chunkCount(chunks.size, chunkSize);
@@ -176,7 +182,7 @@ ChunkDigests rehashFileChunks(int fd, HashAlgorithm algorithm, const ChunkDigest
     }
     Hasher hasher(algorithm);
     for (std::uint64_t index : stale)
-        refreshChunk(fd, hasher, chunks, index, chunkSize, buffer);
+        refreshChunk(fd, hasher, chunks, index, chunkSize, buffer, reading);
     return chunks;
 }
 

@@ -7,8 +7,9 @@
 // Shape (RFC 6962's): leaf i = H(0x00 || bytes of chunk i), the last chunk short when the
 // size is not a multiple of the chunk size; a node over n > 1 leaves = H(0x01 || left ||
 // right), where left covers the largest power of two below n. A file of size 0 is one
-// empty leaf, H(0x00). Not yet used by the footprint (issue 14 wires it in).
+// empty leaf, H(0x00).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -28,17 +29,24 @@ struct ChunkDigests {
     std::map<std::uint64_t, Digest> leaves; // chunk index -> leaf digest
 };
 
+// What reading a file's chunks did, and a hook run before each chunk is read (to cancel
+// by throwing, or to slow hashing down in tests).
+struct ChunkReading {
+    std::function<void()> beforeChunk;
+    std::uint64_t bytesRead = 0;
+};
+
 // The root over `chunks`; costs O(stored leaves * log(chunks)) hashes, whatever the size.
 Digest chunkTreeRoot(HashAlgorithm algorithm, const ChunkDigests& chunks, std::uint64_t chunkSize = kFootprintChunkSize);
 
 // Leaf digests of an open regular file, reading only its data (SEEK_DATA / SEEK_HOLE).
 ChunkDigests hashFileChunks(int fd, HashAlgorithm algorithm, std::vector<char>& buffer,
-                            std::uint64_t chunkSize = kFootprintChunkSize);
+                            std::uint64_t chunkSize = kFootprintChunkSize, ChunkReading* reading = nullptr);
 
 // `previous` brought up to date with the file as it is now, re-reading only the chunks
 // that `changed` touches, plus the old and new last chunks when the size changed.
 ChunkDigests rehashFileChunks(int fd, HashAlgorithm algorithm, const ChunkDigests& previous,
                               const std::vector<ByteRange>& changed, std::vector<char>& buffer,
-                              std::uint64_t chunkSize = kFootprintChunkSize);
+                              std::uint64_t chunkSize = kFootprintChunkSize, ChunkReading* reading = nullptr);
 
 } // namespace sc

@@ -31,6 +31,8 @@ struct Node {
     std::string linkTarget;
     std::vector<std::pair<std::string, std::size_t>> children; // sorted (name, node index)
     bool reused = false;
+    const FootprintEntry* chunkBase = nullptr; // format 2: the parent's entry whose chunks still hold
+    std::shared_ptr<const ChunkDigests> chunks;
     Digest content;
     Digest digest;
 };
@@ -88,8 +90,7 @@ void throwIfCancelled(const std::atomic<bool>* cancelled) {
         throw Error("footprint cancelled");
 }
 
-Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
-                        const std::atomic<bool>* cancelled) {
+FileDescriptor openForHashing(const std::string& path) {
     // O_NONBLOCK and the type check: what was a regular file when walked must still be one.
     FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME));
     if (!fd && errno == EPERM)
@@ -99,6 +100,13 @@ Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::v
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw Error(displayPath(path) + " is no longer a regular file");
+    return fd;
+}
+
+// Format 1: the file's bytes in one pass.
+Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
+                        const std::atomic<bool>* cancelled) {
+    FileDescriptor fd = openForHashing(path);
     Hasher hasher(algorithm);
     const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
     const std::string failure = "cannot read " + displayPath(path);
@@ -117,8 +125,9 @@ Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::v
 class Walker {
 public:
     Walker(const FootprintOptions& options, const FootprintTree* previous, const ChangeSet* changes,
-           FootprintTree& out, FootprintStats& stats)
-        : options_(options), previous_(previous), changes_(changes), out_(out), stats_(stats) {}
+           std::string parentRoot, FootprintTree& out, FootprintStats& stats)
+        : options_(options), previous_(previous), changes_(changes), parentRoot_(std::move(parentRoot)), out_(out),
+          stats_(stats) {}
 
     void run(const std::string& root) {
         struct stat st {};
@@ -147,6 +156,38 @@ private:
                (old->type != EntryType::File || old->size == static_cast<std::uint64_t>(st.st_size));
     }
 
+    bool underReplaced(const std::string& path) const {
+        for (std::string p = path;;) {
+            if (changes_->replaced.count(p))
+                return true;
+            auto slash = p.rfind('/');
+            if (p.empty())
+                return false;
+            p = slash == std::string::npos ? std::string() : p.substr(0, slash);
+        }
+    }
+
+    // Format 2: the parent's entry for a changed file whose unchanged chunks may be kept.
+    // Only when the path still names the same single-named inode (a rename or link
+    // destination is re-hashed whole, and a hard-linked inode's writes name one of its
+    // paths), and when the parent block's file still matches its entry's guard: then the
+    // parent's chunks describe the bytes the kernel's diff compared against.
+    const FootprintEntry* chunkBase(const std::string& path, const struct stat& st) const {
+        if (options_.format != kFootprintFormatChunked || parentRoot_.empty() || !previous_ || !changes_ ||
+            changes_->full || !S_ISREG(st.st_mode) || st.st_nlink != 1 || underReplaced(path))
+            return nullptr;
+        const FootprintEntry* old = previous_->find(path);
+        if (!old || old->type != EntryType::File || !old->chunks || old->nlink != 1 || old->inode != st.st_ino)
+            return nullptr;
+        struct stat parent {};
+        if (::lstat((parentRoot_ + "/" + path).c_str(), &parent) != 0 || !S_ISREG(parent.st_mode) ||
+            parent.st_ino != old->inode || nanoseconds(parent.st_ctim) != old->ctimeNs ||
+            nanoseconds(parent.st_mtim) != old->mtimeNs || parent.st_nlink != 1 ||
+            static_cast<std::uint64_t>(parent.st_size) != old->size)
+            return nullptr;
+        return old;
+    }
+
     std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
         std::size_t index = nodes_.size();
         if (index >= options_.maxEntries)
@@ -160,6 +201,7 @@ private:
             node.absolute = absolute;
             node.st = st;
             node.type = typeOf(st.st_mode);
+            node.chunkBase = chunkBase(path, st);
             if (options_.features & FeatureXattrs)
                 node.xattrs = readXattrs(absolute);
             if (node.type == EntryType::Symlink) {
@@ -243,8 +285,12 @@ private:
             try {
                 for (std::size_t k; (k = next.fetch_add(1)) < files.size();) {
                     Node& node = nodes_[files[k]];
-                    node.content = hashFileContents(node.absolute, options_.algorithm, buffer, options_.cancelled);
-                    bytes += static_cast<std::uint64_t>(node.st.st_size);
+                    if (options_.format == kFootprintFormatChunked) {
+                        bytes += hashChunks(node, buffer);
+                    } else {
+                        node.content = hashFileContents(node.absolute, options_.algorithm, buffer, options_.cancelled);
+                        bytes += static_cast<std::uint64_t>(node.st.st_size);
+                    }
                 }
             } catch (...) {
                 std::lock_guard lock(failureMutex);
@@ -262,6 +308,35 @@ private:
             std::rethrow_exception(failure);
         stats_.filesHashed += files.size();
         stats_.bytesHashed += bytes;
+    }
+
+    // Format 2: the chunk tree's root, from the chunks the diff names (and the size change)
+    // when the parent's entry may be built on, else from every chunk that holds data.
+    // Returns the bytes read.
+    std::uint64_t hashChunks(Node& node, std::vector<char>& buffer) const {
+        FileDescriptor fd = openForHashing(node.absolute);
+        ChunkReading reading;
+        const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
+        reading.beforeChunk = [&] {
+            if (slowly)
+                std::this_thread::sleep_for(std::chrono::seconds(2));
+            throwIfCancelled(options_.cancelled);
+        };
+        ChunkDigests chunks;
+        if (node.chunkBase) {
+            static const std::vector<ByteRange> none;
+            const std::vector<ByteRange>* written = changes_->writtenRanges(node.path);
+            chunks = rehashFileChunks(fd.get(), options_.algorithm, *node.chunkBase->chunks, written ? *written : none,
+                                      buffer, kFootprintChunkSize, &reading);
+        } else {
+            chunks = hashFileChunks(fd.get(), options_.algorithm, buffer, kFootprintChunkSize, &reading);
+        }
+        if (chunks.size != static_cast<std::uint64_t>(node.st.st_size))
+            throw Error(displayPath(node.absolute) + " changed size while it was hashed");
+        node.content = chunkTreeRoot(options_.algorithm, chunks);
+        if (chunks.size > kFootprintChunkSize)
+            node.chunks = std::make_shared<const ChunkDigests>(std::move(chunks));
+        return reading.bytesRead;
     }
 
     // What stands for a file too large to belong to the block: domain-separated, so no
@@ -319,12 +394,14 @@ private:
         entry.ctimeNs = nanoseconds(node.st.st_ctim);
         entry.mtimeNs = nanoseconds(node.st.st_mtim);
         entry.nlink = static_cast<std::uint32_t>(node.st.st_nlink);
+        entry.chunks = std::move(node.chunks);
         out_.put(node.path, entry);
     }
 
     const FootprintOptions& options_;
     const FootprintTree* previous_;
     const ChangeSet* changes_;
+    const std::string parentRoot_; // the parent block, where the kernel's diff started
     FootprintTree& out_;
     FootprintStats& stats_;
     std::vector<Node> nodes_;
@@ -334,8 +411,8 @@ private:
 
 FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
     FootprintStats local;
-    FootprintTree tree(options.algorithm, options.features);
-    Walker(options, nullptr, nullptr, tree, stats ? *stats : local).run(root);
+    FootprintTree tree(options.algorithm, options.features, options.format);
+    Walker(options, nullptr, nullptr, {}, tree, stats ? *stats : local).run(root);
     return tree;
 }
 
@@ -369,14 +446,15 @@ ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintT
     return expanded;
 }
 
-FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
-                              const FootprintOptions& options, FootprintStats* stats) {
-    if (previous.algorithm() != options.algorithm || previous.features() != options.features)
+FootprintTree updateFootprint(const std::string& root, const std::string& parentRoot, const FootprintTree& previous,
+                              const ChangeSet& changes, const FootprintOptions& options, FootprintStats* stats) {
+    if (previous.algorithm() != options.algorithm || previous.features() != options.features ||
+        previous.format() != options.format)
         return computeFootprint(root, options, stats);
     FootprintStats local;
-    FootprintTree tree(options.algorithm, options.features);
+    FootprintTree tree(options.algorithm, options.features, options.format);
     ChangeSet complete = withEveryNameOfChangedInodes(root, previous, changes);
-    Walker(options, &previous, &complete, tree, stats ? *stats : local).run(root);
+    Walker(options, &previous, &complete, parentRoot, tree, stats ? *stats : local).run(root);
     return tree;
 }
 

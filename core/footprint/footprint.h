@@ -54,7 +54,11 @@ FootprintTree computeFootprint(const std::string& root, const FootprintOptions& 
 // `changes` plus the other names, in `previous`, of every hard-linked inode it touches.
 ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
                                        const ChangeSet& changes);
-FootprintTree updateFootprint(const std::string& root, const FootprintTree& previous, const ChangeSet& changes,
-                              const FootprintOptions& options, FootprintStats* stats = nullptr);
+// `parentRoot` is the snapshot `previous` describes and the diff started from; a format-2
+// file the diff names keeps its parent's unchanged chunks (only if the parent's file still
+// matches its guard). "" re-hashes changed files whole.
+FootprintTree updateFootprint(const std::string& root, const std::string& parentRoot, const FootprintTree& previous,
+                              const ChangeSet& changes, const FootprintOptions& options,
+                              FootprintStats* stats = nullptr);
 
 } // namespace sc

@@ -25,7 +25,7 @@ void FootprintRecords::save(std::uint64_t height, const FootprintTree& tree, con
         tree.save(fullFile(height));
         return;
     }
-    FootprintTree delta(tree.algorithm(), tree.features());
+    FootprintTree delta(tree.algorithm(), tree.features(), tree.format());
     delta.setRoot(tree.root());
     for (const auto& [path, entry] : tree.entries()) {
         const FootprintEntry* old = parent->find(path);

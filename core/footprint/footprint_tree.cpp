@@ -105,6 +105,39 @@ struct Reader {
     }
 };
 
+// Format 2 files: a flag, then the chunk digests (size, count, then index and digest each).
+void putChunks(std::string& out, const ChunkDigests* chunks) {
+    putInt(out, chunks ? 1 : 0, 1);
+    if (!chunks)
+        return;
+    putInt(out, chunks->size, 8);
+    putInt(out, chunks->leaves.size(), 8);
+    for (const auto& [index, digest] : chunks->leaves) {
+        putInt(out, index, 8);
+        putInt(out, digest.size, 1);
+        out.append(reinterpret_cast<const char*>(digest.bytes.data()), digest.size);
+    }
+}
+
+template <typename ReadDigest>
+std::shared_ptr<const ChunkDigests> readChunks(Reader& in, ReadDigest& readDigest, std::uint64_t fileSize) {
+    if (in.integer(1) == 0)
+        return nullptr;
+    auto chunks = std::make_shared<ChunkDigests>();
+    chunks->size = in.integer(8);
+    std::uint64_t count = in.integer(8);
+    const std::uint64_t chunkCount = chunks->size == 0 ? 1 : (chunks->size - 1) / kFootprintChunkSize + 1;
+    if (chunks->size != fileSize || count > chunkCount)
+        throw Error(in.file + " is malformed (chunk digests)");
+    for (std::uint64_t i = 0; i < count; ++i) {
+        std::uint64_t index = in.integer(8);
+        if (index >= chunkCount || (!chunks->leaves.empty() && index <= chunks->leaves.rbegin()->first))
+            throw Error(in.file + " is malformed (chunk digests)");
+        chunks->leaves.emplace_hint(chunks->leaves.end(), index, readDigest());
+    }
+    return chunks;
+}
+
 } // namespace
 
 void FootprintTree::save(const std::string& file) const { writeFileAtomically(file, serialize(), 0600); }
@@ -116,7 +149,7 @@ FootprintTree FootprintTree::load(const std::string& file) {
 std::string FootprintTree::serialize() const {
     std::string out(kMagic, sizeof kMagic);
     putInt(out, kFileVersion, 4);
-    putInt(out, kFootprintFormatWholeFile, 4);
+    putInt(out, format_, 4);
     putInt(out, features_, 4);
     putInt(out, static_cast<std::uint64_t>(algorithm_), 1);
     putInt(out, root_.size, 1);
@@ -133,6 +166,8 @@ std::string FootprintTree::serialize() const {
         putInt(out, static_cast<std::uint64_t>(e.ctimeNs), 8);
         putInt(out, static_cast<std::uint64_t>(e.mtimeNs), 8);
         putInt(out, e.nlink, 4);
+        if (format_ == kFootprintFormatChunked && e.type == EntryType::File)
+            putChunks(out, e.chunks.get());
     }
     Digest check = hashBytes(HashAlgorithm::Sha256, out);
     out.append(reinterpret_cast<const char*>(check.bytes.data()), check.size);
@@ -147,11 +182,12 @@ FootprintTree FootprintTree::deserialize(const std::string& data, const std::str
         throw Error(file + " is corrupted (checksum mismatch)");
     Reader in{body, sizeof kMagic, file};
     auto version = static_cast<std::uint32_t>(in.integer(4));
-    if (version < kOldestFileVersion || version > kFileVersion || !knownFootprintFormat(static_cast<std::uint32_t>(in.integer(4))))
+    auto format = static_cast<std::uint32_t>(in.integer(4));
+    if (version < kOldestFileVersion || version > kFileVersion || !knownFootprintFormat(format))
         throw Error(file + " has an unsupported version");
     auto features = static_cast<std::uint32_t>(in.integer(4));
     auto algorithm = static_cast<HashAlgorithm>(in.integer(1));
-    FootprintTree tree(algorithm, features);
+    FootprintTree tree(algorithm, features, format);
     tree.reusable_ = version == kFileVersion;
     auto readDigest = [&] {
         Digest d;
@@ -174,6 +210,8 @@ FootprintTree FootprintTree::deserialize(const std::string& data, const std::str
         e.ctimeNs = static_cast<std::int64_t>(in.integer(8));
         e.mtimeNs = static_cast<std::int64_t>(in.integer(8));
         e.nlink = static_cast<std::uint32_t>(in.integer(4));
+        if (format == kFootprintFormatChunked && e.type == EntryType::File)
+            e.chunks = readChunks(in, readDigest, e.size);
         tree.entries_.emplace_hint(tree.entries_.end(), std::move(path), e);
     }
     if (in.at != body.size())

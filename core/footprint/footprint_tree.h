@@ -4,11 +4,13 @@
 // the next block's footprint only re-hashes what changed.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/base/hash.h"
+#include "core/footprint/chunk_tree.h"
 
 namespace sc {
 
@@ -43,6 +45,9 @@ struct FootprintEntry {
     std::int64_t ctimeNs = 0;
     std::int64_t mtimeNs = 0;
     std::uint32_t nlink = 1;
+    // Format 2, a file of more than one chunk: its leaf digests, so the next block re-hashes
+    // only the chunks that changed. Shared: a reused entry is copied from tree to tree.
+    std::shared_ptr<const ChunkDigests> chunks;
 };
 
 // What a footprint covers; a block header carries it so a replica can bound its own work.
@@ -54,12 +59,14 @@ struct FootprintCounts {
 class FootprintTree {
 public:
     FootprintTree() = default;
-    FootprintTree(HashAlgorithm algorithm, std::uint32_t features) : algorithm_(algorithm), features_(features) {}
+    FootprintTree(HashAlgorithm algorithm, std::uint32_t features, std::uint32_t format)
+        : algorithm_(algorithm), features_(features), format_(format) {}
 
     Digest root() const { return root_; }
     void setRoot(const Digest& root) { root_ = root; }
     HashAlgorithm algorithm() const { return algorithm_; }
     std::uint32_t features() const { return features_; }
+    std::uint32_t format() const { return format_; }
 
     const FootprintEntry* find(const std::string& path) const;
     const FootprintEntry& at(const std::string& path) const; // throws sc::Error if absent
@@ -85,6 +92,7 @@ public:
 private:
     HashAlgorithm algorithm_ = HashAlgorithm::Sha256;
     std::uint32_t features_ = kFootprintAllFeatures;
+    std::uint32_t format_ = kNewestFootprintFormat;
     Digest root_;
     bool reusable_ = true;
     std::map<std::string, FootprintEntry> entries_;

@@ -54,6 +54,9 @@ FootprintOptions footprintOptionsOf(const ChainIdentity& chain) {
     FootprintOptions options;
     options.algorithm = parseHashAlgorithm(chain.hashAlgorithm);
     options.features = chain.features;
+    if (!knownFootprintFormat(chain.footprintFormat))
+        throw Error("chain " + chain.name + " uses footprint format " + std::to_string(chain.footprintFormat) +
+                    ", which this streamchain does not know (it knows 1 and 2); upgrade streamchain");
     options.format = chain.footprintFormat;
     return options;
 }

@@ -121,7 +121,7 @@ StagedFootprint footprintOf(const Chain& chain, const FootprintRecords& records,
             std::uint64_t metadataBytes = 0;
             ChangeSet changes = kernelDiff(chain.paths().block(*tip), staged, &metadataBytes);
             result.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
-            result.tree = updateFootprint(staged, *result.previous, changes, options, &result.stats);
+            result.tree = updateFootprint(staged, chain.paths().block(*tip), *result.previous, changes, options, &result.stats);
             return result;
         } catch (const Error&) {
             result.previous.reset(); // an unusable diff costs a full hash, never a wrong root

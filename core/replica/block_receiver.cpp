@@ -129,6 +129,13 @@ void BlockReceiver::checkAnnounced() const {
             throw Error(where(block) + ": announced header belongs to chain " + header.chainId + ", not " + binding_.id);
         if (header.height != block.height)
             throw Error(where(block) + ": announced header is for height " + std::to_string(header.height));
+        if (header.footprintFormat != binding_.footprintFormat || header.hashAlgorithm != binding_.hashAlgorithm ||
+            header.features != binding_.features)
+            throw Error(where(block) + ": announced header declares footprint format " +
+                        std::to_string(header.footprintFormat) + " (" + header.hashAlgorithm + ", features " +
+                        std::to_string(header.features) + "), the chain's is " +
+                        std::to_string(binding_.footprintFormat) + " (" + binding_.hashAlgorithm + ", features " +
+                        std::to_string(binding_.features) + ")");
         if (!header.signatureValid(binding_.publicKey))
             throw Error(where(block) + ": announced header signature does not verify with the pinned key; refusing "
                                        "to receive");
@@ -433,8 +440,9 @@ FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t
     bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
     if (parentTree_ && smallChange) {
         try {
-            ChangeSet changes = kernelDiff(replica_.blockPath(*block.parent), staged);
-            return updateFootprint(staged, *parentTree_, changes, options);
+            const std::string parentBlock = replica_.blockPath(*block.parent);
+            ChangeSet changes = kernelDiff(parentBlock, staged);
+            return updateFootprint(staged, parentBlock, *parentTree_, changes, options);
         } catch (const Error&) {
             // an unusable diff costs a full hash, never a wrong root; a bound broken stays broken below
         }

@@ -154,7 +154,7 @@ private slots:
         changes.add(command(SendCommandType::Rename, "sub/f3", "renamed"));
         changes.add(command(SendCommandType::Unlink, "sub/f4"));
         FootprintStats stats;
-        FootprintTree after = updateFootprint(d, before, changes, {}, &stats);
+        FootprintTree after = updateFootprint(d, "", before, changes, {}, &stats);
         QCOMPARE(after.root().hex(), computeFootprint(d, {}).root().hex());
         QVERIFY(stats.entriesReused > 40);
         QVERIFY(stats.filesHashed <= 3);
@@ -162,7 +162,7 @@ private slots:
         // A stale cache guard forces a re-hash even when the ChangeSet says nothing.
         writeFile(d + "/a.txt", "sneaky");
         FootprintStats guarded;
-        FootprintTree sneaky = updateFootprint(d, after, ChangeSet{}, {}, &guarded);
+        FootprintTree sneaky = updateFootprint(d, "", after, ChangeSet{}, {}, &guarded);
         QCOMPARE(sneaky.root().hex(), computeFootprint(d, {}).root().hex());
     }
 
@@ -187,7 +187,7 @@ private slots:
 
         auto check = [&](const char* what) {
             FootprintStats stats;
-            FootprintTree after = updateFootprint(d, before, changes, {}, &stats);
+            FootprintTree after = updateFootprint(d, "", before, changes, {}, &stats);
             QVERIFY2(after.root() == computeFootprint(d, {}).root(), what);
             QVERIFY2(stats.entriesReused > 30, what);  // other/f* stay reused
             QVERIFY2(stats.filesHashed <= 5, what);
