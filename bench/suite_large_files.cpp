@@ -104,20 +104,18 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
     rsyncDataTo(rsyncCopy);
 
     // The same bytes arriving as a new file: the baseline.
-    std::vector<double> newCommit, newVerified;
-    std::uint64_t newHashed = 0;
+    std::vector<double> newCommit, newVerified, newHashed;
     for (int i = 0; i < kRepetitions; ++i) {
         const std::string name = std::filesystem::path(change.file).stem().string() + "-" + std::to_string(i) + ".bin";
         writeRandomStretch(data + "/arrivals/" + name, random(), change.changeBytes, 0);
         ChangeTiming timing = commitAndReplicate("new file " + name);
         newCommit.push_back(timing.commitSeconds);
         newVerified.push_back(timing.verifiedSeconds);
-        newHashed = std::max(newHashed, timing.bytesHashed);
+        newHashed.push_back(static_cast<double>(timing.bytesHashed));
     }
     rsyncDataTo(rsyncCopy); // untimed: the copy holds what the replica holds again
 
-    std::vector<double> inCommit, inVerified, rsyncSeconds;
-    std::uint64_t inHashed = 0;
+    std::vector<double> inCommit, inVerified, inHashed, rsyncSeconds;
     for (int i = 0; i < kRepetitions; ++i) {
         std::uint64_t offset = change.append ? std::filesystem::file_size(file)
                                              : random() % (change.fileBytes / 4096) * 4096;
@@ -125,7 +123,7 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
         ChangeTiming timing = commitAndReplicate("changed " + change.file);
         inCommit.push_back(timing.commitSeconds);
         inVerified.push_back(timing.verifiedSeconds);
-        inHashed = std::max(inHashed, timing.bytesHashed);
+        inHashed.push_back(static_cast<double>(timing.bytesHashed));
         rsyncSeconds.push_back(rsyncDataTo(rsyncCopy).seconds);
     }
 
@@ -133,11 +131,11 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
     auto sizeIn = change.append ? logFileBytes : insideFileBytes;
     const std::string sizes = "--quick: " + sizeName(sizeIn(false)) + ", --full: " + sizeName(sizeIn(true));
     add({change.label + ": commit", asNewFile, "s", median(inCommit), median(newCommit), false, ">= 0.5",
-         "goal: <= 2x the new file's; median of " + std::to_string(kRepetitions) + "; most hashed by one commit: " +
-             mibText(static_cast<double>(inHashed)) + " vs " + mibText(static_cast<double>(newHashed)) + "; " + sizes});
+         "goal: <= 2x the new file's; median of " + std::to_string(kRepetitions) + "; hashed by a commit: " + mibText(median(inHashed)) +
+             " vs " + mibText(median(newHashed)) + "; " + sizes});
     add({change.label + ": commit -> verified", asNewFile, "s", median(inVerified), median(newVerified), false,
          ">= 0.5", "goal: <= 2x the new file's; SSH replica over the kept-open connection, as the daemon sends"});
-    add({change.label + ": commit -> verified", "rsync -a of the change, same ssh", "s", median(inVerified),
+    add({change.label + ": commit -> verified", "rsync -a, same ssh and host", "s", median(inVerified),
          median(rsyncSeconds), false, ">= 10",
          "rsync -a of data/ to a plain copy on the same host; ours: the send after the commit (the commit row has the commit)"});
 }
