@@ -135,13 +135,14 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
     auto sizeIn = change.append ? logFileBytes : insideFileBytes;
     const std::string sizes = "--quick: " + sizeName(sizeIn(false)) + ", --full: " + sizeName(sizeIn(true));
     add({change.label + ": commit", asNewFile, "s", median(inCommit), median(newCommit), false, ">= 0.5",
-         "goal: <= 2x the new file's; median of " + std::to_string(kRepetitions) + "; hashed by a commit: " + hashedText(median(inHashed)) +
-             " vs " + hashedText(median(newHashed)) + "; " + sizes});
+         "goal: <= 2x the new file's; median of " + std::to_string(kRepetitions) + "; hashed by a commit: " +
+             hashedText(median(inHashed)) + " vs " + hashedText(median(newHashed)) + "; " + sizes});
     add({change.label + ": commit -> verified", asNewFile, "s", median(inVerified), median(newVerified), false,
          ">= 0.5", "goal: <= 2x the new file's; SSH replica over the kept-open connection, as the daemon sends"});
     add({change.label + ": commit -> verified", "rsync -a, same ssh and host", "s", median(inVerified),
          median(rsyncSeconds), false, ">= 10",
-         "rsync -a of data/ to a plain copy on the same host; ours: the send after the commit (the commit row has the commit)"});
+         "rsync -a of data/ to a plain copy on the same host; ours: the send after the commit (the commit row "
+         "has the commit)"});
 }
 
 } // namespace bench
