@@ -105,4 +105,9 @@ std::uint64_t changeDataset(const std::string& dir, const DatasetShape& shape, d
     return changed;
 }
 
+void writeRandomStretch(const std::string& path, std::uint64_t seed, std::uint64_t bytes, std::uint64_t offset) {
+    std::mt19937_64 random(seed);
+    writeRandom(path, random, bytes, offset);
+}
+
 } // namespace bench

@@ -24,5 +24,8 @@ void writeDataset(const std::string& dir, const DatasetShape& shape);
 // Changes about `fraction` of the dataset's bytes (small files rewritten and a stretch of
 // one large file overwritten); `round` varies what changes. Returns the bytes changed.
 std::uint64_t changeDataset(const std::string& dir, const DatasetShape& shape, double fraction, std::uint32_t round);
+// Writes `bytes` of seeded pseudo-random (incompressible, never sparse) content into `path` at
+// `offset`, creating the file if needed and keeping what lies outside the stretch.
+void writeRandomStretch(const std::string& path, std::uint64_t seed, std::uint64_t bytes, std::uint64_t offset);
 
 } // namespace bench

@@ -87,8 +87,11 @@ void Suite::prepare() {
                 static_cast<unsigned long long>(shape_.seed));
     std::fflush(stdout);
     // Sparse images: each host ends up holding about ten copies of the dataset (one per peer and scenario).
-    lab_ = std::make_unique<sctest::SshLab>(3, std::max(2048u, datasetMiB * 16));
-    primary_ = std::make_unique<sctest::BtrfsImage>(std::max(2048u, datasetMiB * 4));
+    // The large-file scenarios add their files to data/; host 0 holds them twice (the replica and
+    // rsync's copy) and, while rsync rebuilds one, a third time.
+    const auto largeMiB = static_cast<unsigned>(largeFilesBytes(full_) >> 20);
+    lab_ = std::make_unique<sctest::SshLab>(3, std::max(2048u, datasetMiB * 16) + largeMiB * 3);
+    primary_ = std::make_unique<sctest::BtrfsImage>(std::max(2048u, datasetMiB * 4) + largeMiB * 2);
     local_ = std::make_unique<sctest::BtrfsImage>(std::max(1024u, datasetMiB * 3));
     chain_ = std::make_unique<sc::Chain>(sc::Chain::init(primary_->path("ledger"), {"bench", "sha256"}));
     knownHosts_ = chain_->paths().meta + "/known_hosts";
@@ -453,6 +456,8 @@ const std::vector<Suite::Scenario>& Suite::scenarios() {
         {"catch-up", [](Suite& s) { s.catchUp(); }},
         {"commit-rate", [](Suite& s) { s.commitRate(); }},
         {"lag", [](Suite& s) { s.lag(); }},
+        {"small-change-in-large-file", [](Suite& s) { s.smallChangeInLargeFile(); }},
+        {"append-to-large-log", [](Suite& s) { s.appendToLargeLog(); }},
     };
     return all;
 }

@@ -52,6 +52,25 @@ private:
     void footprintAndVerify();
     void daemonMemory();
 
+    // A change inside one large file in data/, against the same bytes arriving as a new file
+    // (bench/suite_large_files.cpp).
+    struct LargeFileChange {
+        std::string label;  // the rows' scenario words, sizes included
+        std::string file;   // below data/
+        std::uint64_t fileBytes = 0, changeBytes = 0;
+        bool append = false; // else overwritten in place at a 4 KiB-aligned offset
+    };
+    struct ChangeTiming {
+        double commitSeconds = 0, verifiedSeconds = 0; // commit; then commit -> verified on the kept replica
+        std::uint64_t bytesHashed = 0;                 // by the commit's footprint
+    };
+    static std::uint64_t largeFilesBytes(bool full); // what both large-file scenarios add to data/
+    void smallChangeInLargeFile();
+    void appendToLargeLog();
+    void measureLargeFileChange(const LargeFileChange& change);
+    ChangeTiming commitAndReplicate(const std::string& message);
+    PipelineResult rsyncDataTo(const std::string& replicaDir); // `rsync -a` of data/ to host 0
+
     std::string url(int host, const std::string& relative) const;
     std::vector<std::string> reach(int host) const; // --identity, --accept-host-key, --agent-path
     std::string block(std::uint64_t height) const;
