@@ -119,7 +119,7 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
     }
     rsyncDataTo(rsyncCopy); // untimed: the copy holds what the replica holds again
 
-    std::vector<double> inCommit, inVerified, inHashed, rsyncSeconds;
+    std::vector<double> inCommit, inVerified, inTotal, inHashed, rsyncSeconds;
     for (int i = 0; i < kRepetitions; ++i) {
         std::uint64_t offset = change.append ? std::filesystem::file_size(file)
                                              : random() % (change.fileBytes / 4096) * 4096;
@@ -127,6 +127,7 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
         ChangeTiming timing = commitAndReplicate("changed " + change.file);
         inCommit.push_back(timing.commitSeconds);
         inVerified.push_back(timing.verifiedSeconds);
+        inTotal.push_back(timing.commitSeconds + timing.verifiedSeconds);
         inHashed.push_back(static_cast<double>(timing.bytesHashed));
         rsyncSeconds.push_back(rsyncDataTo(rsyncCopy).seconds);
     }
@@ -139,10 +140,10 @@ void Suite::measureLargeFileChange(const LargeFileChange& change) {
              hashedText(median(inHashed)) + " vs " + hashedText(median(newHashed)) + "; " + sizes});
     add({change.label + ": commit -> verified", asNewFile, "s", median(inVerified), median(newVerified), false,
          ">= 0.5", "goal: <= 2x the new file's; SSH replica over the kept-open connection, as the daemon sends"});
-    add({change.label + ": commit -> verified", "rsync -a, same ssh and host", "s", median(inVerified),
+    add({change.label + ": commit + send to verified", "rsync -a, same ssh and host", "s", median(inTotal),
          median(rsyncSeconds), false, ">= 10",
-         "rsync -a of data/ to a plain copy on the same host; ours: the send after the commit (the commit row "
-         "has the commit)"});
+         "rsync -a of data/ to a plain copy on the same host; ours: the commit and the send until the replica "
+         "has checked and published the block"});
 }
 
 } // namespace bench
