@@ -26,6 +26,11 @@ namespace sc {
 // offset order (a hole may come right after the extent that ends it), so merging into
 // the path's last range catches adjacent extents, and a path fragmented past
 // kMaxWrittenRangesPerPath counts as changed everywhere.
+//
+// Where a change splits an extent, the kernel may send the untouched rest of it as a
+// CLONE from the same path at the same offset, in the parent or in the sent subvolume
+// itself. For a path outside replaced subtrees that names the same object, so those
+// bytes equal the parent's (or the clone copies a range onto itself): no range.
 
 static std::string parentOf(const std::string& path) {
     auto slash = path.rfind('/');
@@ -71,6 +76,12 @@ void ChangeSet::addWritten(const std::string& path, std::uint64_t offset, std::u
     ranges.push_back({offset, length});
 }
 
+bool ChangeSet::clonesItself(const SendCommand& clone) const {
+    bool fromParentOrItself = clone.cloneUuid.size() == 16 &&
+                              (clone.cloneUuid == parentUuid_ || clone.cloneUuid == sentUuid_);
+    return fromParentOrItself && clone.clonePath == clone.path && clone.cloneOffset == clone.fileOffset;
+}
+
 const std::vector<ByteRange>* ChangeSet::writtenRanges(const std::string& path) const {
     auto found = written.find(path);
     return found == written.end() ? nullptr : &found->second;
@@ -81,8 +92,12 @@ void ChangeSet::add(const SendCommand& command) {
     switch (command.type) {
     case SendCommandType::Subvol:
         full = true;
+        sentUuid_ = command.uuid;
         break;
     case SendCommandType::Snapshot:
+        sentUuid_ = command.uuid;
+        parentUuid_ = command.cloneUuid;
+        break;
     case SendCommandType::End:
     case SendCommandType::Unspec:
         break;
@@ -119,7 +134,8 @@ void ChangeSet::add(const SendCommand& command) {
         break;
     case SendCommandType::Clone:
         touch(command.path);
-        addWritten(command.path, command.fileOffset, command.cloneLength);
+        if (!clonesItself(command))
+            addWritten(command.path, command.fileOffset, command.cloneLength);
         break;
     case SendCommandType::Fallocate:
         touch(command.path);

@@ -28,7 +28,8 @@ struct ChangeSet {
     // Per path a command named: the byte ranges that WRITE, CLONE, UPDATE_EXTENT,
     // ENCODED_WRITE and FALLOCATE covered, in the order sent (mostly ascending, not
     // sorted), a range merged into the previous one where they overlap or touch; a
-    // TRUNCATE adds an empty range at the new size. Valid only for paths outside `replaced` subtrees, and
+    // TRUNCATE adds an empty range at the new size. A CLONE of a path onto itself at the
+    // same offset adds none (see change_set.cpp). Valid only for paths outside `replaced` subtrees, and
     // only for the name a command used: other names of a hard-linked inode get none.
     std::map<std::string, std::vector<ByteRange>> written;
 
@@ -47,7 +48,9 @@ private:
     void touchWithParent(const std::string& path);
     void replace(const std::string& path);
     void addWritten(const std::string& path, std::uint64_t offset, std::uint64_t length);
+    bool clonesItself(const SendCommand& clone) const;
     std::set<std::string> ancestors_; // strict ancestors of every touched or replaced path
+    std::string sentUuid_, parentUuid_; // of the subvolume the stream describes, and of its parent
 };
 
 ChangeSet changeSetFromStream(std::span<const std::uint8_t> wholeStream);

@@ -153,9 +153,9 @@ std::vector<FileChange> fileChangeKinds() {
          [](const std::string& dir, const std::string& file, Rng&) {
              at(dir, file).allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * kMiB, 300 * 1024);
          }},
-        // Not small: the kernel re-sends the rest of the extent it split as a CLONE of the
-        // same file at the same offset (unchanged bytes), 3 MiB here.
-        {"zero-range", true, false,
+        // The kernel re-sends the rest of the extent this splits as a CLONE of the same
+        // file at the same offset (unchanged bytes): small only if those add no range.
+        {"zero-range", true, true,
          [](const std::string& dir, const std::string& file, Rng&) {
              at(dir, file).allocate(FALLOC_FL_ZERO_RANGE, 2 * kMiB + kBlock, 200 * 1024);
          }},
@@ -163,7 +163,7 @@ std::vector<FileChange> fileChangeKinds() {
          [](const std::string& dir, const std::string& file, Rng&) {
              at(dir, file).allocate(FALLOC_FL_KEEP_SIZE, 8 * kMiB, kMiB);
          }},
-        {"clone-range", true, false, // not small either: as zero-range, 3 MiB here
+        {"clone-range", true, true, // the split extent's rest comes as for zero-range
          [](const std::string& dir, const std::string& file, Rng&) {
              cloneRange(dir, file, kMiB, 256 * 1024, 3 * kMiB);
          }},

@@ -61,6 +61,26 @@ private slots:
                 QCOMPARE(rangesOf(c, "e"), (std::vector<ByteRange>{{262144, 131072}}));
         }
     }
+    void aCloneOfThePathOntoItselfAddsNoRange() {
+        // Where a change splits an extent, the kernel re-sends the rest as such a clone.
+        sctest::SendUuid sent{}, parent{}, other{};
+        sent[0] = 1;
+        parent[0] = 2;
+        other[0] = 3;
+        SendStreamWriter w(2);
+        w.snapshot("000000000002", sent, 9, parent, 8)
+            .clone("f", 8192, 4096, parent, 8, "f", 8192)         // the parent's own bytes
+            .clone("g", 8192, 4096, sent, 9, "g", 8192)           // onto itself: a no-op
+            .clone("h", 8192, 4096, other, 5, "h", 8192)          // another subvolume's "h"
+            .clone("i", 8192, 4096, parent, 8, "i", 0)            // another offset
+            .clone("j", 8192, 4096, parent, 8, "elsewhere", 8192) // another file
+            .end();
+        ChangeSet c = changesOf(w);
+        QVERIFY(!c.writtenRanges("f"));
+        QVERIFY(!c.writtenRanges("g"));
+        for (const char* path : {"h", "i", "j"})
+            QCOMPARE(rangesOf(c, path), (std::vector<ByteRange>{{8192, 4096}}));
+    }
     void truncateAloneMarksContentChanged() {
         SendStreamWriter w(2);
         w.truncate("shrunk", 0).end();
