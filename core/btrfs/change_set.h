@@ -29,8 +29,9 @@ struct ChangeSet {
     // ENCODED_WRITE and FALLOCATE covered, in the order sent (mostly ascending, not
     // sorted), a range merged into the previous one where they overlap or touch; a
     // TRUNCATE adds an empty range at the new size. A CLONE of a path onto itself at the
-    // same offset adds none (see change_set.cpp). Valid only for paths outside `replaced` subtrees, and
-    // only for the name a command used: other names of a hard-linked inode get none.
+    // same offset adds none (see change_set.cpp). Valid only for paths outside `replaced`
+    // subtrees, and only for the name a command used: other names of a hard-linked inode
+    // get none.
     std::map<std::string, std::vector<ByteRange>> written;
 
     void add(const SendCommand& command);

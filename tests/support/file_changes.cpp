@@ -25,8 +25,9 @@ void check(bool ok, const std::string& what) {
 }
 
 class OpenFile {
-public:
-    explicit OpenFile(const std::string& path, int flags = O_RDWR) : path_(path), fd_(::open(path.c_str(), flags)) {
+  public:
+    explicit OpenFile(const std::string& path, int flags = O_RDWR)
+        : path_(path), fd_(::open(path.c_str(), flags)) {
         check(fd_ >= 0, "cannot open " + path);
     }
     ~OpenFile() { ::close(fd_); }
@@ -60,7 +61,7 @@ public:
         check(::ioctl(fd_, FICLONERANGE, &range) == 0, "cannot clone a range into " + path_);
     }
 
-private:
+  private:
     std::string path_;
     int fd_;
 };
@@ -89,12 +90,15 @@ void writeKeepingMtime(const std::string& path, std::uint64_t offset, const std:
     check(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0, "cannot set the times of " + path);
 }
 
-void cloneRange(const std::string& dir, const std::string& file, std::uint64_t sourceOffset, std::uint64_t length,
-                std::uint64_t offset) {
-    OpenFile(dir + "/" + file).cloneFrom(OpenFile(dir + "/" + kCloneSource, O_RDONLY), sourceOffset, length, offset);
+void cloneRange(const std::string& dir, const std::string& file, std::uint64_t sourceOffset,
+                std::uint64_t length, std::uint64_t offset) {
+    OpenFile(dir + "/" + file)
+        .cloneFrom(OpenFile(dir + "/" + kCloneSource, O_RDONLY), sourceOffset, length, offset);
 }
 
-OpenFile at(const std::string& dir, const std::string& file) { return OpenFile(dir + "/" + file); }
+OpenFile at(const std::string& dir, const std::string& file) {
+    return OpenFile(dir + "/" + file);
+}
 
 std::vector<sc::ByteRange> sortedUnion(std::vector<sc::ByteRange> ranges) {
     std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
@@ -109,8 +113,9 @@ std::vector<sc::ByteRange> sortedUnion(std::vector<sc::ByteRange> ranges) {
 }
 
 bool inside(const std::vector<sc::ByteRange>& merged, std::uint64_t begin, std::uint64_t end) {
-    return std::any_of(merged.begin(), merged.end(),
-                       [&](const sc::ByteRange& range) { return range.offset <= begin && end <= range.end(); });
+    return std::any_of(merged.begin(), merged.end(), [&](const sc::ByteRange& range) {
+        return range.offset <= begin && end <= range.end();
+    });
 }
 
 } // namespace
@@ -140,9 +145,13 @@ std::vector<FileChange> fileChangeKinds() {
              f.write(f.size(), randomBytes(16 * 1024, rng));
          }},
         {"truncate-shrink", false, true,
-         [](const std::string& dir, const std::string& file, Rng&) { at(dir, file).truncate(5 * kMiB + 777); }},
+         [](const std::string& dir, const std::string& file, Rng&) {
+             at(dir, file).truncate(5 * kMiB + 777);
+         }},
         {"truncate-grow", true, true,
-         [](const std::string& dir, const std::string& file, Rng&) { at(dir, file).truncate(11 * kMiB + 333); }},
+         [](const std::string& dir, const std::string& file, Rng&) {
+             at(dir, file).truncate(11 * kMiB + 333);
+         }},
         {"shrink-then-regrow", false, false,
          [](const std::string& dir, const std::string& file, Rng&) {
              OpenFile f = at(dir, file);
@@ -207,7 +216,8 @@ std::string applyRandomChange(const std::string& dir, const std::string& file, s
     if (kind < 32 && size > 0) {
         std::uint64_t offset = uniform(rng, 0, size - 1), length = uniform(rng, 1, kMiB);
         bool punch = kind < 27;
-        f.allocate(punch ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+        f.allocate(punch ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+                         : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
                    offset, length);
         return (punch ? "punch " : "zero ") + span(offset, length);
     }
@@ -228,9 +238,9 @@ std::string applyRandomChange(const std::string& dir, const std::string& file, s
 }
 
 std::string RangeCoverage::summary() const {
-    std::string text = std::to_string(differingBlocks) + " differing blocks (" + std::to_string(sizeChangeBlocks) +
-                       " from the smaller size on), " + std::to_string(rangeCount) + " ranges of " +
-                       std::to_string(rangeBytes) + " bytes";
+    std::string text = std::to_string(differingBlocks) + " differing blocks (" +
+                       std::to_string(sizeChangeBlocks) + " gone or holding the smaller end), " +
+                       std::to_string(rangeCount) + " ranges of " + std::to_string(rangeBytes) + " bytes";
     if (!missed.empty()) {
         text += ", " + std::to_string(missed.size()) + " missed, from offset";
         for (std::size_t i = 0; i < missed.size() && i < 8; ++i)
@@ -249,15 +259,19 @@ RangeCoverage checkCoverage(const std::string& before, const std::string& after,
             coverage.rangeBytes += std::min(range.length, UINT64_MAX - coverage.rangeBytes);
         merged = sortedUnion(*ranges);
     }
+    std::string expected = before; // as the footprint sees it: a grown file's new bytes are zeros
+    expected.resize(after.size(), '\0');
     const std::uint64_t smaller = std::min(before.size(), after.size());
     const std::uint64_t larger = std::max(before.size(), after.size());
     for (std::uint64_t block = 0; block < larger; block += kBlock) {
-        std::uint64_t end = std::min(block + kBlock, larger);
-        if (end <= smaller && std::memcmp(before.data() + block, after.data() + block, end - block) == 0)
+        std::uint64_t end = std::min(block + kBlock, after.size());
+        if (block < after.size() &&
+            std::memcmp(expected.data() + block, after.data() + block, end - block) == 0)
             continue;
         ++coverage.differingBlocks;
-        if (end > smaller) {
-            ++coverage.sizeChangeBlocks;
+        if (block >= after.size() ||
+            (block < smaller && smaller < block + kBlock && before.size() != after.size())) {
+            ++coverage.sizeChangeBlocks; // gone, or holding the smaller end: the size change covers it
             if (!ranges)
                 coverage.missed.push_back(block);
         } else if (!inside(merged, block, end)) {

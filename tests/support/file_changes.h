@@ -33,16 +33,17 @@ std::string applyRandomChange(const std::string& dir, const std::string& file, s
 
 struct RangeCoverage {
     std::uint64_t differingBlocks = 0;
-    std::uint64_t sizeChangeBlocks = 0; // differing blocks from the smaller size on
+    std::uint64_t sizeChangeBlocks = 0; // differing blocks gone in a shrink or holding the smaller end
     std::uint64_t rangeCount = 0;
     std::uint64_t rangeBytes = 0;
     std::vector<std::uint64_t> missed; // offsets of differing blocks the ranges leave out
     std::string summary() const;
 };
-// Compares the two contents block by block (bytes past the shorter one differ). Below
-// the smaller size a differing block must lie inside the ranges; from it on, the size
-// change is the footprint's to see, so the file only needs ranges at all (the kernel
-// reports a grow by TRUNCATE alone, with no range for the new zeros).
+// Compares the two contents block by block as the footprint relies on them: a changed
+// size re-reads the block holding the smaller end and drops what lies past the new end;
+// bytes a grow adds count as zeros (holes) unless a range names them (the kernel reports
+// a grow by TRUNCATE alone). Any other differing block must lie inside the ranges, and
+// a file whose size changed must have ranges at all.
 RangeCoverage checkCoverage(const std::string& before, const std::string& after,
                             const std::vector<sc::ByteRange>* ranges);
 

@@ -29,23 +29,34 @@ std::string describe(const sc::SendCommand& command) {
         return std::to_string(offset) + "+" + std::to_string(length);
     };
     switch (command.type) {
-    case T::Write: return "write " + span(command.fileOffset, command.dataLength);
-    case T::UpdateExtent: return "update_extent " + span(command.fileOffset, command.size);
-    case T::EncodedWrite: return "encoded_write " + span(command.fileOffset, command.size);
-    case T::Clone: return "clone " + span(command.fileOffset, command.cloneLength) + " from " + command.clonePath;
-    case T::Fallocate: return "fallocate " + span(command.fileOffset, command.size);
-    case T::Truncate: return "truncate " + std::to_string(command.size);
-    case T::Fileattr: return "fileattr";
-    case T::SetXattr: return "set_xattr";
-    case T::Chmod: return "chmod";
-    case T::Chown: return "chown";
-    default: return {}; // utimes and the rest: not of interest here
+    case T::Write:
+        return "write " + span(command.fileOffset, command.dataLength);
+    case T::UpdateExtent:
+        return "update_extent " + span(command.fileOffset, command.size);
+    case T::EncodedWrite:
+        return "encoded_write " + span(command.fileOffset, command.size);
+    case T::Clone:
+        return "clone " + span(command.fileOffset, command.cloneLength) + " from " + command.clonePath;
+    case T::Fallocate:
+        return "fallocate " + span(command.fileOffset, command.size);
+    case T::Truncate:
+        return "truncate " + std::to_string(command.size);
+    case T::Fileattr:
+        return "fileattr";
+    case T::SetXattr:
+        return "set_xattr";
+    case T::Chmod:
+        return "chmod";
+    case T::Chown:
+        return "chown";
+    default:
+        return {}; // utimes and the rest: not of interest here
     }
 }
 
 // The commands of the metadata-only diff, described per path, to show what the kernel sends.
-std::map<std::string, std::vector<std::string>> commandsByPath(const std::string& parent, const std::string& child,
-                                                               std::uint32_t protocol) {
+std::map<std::string, std::vector<std::string>>
+commandsByPath(const std::string& parent, const std::string& child, std::uint32_t protocol) {
     std::map<std::string, std::vector<std::string>> byPath;
     sc::SendStreamParser parser([&](const sc::SendCommand& command) {
         if (std::string text = describe(command); !text.empty())
@@ -96,7 +107,7 @@ std::uint64_t seedFromEnvironment() {
 
 class TestKernelDiffRanges : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void eachKindOfChangeLiesInsideItsRanges() {
         BtrfsImage image(1024);
         std::mt19937_64 rng(14);
@@ -119,9 +130,10 @@ private slots:
                 const std::vector<ByteRange>* ranges = diff.changes.writtenRanges(kind.name);
                 RangeCoverage coverage = checkCoverage(before, after, ranges);
                 auto found = diff.commands.find(kind.name);
-                qInfo("protocol %u, %s: sent %s; %s", diff.protocol, kind.name.c_str(),
-                      joined(found == diff.commands.end() ? std::vector<std::string>{} : found->second).c_str(),
-                      coverage.summary().c_str());
+                qInfo(
+                    "protocol %u, %s: sent %s; %s", diff.protocol, kind.name.c_str(),
+                    joined(found == diff.commands.end() ? std::vector<std::string>{} : found->second).c_str(),
+                    coverage.summary().c_str());
                 QVERIFY2(coverage.missed.empty(), (kind.name + ": " + coverage.summary()).c_str());
                 if (kind.small)
                     QVERIFY2(coverage.rangeBytes < kMiB, (kind.name + ": " + coverage.summary()).c_str());
@@ -154,7 +166,8 @@ private slots:
                 RangeCoverage coverage = checkCoverage(before, after, diff.changes.writtenRanges("f"));
                 auto found = diff.commands.find("f");
                 std::string context = "seed " + std::to_string(seed) + ", round " + std::to_string(round) +
-                                      ", protocol " + std::to_string(diff.protocol) + ": " + coverage.summary();
+                                      ", protocol " + std::to_string(diff.protocol) + ": " +
+                                      coverage.summary();
                 qInfo("%s", context.c_str());
                 QVERIFY2(coverage.missed.empty(),
                          (context + "\nchanges: " + joined(applied) + "\nsent: " +

@@ -29,7 +29,7 @@ std::vector<ByteRange> rangesOf(const ChangeSet& changes, const std::string& pat
 
 class TestChangeSetRanges : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void eachContentCommandAddsItsRange() {
         sctest::SendUuid uuid{};
         for (std::uint32_t version : {1u, 2u}) {
@@ -37,8 +37,9 @@ private slots:
             w.write("w", 8192, std::string(100, 'x'))
                 .clone("c", 1 << 20, 65536, uuid, 3, "source", 4096)
                 .updateExtent("u", 4096, 12288)
-                .raw(SendCmd::Fallocate, {attr(SendAttr::Path, "f"), attrU64(SendAttr::FallocateMode, 3),
-                                          attrU64(SendAttr::FileOffset, 40960), attrU64(SendAttr::Size, 8192)})
+                .raw(SendCmd::Fallocate,
+                     {attr(SendAttr::Path, "f"), attrU64(SendAttr::FallocateMode, 3),
+                      attrU64(SendAttr::FileOffset, 40960), attrU64(SendAttr::Size, 8192)})
                 .truncate("t", 5000)
                 .chmod("m", 0600);
             if (version >= 2) // compressed 128 KiB holding 100 KiB of file from offset 4 KiB into it
