@@ -1,5 +1,6 @@
 #include "core/btrfs/change_set.h"
 
+#include <algorithm>
 #include <regex>
 
 namespace sc {
@@ -12,6 +13,24 @@ namespace sc {
 // (o<ino>-<gen>-<idx>) before their final rename. Over-marking only costs hashing.
 // A write names one path of a hard-linked inode: updateFootprint adds the inode's
 // other names (touchAlias) before it reuses anything.
+//
+// Written ranges are keyed by the path a content command named, and are only used for
+// paths outside `replaced` subtrees, which the footprint re-hashes in full. For such a
+// path the name a command used is the final name of the same object: another object
+// could only have come to that path, or to a directory above it, through a rename,
+// link or mk* naming it or that directory as destination, which would make the path
+// replaced. An object changed under an orphan name or before a move ends below a
+// destination too. Renames therefore need no tracking here.
+//
+// Memory stays bounded per path: the kernel sends an inode's extents in ascending
+// offset order (a hole may come right after the extent that ends it), so merging into
+// the path's last range catches adjacent extents, and a path fragmented past
+// kMaxWrittenRangesPerPath counts as changed everywhere.
+//
+// Where a change splits an extent, the kernel may send the untouched rest of it as a
+// CLONE from the same path at the same offset, in the parent or in the sent subvolume
+// itself. For a path outside replaced subtrees that names the same object, so those
+// bytes equal the parent's (or the clone copies a range onto itself): no range.
 
 static std::string parentOf(const std::string& path) {
     auto slash = path.rfind('/');
@@ -38,13 +57,47 @@ void ChangeSet::replace(const std::string& path) {
     touchWithParent(path);
 }
 
+void ChangeSet::addWritten(const std::string& path, std::uint64_t offset, std::uint64_t length) {
+    length = std::min(length, kWholeFileRange.length - offset); // a crafted offset + length must not wrap
+    std::vector<ByteRange>& ranges = written[path];
+    if (!ranges.empty()) {
+        ByteRange& last = ranges.back();
+        if (offset <= last.end() && last.offset <= offset + length) {
+            std::uint64_t end = std::max(last.end(), offset + length);
+            last.offset = std::min(last.offset, offset);
+            last.length = end - last.offset;
+            return;
+        }
+    }
+    if (ranges.size() == kMaxWrittenRangesPerPath) {
+        ranges.assign(1, kWholeFileRange);
+        return;
+    }
+    ranges.push_back({offset, length});
+}
+
+bool ChangeSet::clonesItself(const SendCommand& clone) const {
+    bool fromParentOrItself = clone.cloneUuid.size() == 16 &&
+                              (clone.cloneUuid == parentUuid_ || clone.cloneUuid == sentUuid_);
+    return fromParentOrItself && clone.clonePath == clone.path && clone.cloneOffset == clone.fileOffset;
+}
+
+const std::vector<ByteRange>* ChangeSet::writtenRanges(const std::string& path) const {
+    auto found = written.find(path);
+    return found == written.end() ? nullptr : &found->second;
+}
+
 void ChangeSet::add(const SendCommand& command) {
     ++commands;
     switch (command.type) {
     case SendCommandType::Subvol:
         full = true;
+        sentUuid_ = command.uuid;
         break;
     case SendCommandType::Snapshot:
+        sentUuid_ = command.uuid;
+        parentUuid_ = command.cloneUuid;
+        break;
     case SendCommandType::End:
     case SendCommandType::Unspec:
         break;
@@ -71,13 +124,28 @@ void ChangeSet::add(const SendCommand& command) {
     case SendCommandType::Write:
         dataBytes += command.dataLength;
         touch(command.path);
+        addWritten(command.path, command.fileOffset, command.dataLength);
         break;
     case SendCommandType::UpdateExtent:
-    case SendCommandType::EncodedWrite:
+    case SendCommandType::EncodedWrite: // size is the unencoded length: at least the file range written
         dataBytes += command.size;
         touch(command.path);
+        addWritten(command.path, command.fileOffset, command.size);
         break;
-    default: // xattrs, clone, truncate, chmod, chown, utimes, fallocate, fileattr, verity
+    case SendCommandType::Clone:
+        touch(command.path);
+        if (!clonesItself(command))
+            addWritten(command.path, command.fileOffset, command.cloneLength);
+        break;
+    case SendCommandType::Fallocate:
+        touch(command.path);
+        addWritten(command.path, command.fileOffset, command.size);
+        break;
+    case SendCommandType::Truncate: // the footprint sees the size change itself; this marks the content
+        touch(command.path);
+        addWritten(command.path, command.size, 0);
+        break;
+    default: // xattrs, chmod, chown, utimes, fileattr, verity
         touch(command.path);
         break;
     }
@@ -93,11 +161,6 @@ bool ChangeSet::isUntouched(const std::string& path) const {
             return true;
         p = parentOf(p);
     }
-}
-
-const std::vector<ByteRange>* ChangeSet::writtenRanges(const std::string&) const {
-    static const std::vector<ByteRange> everything{{0, UINT64_MAX}}; // until the diff's ranges are collected
-    return &everything;
 }
 
 bool ChangeSet::hasChangesBelow(const std::string& dir) const { return full || ancestors_.count(dir) > 0; }

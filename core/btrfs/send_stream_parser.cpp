@@ -15,8 +15,9 @@ constexpr std::size_t kCommandHeader = 4 + 2 + 4;
 constexpr std::uint32_t kMaxCommand = (16u << 20) + 4096;
 
 enum Attribute : std::uint16_t {
-    AttrSize = 4, AttrMode = 5, AttrUid = 6, AttrGid = 7, AttrXattrName = 13, AttrPath = 15, AttrPathTo = 16,
-    AttrPathLink = 17, AttrFileOffset = 18, AttrData = 19, AttrClonePath = 22, AttrUnencodedLen = 28,
+    AttrUuid = 1, AttrSize = 4, AttrMode = 5, AttrUid = 6, AttrGid = 7, AttrXattrName = 13, AttrPath = 15,
+    AttrPathTo = 16, AttrPathLink = 17, AttrFileOffset = 18, AttrData = 19, AttrCloneUuid = 20,
+    AttrClonePath = 22, AttrCloneOffset = 23, AttrCloneLen = 24, AttrUnencodedLen = 28,
 };
 
 std::uint16_t le16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
@@ -133,6 +134,10 @@ void SendStreamParser::parseCommand() {
         case AttrPathTo: command.pathTo = text(); break;
         case AttrPathLink: command.pathLink = text(); break;
         case AttrClonePath: command.clonePath = text(); break;
+        case AttrCloneLen: command.cloneLength = number(); break;
+        case AttrCloneOffset: command.cloneOffset = number(); break;
+        case AttrUuid: command.uuid = text(); break;
+        case AttrCloneUuid: command.cloneUuid = text(); break;
         case AttrXattrName: command.xattrName = text(); break;
         case AttrFileOffset: command.fileOffset = number(); break;
         case AttrSize: command.size = number(); break;

@@ -25,6 +25,10 @@ struct SendCommand {
     std::uint64_t fileOffset = 0;
     std::uint64_t size = 0;       // A_SIZE, or the unencoded length of an encoded write
     std::uint64_t dataLength = 0; // bytes of A_DATA carried by this command (not copied)
+    std::uint64_t cloneLength = 0; // A_CLONE_LEN
+    std::uint64_t cloneOffset = 0; // A_CLONE_OFFSET
+    std::string uuid;      // A_UUID of a subvol or snapshot, 16 raw bytes
+    std::string cloneUuid; // A_CLONE_UUID: a snapshot's parent, a clone's source subvolume
     std::uint64_t mode = 0, uid = 0, gid = 0;
 };
 

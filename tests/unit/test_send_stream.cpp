@@ -154,6 +154,11 @@ private slots:
         QCOMPARE(commands[3].dataLength, 70000u);
         QCOMPARE(commands[3].fileOffset, 4096u);
         QCOMPARE(commands[4].clonePath, std::string("dir/source"));
+        QCOMPARE(commands[4].cloneLength, 4096u);
+        QCOMPARE(commands[4].cloneOffset, 8192u);
+        QCOMPARE(commands[4].cloneUuid, sctest::uuidBytes(parent));
+        QCOMPARE(commands[0].uuid, sctest::uuidBytes(uuid));
+        QCOMPARE(commands[0].cloneUuid, sctest::uuidBytes(parent));
         QCOMPARE(commands[5].pathLink, std::string("/target"));
         QCOMPARE(commands[6].mode, 020644u);
         QCOMPARE(commands[8].mode, 04755u);
