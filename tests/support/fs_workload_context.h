@@ -10,10 +10,15 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "core/footprint/chunk_tree.h"
 #include "tests/support/awkward_names.h"
 #include "tests/support/fs_tree.h"
 
 namespace sctest {
+
+// Footprint format 2 hashes a file in chunks of this size: the boundaries where its
+// re-hashing of changed chunks could go wrong.
+constexpr std::uint64_t kChunk = sc::kFootprintChunkSize;
 
 struct FsWorkloadOptions {
     bool hardLinks = true;                           // off only to look past a known hard-link bug
@@ -39,6 +44,11 @@ public:
     bool chance(unsigned percent);
     std::string content(std::size_t bytes); // random, repetitive text or zeros
     std::size_t fileSize();                 // mostly small, now and then a few MiB
+    std::size_t multiChunkSize();           // 1 MiB - 1 to 7 MiB, often a chunk multiple or one off it
+    // An offset in [0, size). When the file spans chunks, often on or one byte off a
+    // chunk boundary, or in the last chunk (short unless the size is a multiple).
+    std::uint64_t offsetIn(std::uint64_t size);
+    std::uint64_t nearBoundary(std::uint64_t boundary); // boundary - 1, boundary or boundary + 1
     std::mt19937_64& engine() { return random_; }
     template <class T> const T& oneOf(const std::vector<T>& items) { return items[below(items.size())]; }
 
@@ -80,6 +90,8 @@ private:
 };
 
 std::string octal(mode_t mode);
-std::string describeBytes(std::uint64_t bytes); // "4096" or "5368709120 (5 GiB)"
+// "4096", "3145727 (3 MiB - 1)" (sizes and offsets read by chunk) or "5368709120 (5+ GiB)".
+std::string describeBytes(std::uint64_t bytes);
+std::string describeRange(std::uint64_t offset, std::uint64_t length); // "[offset, +length)"
 
 } // namespace sctest
