@@ -66,6 +66,7 @@ FsWorkloadOptions workloadOptions(const DifferentialSettings& s) {
     FsWorkloadOptions options;
     options.hardLinks = s.hardLinks;
     options.setIdAfterChown = s.setIdAfterChown;
+    options.largeXattrChanges = s.largeXattrChanges;
     return options;
 }
 
