@@ -19,9 +19,12 @@ namespace fs = std::filesystem;
 
 namespace sctest {
 
-ChainFixture::ChainFixture(unsigned sizeMiB, const std::string& name)
+ChainFixture::ChainFixture(unsigned sizeMiB, const std::string& name,
+                           const std::vector<std::string>& initOptions)
     : image_(sizeMiB), root_(image_.path(name)) {
-    CommandResult init = cli({"init", root_});
+    std::vector<std::string> args{"init", root_};
+    args.insert(args.end(), initOptions.begin(), initOptions.end());
+    CommandResult init = cli(args);
     if (init.exitCode != 0)
         throw std::runtime_error("streamchain init failed: " + init.err);
 }

@@ -11,7 +11,9 @@ namespace sctest {
 
 class ChainFixture {
 public:
-    explicit ChainFixture(unsigned sizeMiB = 768, const std::string& name = "ledger");
+    // `initOptions` go to `streamchain init` (e.g. --footprint-format 1).
+    explicit ChainFixture(unsigned sizeMiB = 768, const std::string& name = "ledger",
+                          const std::vector<std::string>& initOptions = {});
     const std::string& root() const { return root_; }
     std::string data(const std::string& relative = {}) const;
     std::string block(std::uint64_t height) const;

@@ -66,13 +66,15 @@ FsWorkloadOptions workloadOptions(const DifferentialSettings& s) {
     FsWorkloadOptions options;
     options.hardLinks = s.hardLinks;
     options.setIdAfterChown = s.setIdAfterChown;
+    options.largeXattrChanges = s.largeXattrChanges;
     return options;
 }
 
 } // namespace
 
 DifferentialRun::DifferentialRun(std::uint64_t seed, const DifferentialSettings& settings)
-    : seed_(seed), settings_(settings), lab_(1, imageMiB(settings)), chain_(imageMiB(settings)),
+    : seed_(seed), settings_(settings), lab_(1, imageMiB(settings)),
+      chain_(imageMiB(settings), "ledger", {"--footprint-format", std::to_string(settings.footprintFormat)}),
       localImage_(imageMiB(settings)), workload_(chain_.data(), seed, workloadOptions(settings)),
       localReplica_(localImage_.path("replica")), sshReplica_(lab_.url(0, "replica")) {}
 

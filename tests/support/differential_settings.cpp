@@ -14,8 +14,9 @@ namespace {
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr,
                  "%s\noptions before Qt Test's own: --seed S|random  --seeds K  --rounds N  --operations N  "
-                 "--no-hard-links  --no-setid-after-chown  --huge-sparse-every N\n(or STREAMCHAIN_DIFF_SEED, _SEEDS, "
-                 "_ROUNDS, _OPERATIONS, _HARD_LINKS=0, _SETID_AFTER_CHOWN=0, _HUGE_SPARSE_EVERY)\n",
+                 "--no-hard-links  --no-setid-after-chown  --no-large-xattr-changes  --huge-sparse-every N  "
+                 "--footprint-format 1|2\n(or STREAMCHAIN_DIFF_SEED, _SEEDS, _ROUNDS, _OPERATIONS, _HARD_LINKS=0, "
+                 "_SETID_AFTER_CHOWN=0, _LARGE_XATTR_CHANGES=0, _HUGE_SPARSE_EVERY, _FOOTPRINT_FORMAT)\n",
                  problem.c_str());
     std::exit(2);
 }
@@ -29,6 +30,12 @@ std::uint64_t number(const std::string& name, const std::string& text, std::uint
     if (text.empty() || *end != '\0' || errno != 0 || text[0] == '-' || value < least)
         usage(name + ": \"" + text + "\" is not a number >= " + std::to_string(least));
     return value;
+}
+
+unsigned footprintFormat(const std::string& name, const std::string& text) {
+    if (text != "1" && text != "2")
+        usage(name + ": \"" + text + "\" is not a footprint format (1 or 2)");
+    return text == "1" ? 1 : 2;
 }
 
 bool flag(const char* variable) {
@@ -47,7 +54,10 @@ void fromEnvironment(DifferentialSettings& s) {
     read("STREAMCHAIN_DIFF_OPERATIONS", s.operations, 1);
     s.hardLinks = flag("STREAMCHAIN_DIFF_HARD_LINKS");
     s.setIdAfterChown = flag("STREAMCHAIN_DIFF_SETID_AFTER_CHOWN");
+    s.largeXattrChanges = flag("STREAMCHAIN_DIFF_LARGE_XATTR_CHANGES");
     read("STREAMCHAIN_DIFF_HUGE_SPARSE_EVERY", s.hugeSparseEvery, 0);
+    if (const char* value = std::getenv("STREAMCHAIN_DIFF_FOOTPRINT_FORMAT"))
+        s.footprintFormat = footprintFormat("STREAMCHAIN_DIFF_FOOTPRINT_FORMAT", value);
 }
 
 } // namespace
@@ -75,8 +85,12 @@ DifferentialSettings takeDifferentialSettings(int& argc, char** argv) {
             s.hardLinks = false;
         else if (arg == "--no-setid-after-chown")
             s.setIdAfterChown = false;
+        else if (arg == "--no-large-xattr-changes")
+            s.largeXattrChanges = false;
         else if (arg == "--huge-sparse-every")
             s.hugeSparseEvery = number(arg, value(), 0);
+        else if (arg == "--footprint-format")
+            s.footprintFormat = footprintFormat(arg, value());
         else
             argv[kept++] = argv[i];
     }
@@ -86,9 +100,11 @@ DifferentialSettings takeDifferentialSettings(int& argc, char** argv) {
 }
 
 std::string DifferentialSettings::describe() const {
-    return "seed " + std::to_string(seed) + (seeds > 1 ? " (and the " + std::to_string(seeds - 1) + " after it)" : "") +
-           ", " + std::to_string(rounds) + " rounds of " + std::to_string(operations) + " operations, hard links " +
-           (hardLinks ? "on" : "OFF") + ", setuid/setgid set again after chown " + (setIdAfterChown ? "on" : "OFF") +
+    return "footprint format " + std::to_string(footprintFormat) + ", seed " + std::to_string(seed) +
+           (seeds > 1 ? " (and the " + std::to_string(seeds - 1) + " after it)" : "") + ", " +
+           std::to_string(rounds) + " rounds of " + std::to_string(operations) + " operations, hard links " +
+           (hardLinks ? "on" : "OFF") + ", setuid/setgid set again after chown " +
+           (setIdAfterChown ? "on" : "OFF") + ", large xattr changes " + (largeXattrChanges ? "on" : "OFF") +
            ", a write past 4 GiB " +
            (hugeSparseEvery ? "every " + std::to_string(hugeSparseEvery) + " rounds" : "never");
 }
@@ -102,8 +118,12 @@ std::string DifferentialSettings::replayArguments(std::uint64_t seedToReplay, st
         text += " --no-hard-links";
     if (!setIdAfterChown)
         text += " --no-setid-after-chown";
+    if (!largeXattrChanges)
+        text += " --no-large-xattr-changes";
     if (hugeSparseEvery != defaults.hugeSparseEvery)
         text += " --huge-sparse-every " + std::to_string(hugeSparseEvery);
+    if (footprintFormat != defaults.footprintFormat)
+        text += " --footprint-format " + std::to_string(footprintFormat);
     return text;
 }
 

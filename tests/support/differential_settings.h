@@ -15,11 +15,15 @@ struct DifferentialSettings {
     std::size_t operations = 25; // per round
     bool hardLinks = true;
     bool setIdAfterChown = true; // chown, then the setuid/setgid bits chown cleared set again
+    bool largeXattrChanges = true; // an xattr's value changed to up to 16000 bytes (else 2000)
     // Every this many rounds (0: never) a write past 4 GiB. Off for CI: each footprint,
     // receive and rsync then reads 4 GiB of holes, about a minute on a busy 2-core
     // machine; soaks turn it on. Tied to the round number, not to the last round, so
     // `--rounds R` replays rounds 1..R of a longer run.
     std::size_t hugeSparseEvery = 0;
+    // The chain's footprint format (`streamchain init --footprint-format`): 2 hashes files
+    // in 1 MiB chunks, 1 whole; CI runs both, 1 for fewer rounds.
+    unsigned footprintFormat = 2;
 
     std::string describe() const;
     // The options that replay `seed` up to `round` with these settings.
@@ -27,10 +31,10 @@ struct DifferentialSettings {
 };
 
 // Environment: STREAMCHAIN_DIFF_SEED, _SEEDS, _ROUNDS, _OPERATIONS, _HARD_LINKS=0,
-// _SETID_AFTER_CHOWN=0, _HUGE_SPARSE_EVERY. Options: --seed S (or "random"), --seeds K,
-// --rounds N, --operations N, --no-hard-links, --no-setid-after-chown,
-// --huge-sparse-every N. The two --no-... options look past known failures. Exits with a usage message on a
-// bad value; removes what it took from argv and lowers argc.
+// _SETID_AFTER_CHOWN=0, _LARGE_XATTR_CHANGES=0, _HUGE_SPARSE_EVERY, _FOOTPRINT_FORMAT. Options: --seed S (or "random"),
+// --seeds K, --rounds N, --operations N, --no-hard-links, --no-setid-after-chown, --no-large-xattr-changes,
+// --huge-sparse-every N, --footprint-format 1|2. The --no-... options look past known failures. Exits
+// with a usage message on a bad value; removes what it took from argv and lowers argc.
 DifferentialSettings takeDifferentialSettings(int& argc, char** argv);
 
 } // namespace sctest

@@ -1,6 +1,7 @@
 // File contents: writes that keep the size, appends, truncation, holes punched and
 // zeroed, preallocation, sparse data far into a file, and reflinked whole files
-// and ranges (shared extents the kernel's diff reports as clones).
+// and ranges (shared extents the kernel's diff reports as clones). Offsets in a file
+// that spans footprint chunks fall on or next to chunk boundaries often.
 #include "tests/support/fs_workload_operations.h"
 
 #include "core/base/file_io.h"
@@ -33,10 +34,6 @@ private:
     sc::FileDescriptor fd_;
 };
 
-std::string range(std::uint64_t offset, std::uint64_t length) {
-    return "[" + describeBytes(offset) + ", +" + std::to_string(length) + ")";
-}
-
 void rewriteKeepingSize(WorkloadContext& c, const FsEntry& file) {
     if (file.size == 0) {
         OpenFile out(c, file.path);
@@ -45,8 +42,10 @@ void rewriteKeepingSize(WorkloadContext& c, const FsEntry& file) {
     }
     struct stat before {};
     ::lstat(c.absolute(file.path).c_str(), &before);
-    std::uint64_t offset = c.below(file.size);
-    std::uint64_t length = c.between(1, std::min<std::uint64_t>(file.size - offset, 256 << 10));
+    std::uint64_t offset = c.offsetIn(file.size);
+    // A few bytes at a chunk boundary straddle it or touch one side only.
+    std::uint64_t length =
+        c.between(1, std::min<std::uint64_t>(file.size - offset, c.chance(40) ? 16 : 256 << 10));
     bool keepMtime = c.chance(30); // same size and mtime: only the contents tell
     OpenFile out(c, file.path);
     bool done = out.write(c.content(length), offset);
@@ -54,8 +53,8 @@ void rewriteKeepingSize(WorkloadContext& c, const FsEntry& file) {
         struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
         done = ::futimens(out.fd(), times) == 0;
     }
-    c.check(done, "rewrite " + quotedPath(file.path) + " bytes " + range(offset, length) + " keeping its size" +
-                      (keepMtime ? " and mtime" : ""));
+    c.check(done, "rewrite " + quotedPath(file.path) + " bytes " + describeRange(offset, length) +
+                      " keeping its size" + (keepMtime ? " and mtime" : ""));
 }
 
 void append(WorkloadContext& c, const FsEntry& file) {
@@ -63,8 +62,7 @@ void append(WorkloadContext& c, const FsEntry& file) {
     OpenFile out(c, file.path, O_WRONLY | O_APPEND);
     std::string data = c.content(length);
     c.check(out.fd() >= 0 && ::write(out.fd(), data.data(), data.size()) == static_cast<ssize_t>(length),
-            "append " + std::to_string(length) + " bytes to " + quotedPath(file.path) + " (was " +
-                describeBytes(file.size) + ")");
+            "append " + describeRange(file.size, length) + " to " + quotedPath(file.path));
 }
 
 void truncateTo(WorkloadContext& c, const FsEntry& file, std::uint64_t size) {
@@ -73,7 +71,7 @@ void truncateTo(WorkloadContext& c, const FsEntry& file, std::uint64_t size) {
 }
 
 void shrink(WorkloadContext& c, const FsEntry& file) {
-    truncateTo(c, file, c.chance(20) ? 0 : c.below(file.size));
+    truncateTo(c, file, c.chance(20) ? 0 : c.offsetIn(file.size));
 }
 
 void grow(WorkloadContext& c, const FsEntry& file) {
@@ -83,16 +81,15 @@ void grow(WorkloadContext& c, const FsEntry& file) {
 void rewriteWithNewSize(WorkloadContext& c, const FsEntry& file) {
     std::size_t size = c.fileSize();
     OpenFile out(c, file.path, O_WRONLY | O_TRUNC);
-    c.check(out.write(c.content(size), 0),
-            "rewrite " + quotedPath(file.path) + " whole, size " + describeBytes(file.size) + " -> " +
-                std::to_string(size));
+    c.check(out.write(c.content(size), 0), "rewrite " + quotedPath(file.path) + " whole, size " +
+                                               describeBytes(file.size) + " -> " + describeBytes(size));
 }
 
 void punchOrZero(WorkloadContext& c, const FsEntry& file) {
     if (file.size == 0)
         return grow(c, file);
     bool aligned = c.chance(50);
-    std::uint64_t offset = c.below(file.size);
+    std::uint64_t offset = c.offsetIn(file.size);
     std::uint64_t length = c.between(1, std::max<std::uint64_t>(1, file.size - offset));
     if (aligned) {
         offset -= offset % kBlock;
@@ -101,28 +98,29 @@ void punchOrZero(WorkloadContext& c, const FsEntry& file) {
     bool zero = c.chance(25);
     int mode = zero ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     OpenFile out(c, file.path);
-    c.check(out.fd() >= 0 && ::fallocate(out.fd(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0,
-            std::string(zero ? "zero range " : "punch hole ") + range(offset, length) + " in " + quotedPath(file.path) +
-                " of " + describeBytes(file.size));
+    c.check(out.fd() >= 0 &&
+                ::fallocate(out.fd(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0,
+            std::string(zero ? "zero range " : "punch hole ") + describeRange(offset, length) + " in " +
+                quotedPath(file.path) + " of " + describeBytes(file.size));
 }
 
 void preallocate(WorkloadContext& c, const FsEntry& file) {
     bool keepSize = c.chance(50); // extents past the end: allocated, not part of the contents
-    std::uint64_t offset = c.below(file.size + (1 << 20));
+    std::uint64_t offset = c.offsetIn(file.size + kChunk);
     std::uint64_t length = c.between(1, 1 << 20);
     OpenFile out(c, file.path);
-    c.check(out.fd() >= 0 && ::fallocate(out.fd(), keepSize ? FALLOC_FL_KEEP_SIZE : 0, static_cast<off_t>(offset),
-                                         static_cast<off_t>(length)) == 0,
-            std::string("preallocate ") + range(offset, length) + (keepSize ? " keeping size" : "") + " in " +
-                quotedPath(file.path) + " of " + describeBytes(file.size));
+    c.check(out.fd() >= 0 && ::fallocate(out.fd(), keepSize ? FALLOC_FL_KEEP_SIZE : 0,
+                                         static_cast<off_t>(offset), static_cast<off_t>(length)) == 0,
+            std::string("preallocate ") + describeRange(offset, length) + (keepSize ? " keeping size" : "") +
+                " in " + quotedPath(file.path) + " of " + describeBytes(file.size));
 }
 
 void writeSparse(WorkloadContext& c, const FsEntry& file, std::uint64_t offset) {
     std::size_t length = c.between(1, 64 << 10);
     OpenFile out(c, file.path);
-    c.check(out.write(c.content(length), offset),
-            "sparse write of " + std::to_string(length) + " bytes at " + describeBytes(offset) + " into " +
-                quotedPath(file.path) + " (was " + describeBytes(file.size) + ")");
+    c.check(out.write(c.content(length), offset), "sparse write " + describeRange(offset, length) + " into " +
+                                                      quotedPath(file.path) + " (was " +
+                                                      describeBytes(file.size) + ")");
 }
 
 FsEntry fileOrNewFile(WorkloadContext& c) {
@@ -153,14 +151,16 @@ void reflinkRange(WorkloadContext& c) {
     std::uint64_t available = source.size > clone.src_offset ? source.size - clone.src_offset : 0;
     // Length 0 clones to the end of the source, unaligned tail included.
     clone.src_length = c.chance(40) || available < kBlock ? 0 : kBlock * c.between(1, available / kBlock);
-    clone.dest_offset = kBlock * c.below(target.size / kBlock + 2);
+    std::uint64_t destination = c.offsetIn(target.size + 2 * kBlock);
+    clone.dest_offset = destination - destination % kBlock;
     OpenFile in(c, source.path, O_RDONLY);
     OpenFile out(c, target.path);
     clone.src_fd = in.fd();
     c.check(in.fd() >= 0 && out.fd() >= 0 && ::ioctl(out.fd(), FICLONERANGE, &clone) == 0,
-            "reflink range " + range(clone.src_offset, clone.src_length) + " of " + quotedPath(source.path) + " (" +
-                describeBytes(source.size) + ") to offset " + std::to_string(clone.dest_offset) + " of " +
-                quotedPath(target.path) + " (" + describeBytes(target.size) + ")");
+            "reflink range " + describeRange(clone.src_offset, clone.src_length) + " of " +
+                quotedPath(source.path) + " (" + describeBytes(source.size) + ") to offset " +
+                describeBytes(clone.dest_offset) + " of " + quotedPath(target.path) + " (" +
+                describeBytes(target.size) + ")");
 }
 
 void run(WorkloadContext& c, void (*change)(WorkloadContext&, const FsEntry&)) { change(c, c.pickFile()); }
@@ -194,7 +194,10 @@ std::vector<WorkloadOperation> contentOperations() {
         {"preallocate", [](WorkloadContext& c) { run(c, preallocate); }},
         {"sparse-write",
          [](WorkloadContext& c) {
-             writeSparse(c, fileOrNewFile(c), c.between(1 << 20, c.options().sparseOffsetLimit));
+             std::uint64_t limit = c.options().sparseOffsetLimit;
+             std::uint64_t offset = c.chance(50) ? c.nearBoundary(kChunk * c.between(1, limit / kChunk))
+                                                 : c.between(kChunk, limit);
+             writeSparse(c, fileOrNewFile(c), offset);
          }},
         {"reflink-whole", reflinkWhole},
         {"reflink-range", reflinkRange},

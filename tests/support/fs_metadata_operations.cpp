@@ -4,8 +4,10 @@
 // like any entry.
 #include "tests/support/fs_workload_operations.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -103,8 +105,10 @@ std::string xattrValue(WorkloadContext& c) {
     }
 }
 
-bool setXattr(WorkloadContext& c, const std::string& relative, const std::string& name, const char* verb) {
+bool setXattr(WorkloadContext& c, const std::string& relative, const std::string& name, const char* verb,
+              std::size_t limit = SIZE_MAX) {
     std::string value = xattrValue(c);
+    value.resize(std::min(value.size(), limit));
     return c.check(::lsetxattr(c.absolute(relative).c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
                    std::string(verb) + " xattr " + quotedPath(name) + " (" + std::to_string(value.size()) +
                        " bytes) on " + quotedPath(relative));
@@ -122,7 +126,7 @@ void changeXattr(WorkloadContext& c, const FsEntry& entry) {
     auto names = workloadXattrs(c, entry.path);
     if (names.empty())
         return addXattr(c, entry);
-    setXattr(c, entry.path, c.oneOf(names), "change");
+    setXattr(c, entry.path, c.oneOf(names), "change", c.options().largeXattrChanges ? SIZE_MAX : 2000);
 }
 
 void removeXattr(WorkloadContext& c, const FsEntry& entry) {

@@ -16,7 +16,7 @@ constexpr std::size_t kThinTree = 40;
 
 FsWorkload::FsWorkload(std::string root, std::uint64_t seed, FsWorkloadOptions options)
     : context_(std::move(root), seed, options) {
-    for (auto group : {contentOperations, metadataOperations, namespaceOperations})
+    for (auto group : {contentOperations, chunkOperations, metadataOperations, namespaceOperations})
         for (const auto& operation : group())
             operations_.push_back(operation);
     if (options.hardLinks)
@@ -48,6 +48,7 @@ std::vector<std::string> FsWorkload::applyRound(std::size_t operations, bool wit
     context_.changed();
     keepWithinBudget();
     replenish();
+    keepFilesSpanningChunks(context_);
     std::size_t hugeAt = withHugeSparseFile ? context_.below(operations + 1) : operations + 1;
     for (std::size_t i = 0; i <= operations; ++i) {
         context_.changed();

@@ -57,7 +57,25 @@ std::size_t WorkloadContext::fileSize() {
         return between(4097, 64 << 10);
     if (roll < 93)
         return between((64 << 10) + 1, 1 << 20);
-    return between((1 << 20) + 1, 4 << 20);
+    return multiChunkSize();
+}
+
+std::size_t WorkloadContext::multiChunkSize() {
+    std::uint64_t chunks = between(1, 6);
+    if (chance(60))
+        return static_cast<std::size_t>(nearBoundary(chunks * kChunk));
+    return static_cast<std::size_t>(chunks * kChunk + between(2, kChunk - 2)); // e.g. 2.5 MiB
+}
+
+std::uint64_t WorkloadContext::nearBoundary(std::uint64_t boundary) { return boundary - 1 + below(3); }
+
+std::uint64_t WorkloadContext::offsetIn(std::uint64_t size) {
+    if (size <= kChunk || chance(40))
+        return below(size);
+    std::uint64_t lastChunk = (size - 1) / kChunk;
+    if (chance(25))
+        return between(lastChunk * kChunk, size - 1);
+    return std::min(size - 1, nearBoundary(kChunk * between(1, lastChunk)));
 }
 
 const std::vector<FsEntry>& WorkloadContext::tree() {
@@ -134,7 +152,7 @@ bool WorkloadContext::writeFile(const std::string& relative, std::size_t size, m
         written = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
         ::close(fd);
     }
-    return check(written, "write file " + quotedPath(relative) + " size " + std::to_string(size) + " mode " +
+    return check(written, "write file " + quotedPath(relative) + " size " + describeBytes(size) + " mode " +
                               octal(mode));
 }
 
@@ -230,9 +248,23 @@ std::string octal(mode_t mode) {
 }
 
 std::string describeBytes(std::uint64_t bytes) {
-    if (bytes < (1ull << 30))
+    if (bytes >= (1ull << 30))
+        return std::to_string(bytes) + " (" + std::to_string(bytes >> 30) + "+ GiB)";
+    static_assert(kChunk == 1u << 20, "chunk boundaries are named in MiB");
+    if (bytes + (64 << 10) < kChunk)
         return std::to_string(bytes);
-    return std::to_string(bytes) + " (" + std::to_string(bytes >> 30) + "+ GiB)";
+    std::uint64_t chunks = (bytes + kChunk / 2) / kChunk; // the nearest chunk boundary
+    std::uint64_t boundary = chunks * kChunk;
+    std::string text = std::to_string(bytes) + " (" + std::to_string(chunks) + " MiB";
+    if (bytes > boundary)
+        text += " + " + std::to_string(bytes - boundary);
+    else if (bytes < boundary)
+        text += " - " + std::to_string(boundary - bytes);
+    return text + ")";
+}
+
+std::string describeRange(std::uint64_t offset, std::uint64_t length) {
+    return "[" + describeBytes(offset) + ", +" + std::to_string(length) + ")";
 }
 
 } // namespace sctest

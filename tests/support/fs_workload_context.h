@@ -10,14 +10,23 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "core/footprint/chunk_tree.h"
 #include "tests/support/awkward_names.h"
 #include "tests/support/fs_tree.h"
 
 namespace sctest {
 
+// Footprint format 2 hashes a file in chunks of this size: the boundaries where its
+// re-hashing of changed chunks could go wrong.
+constexpr std::uint64_t kChunk = sc::kFootprintChunkSize;
+
 struct FsWorkloadOptions {
     bool hardLinks = true;                           // off only to look past a known hard-link bug
     bool setIdAfterChown = true; // off only to look past send/receive losing setuid/setgid bits
+    // Off only to look past btrfs receive failing with ENOSPC where an xattr value grows in place
+    // to near the item limit (the replica's leaf lacks room the primary's had): changed values
+    // are then cut to 2000 bytes, drawn as before so the run is otherwise the same.
+    bool largeXattrChanges = true;
     std::uint64_t dataBudget = 40ull << 20;          // file bytes the tree may hold (holes aside)
     std::uint64_t apparentBudget = 96ull << 20;      // sizes with holes: what every footprint hashes
     std::size_t entryBudget = 400;
@@ -39,6 +48,11 @@ public:
     bool chance(unsigned percent);
     std::string content(std::size_t bytes); // random, repetitive text or zeros
     std::size_t fileSize();                 // mostly small, now and then a few MiB
+    std::size_t multiChunkSize();           // 1 MiB - 1 to 7 MiB, often a chunk multiple or one off it
+    // An offset in [0, size). When the file spans chunks, often on or one byte off a
+    // chunk boundary, or in the last chunk (short unless the size is a multiple).
+    std::uint64_t offsetIn(std::uint64_t size);
+    std::uint64_t nearBoundary(std::uint64_t boundary); // boundary - 1, boundary or boundary + 1
     std::mt19937_64& engine() { return random_; }
     template <class T> const T& oneOf(const std::vector<T>& items) { return items[below(items.size())]; }
 
@@ -80,6 +94,8 @@ private:
 };
 
 std::string octal(mode_t mode);
-std::string describeBytes(std::uint64_t bytes); // "4096" or "5368709120 (5 GiB)"
+// "4096", "3145727 (3 MiB - 1)" (sizes and offsets read by chunk) or "5368709120 (5+ GiB)".
+std::string describeBytes(std::uint64_t bytes);
+std::string describeRange(std::uint64_t offset, std::uint64_t length); // "[offset, +length)"
 
 } // namespace sctest

@@ -8,10 +8,14 @@
 // primary's. A failure names the seed, the round, the check and the round's
 // workload log: `test_footprint_differential --seed S --rounds R` replays it.
 //
+// The chain uses footprint format 2 (files hashed in 1 MiB chunks) unless told
+// --footprint-format 1; the workload keeps files spanning several chunks and aims
+// many changes at chunk boundaries.
+//
 // Options (before Qt Test's own): --seed S|random, --seeds K (a soak over K seeds),
-// --rounds N, --operations N, --huge-sparse-every N, and --no-hard-links and
-// --no-setid-after-chown to look past known failures; or the STREAMCHAIN_DIFF_*
-// variables (tests/support/differential_settings.h).
+// --rounds N, --operations N, --huge-sparse-every N, --footprint-format 1|2, and
+// --no-hard-links and --no-setid-after-chown to look past known failures; or the
+// STREAMCHAIN_DIFF_* variables (tests/support/differential_settings.h).
 #include "tests/support/chain_fixture.h"
 #include "tests/support/differential_run.h"
 #include "tests/support/differential_settings.h"
