@@ -53,8 +53,11 @@ std::string machineName() {
 
 } // namespace
 
-Suite::Suite(bool full, std::uint64_t seed) : full_(full), shape_(full ? fullShape(seed) : quickShape(seed)) {
+Suite::Suite(bool full, std::uint64_t seed, std::uint32_t footprintFormat)
+    : full_(full), footprintFormat_(footprintFormat), shape_(full ? fullShape(seed) : quickShape(seed)) {
     report_.mode = full ? "full" : "quick";
+    if (footprintFormat != sc::kNewestFootprintFormat)
+        report_.mode += ", footprint format " + std::to_string(footprintFormat);
     report_.machine = machineName();
     report_.date = sc::utcTimestampNow().substr(0, 10);
 }
@@ -93,7 +96,7 @@ void Suite::prepare() {
     lab_ = std::make_unique<sctest::SshLab>(3, std::max(2048u, datasetMiB * 16) + largeMiB * 3);
     primary_ = std::make_unique<sctest::BtrfsImage>(std::max(2048u, datasetMiB * 4) + largeMiB * 2);
     local_ = std::make_unique<sctest::BtrfsImage>(std::max(1024u, datasetMiB * 3));
-    chain_ = std::make_unique<sc::Chain>(sc::Chain::init(primary_->path("ledger"), {"bench", "sha256"}));
+    chain_ = std::make_unique<sc::Chain>(sc::Chain::init(primary_->path("ledger"), {"bench", "sha256", footprintFormat_}));
     knownHosts_ = chain_->paths().meta + "/known_hosts";
     writeDataset(chain_->paths().data, shape_);
     datasetBlock_ = commit("dataset");

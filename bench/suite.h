@@ -26,7 +26,7 @@ namespace bench {
 
 class Suite {
 public:
-    Suite(bool full, std::uint64_t seed);
+    Suite(bool full, std::uint64_t seed, std::uint32_t footprintFormat);
     ~Suite();
     // A scenario that breaks is recorded in failures and the rest go on. `only` picks scenarios
     // by name (all when empty); later ones expect the earlier ones' replicas, so a lone
@@ -78,6 +78,7 @@ private:
     void add(Row row);
 
     bool full_;
+    std::uint32_t footprintFormat_;
     DatasetShape shape_;
     Report report_;
     std::unique_ptr<sctest::SshLab> lab_;
