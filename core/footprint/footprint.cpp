@@ -1,20 +1,16 @@
 #include "core/footprint/footprint.h"
 
-
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
-#include "core/base/file_io.h"
+#include "core/footprint/file_contents.h"
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
 #include <cerrno>
+#include <dirent.h>
 #include <mutex>
 #include <set>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <thread>
 #include <unistd.h>
 
@@ -54,72 +50,6 @@ EntryType typeOf(mode_t mode) {
 std::int64_t nanoseconds(const struct timespec& t) {
     auto wrapped = static_cast<std::uint64_t>(t.tv_sec) * 1000000000u + static_cast<std::uint64_t>(t.tv_nsec);
     return static_cast<std::int64_t>(wrapped);
-}
-
-std::vector<std::pair<std::string, std::string>> readXattrs(const std::string& path) {
-    std::vector<std::pair<std::string, std::string>> result;
-    ssize_t size = ::llistxattr(path.c_str(), nullptr, 0);
-    if (size < 0)
-        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
-    if (size == 0)
-        return result;
-    std::string names(static_cast<std::size_t>(size), '\0');
-    size = ::llistxattr(path.c_str(), names.data(), names.size());
-    if (size < 0)
-        throwSystemError("cannot list xattrs of " + displayPath(path), errno);
-    names.resize(static_cast<std::size_t>(size));
-    for (std::size_t at = 0; at < names.size();) {
-        std::string name(names.c_str() + at);
-        at += name.size() + 1;
-        ssize_t length = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-        if (length < 0)
-            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
-        std::string value(static_cast<std::size_t>(length), '\0');
-        length = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
-        if (length < 0)
-            throwSystemError("cannot read xattr " + name + " of " + displayPath(path), errno);
-        value.resize(static_cast<std::size_t>(length));
-        result.emplace_back(std::move(name), std::move(value));
-    }
-    std::sort(result.begin(), result.end());
-    return result;
-}
-
-void throwIfCancelled(const std::atomic<bool>* cancelled) {
-    if (cancelled && cancelled->load())
-        throw Error("footprint cancelled");
-}
-
-FileDescriptor openForHashing(const std::string& path) {
-    // O_NONBLOCK and the type check: what was a regular file when walked must still be one.
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME));
-    if (!fd && errno == EPERM)
-        fd.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (!fd)
-        throwSystemError("cannot open " + displayPath(path), errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        throw Error(displayPath(path) + " is no longer a regular file");
-    return fd;
-}
-
-// Format 1: the file's bytes in one pass.
-Digest hashFileContents(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
-                        const std::atomic<bool>* cancelled) {
-    FileDescriptor fd = openForHashing(path);
-    Hasher hasher(algorithm);
-    const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
-    const std::string failure = "cannot read " + displayPath(path);
-    while (true) {
-        if (slowly)
-            std::this_thread::sleep_for(std::chrono::seconds(2));
-        throwIfCancelled(cancelled);
-        std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), failure);
-        if (n == 0)
-            break;
-        hasher.update(std::string_view(buffer.data(), n));
-    }
-    return hasher.finish();
 }
 
 class Walker {
@@ -193,7 +123,7 @@ private:
         if (index >= options_.maxEntries)
             throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxEntries) +
                         " entries its header declares");
-        throwIfCancelled(options_.cancelled);
+        throwIfFootprintCancelled(options_.cancelled);
         nodes_.emplace_back();
         {
             Node& node = nodes_.back();
@@ -288,7 +218,7 @@ private:
                     if (options_.format == kFootprintFormatChunked) {
                         bytes += hashChunks(node, buffer);
                     } else {
-                        node.content = hashFileContents(node.absolute, options_.algorithm, buffer, options_.cancelled);
+                        node.content = hashWholeFile(node.absolute, options_.algorithm, buffer, options_.cancelled);
                         bytes += static_cast<std::uint64_t>(node.st.st_size);
                     }
                 }
@@ -314,29 +244,18 @@ private:
     // when the parent's entry may be built on, else from every chunk that holds data.
     // Returns the bytes read.
     std::uint64_t hashChunks(Node& node, std::vector<char>& buffer) const {
-        FileDescriptor fd = openForHashing(node.absolute);
-        ChunkReading reading;
-        const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
-        reading.beforeChunk = [&] {
-            if (slowly)
-                std::this_thread::sleep_for(std::chrono::seconds(2));
-            throwIfCancelled(options_.cancelled);
-        };
-        ChunkDigests chunks;
-        if (node.chunkBase) {
-            static const std::vector<ByteRange> none;
-            const std::vector<ByteRange>* written = changes_->writtenRanges(node.path);
-            chunks = rehashFileChunks(fd.get(), options_.algorithm, *node.chunkBase->chunks, written ? *written : none,
-                                      buffer, kFootprintChunkSize, &reading);
-        } else {
-            chunks = hashFileChunks(fd.get(), options_.algorithm, buffer, kFootprintChunkSize, &reading);
-        }
+        static const std::vector<ByteRange> none;
+        const std::vector<ByteRange>* written = node.chunkBase ? changes_->writtenRanges(node.path) : nullptr;
+        std::uint64_t bytesRead = 0;
+        ChunkDigests chunks = hashFileChunksAt(node.absolute, options_.algorithm,
+                                               node.chunkBase ? node.chunkBase->chunks.get() : nullptr,
+                                               written ? *written : none, buffer, options_.cancelled, bytesRead);
         if (chunks.size != static_cast<std::uint64_t>(node.st.st_size))
             throw Error(displayPath(node.absolute) + " changed size while it was hashed");
         node.content = chunkTreeRoot(options_.algorithm, chunks);
         if (chunks.size > kFootprintChunkSize)
             node.chunks = std::make_shared<const ChunkDigests>(std::move(chunks));
-        return reading.bytesRead;
+        return bytesRead;
     }
 
     // What stands for a file too large to belong to the block: domain-separated, so no
