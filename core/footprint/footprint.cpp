@@ -204,6 +204,9 @@ private:
         if (toHash > options_.maxHashBytes)
             throw UnhashableBlock("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
                         std::to_string(options_.maxHashBytes) + " its header declares");
+        // Largest first: a big file hashed last would leave the other threads idle.
+        std::stable_sort(files.begin(), files.end(),
+                         [&](std::size_t a, std::size_t b) { return nodes_[a].st.st_size > nodes_[b].st.st_size; });
         unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
         threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
         std::atomic<std::size_t> next{0};
