@@ -55,6 +55,5 @@ private:
 };
 
 std::uint32_t crc32c(std::uint32_t seed, std::span<const std::uint8_t> bytes); // raw, as btrfs uses it
-std::uint32_t crc32cPortable(std::uint32_t seed, std::span<const std::uint8_t> bytes); // the same, by table
 
 } // namespace sc

@@ -5,7 +5,6 @@
 #include "tests/support/send_stream_writer.h"
 
 #include <QTest>
-#include <random>
 
 using namespace sc;
 
@@ -109,25 +108,6 @@ private slots:
         std::uint32_t raw =
             crc32c(0xffffffffu, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), 9));
         QCOMPARE(raw ^ 0xffffffffu, 0xE3069283u);
-    }
-    // The hardware path (SSE4.2 where the CPU has it) against the table, over seeded random
-    // lengths, seeds and misalignments, chunked as a stream arrives.
-    void crc32cHardwareEqualsTable() {
-        const std::uint64_t seed = std::random_device{}();
-        std::mt19937_64 random(seed);
-        std::vector<std::uint8_t> bytes(1 << 16);
-        for (auto& b : bytes)
-            b = static_cast<std::uint8_t>(random());
-        for (int round = 0; round < 2000; ++round) {
-            std::size_t offset = random() % 64, length = random() % (bytes.size() - 64);
-            auto crcSeed = static_cast<std::uint32_t>(random());
-            std::span<const std::uint8_t> piece(bytes.data() + offset, length);
-            std::size_t split = length ? random() % length : 0;
-            std::uint32_t chunked = crc32c(crc32c(crcSeed, piece.first(split)), piece.subspan(split));
-            QVERIFY2(crc32c(crcSeed, piece) == crc32cPortable(crcSeed, piece) &&
-                         chunked == crc32cPortable(crcSeed, piece),
-                     ("seed " + std::to_string(seed) + " round " + std::to_string(round)).c_str());
-        }
     }
     void changeSetMarksWhatChanged() {
         ChangeSet c = changeSetFromStream(spanOf(sampleV1().bytes()));
