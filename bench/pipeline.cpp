@@ -2,6 +2,7 @@
 
 #include "core/ssh/ssh_session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -99,6 +100,30 @@ Argv sshTo(const std::string& address, const std::string& key, const std::string
 
 Argv sshTo(const std::string& address, const std::string& key, const std::string& knownHosts, const Argv& remote) {
     return sshTo(address, key, knownHosts, sc::shellCommand(remote));
+}
+
+static PipelineResult medianOf(std::vector<PipelineResult> runs) {
+    PipelineResult median;
+    std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
+    median.seconds = runs[runs.size() / 2].seconds;
+    std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.cpuSeconds < b.cpuSeconds; });
+    median.cpuSeconds = runs[runs.size() / 2].cpuSeconds;
+    return median;
+}
+
+PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)>& ours,
+                       const std::function<PipelineResult(int round)>& peer) {
+    std::vector<PipelineResult> oursRuns, peerRuns;
+    for (int round = 0; round < rounds; ++round) {
+        if (round % 2 == 0) {
+            oursRuns.push_back(ours(round));
+            peerRuns.push_back(peer(round));
+        } else {
+            peerRuns.push_back(peer(round));
+            oursRuns.push_back(ours(round));
+        }
+    }
+    return {medianOf(oursRuns), medianOf(peerRuns)};
 }
 
 } // namespace bench

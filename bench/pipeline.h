@@ -2,6 +2,7 @@
 // Runs what peers do: a pipeline of programs (argv vectors joined by pipes, like
 // `btrfs send | ssh host btrfs receive`, but never through a local shell), timed,
 // with the CPU time of every process in it.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@ using Argv = std::vector<std::string>;
 PipelineResult runPipeline(const std::vector<Argv>& stages);
 // Several pipelines at once (fan-out by hand): wall time of all, CPU of all.
 PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines);
+
+// `ours` and `peer` run `rounds` times each in ABBA order (ours, peer, peer, ours, ...), so a
+// drift in the machine's state (page cache, writeback, a noisy neighbour) hits both alike;
+// each figure is the median of its runs. `round` counts from 0.
+struct PairedResult {
+    PipelineResult ours, peer;
+};
+PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)>& ours,
+                       const std::function<PipelineResult(int round)>& peer);
 
 // OpenSSH as every peer uses it: the lab's client key, our pinned host keys, no prompts.
 Argv sshClient(const std::string& key, const std::string& knownHosts);
