@@ -89,12 +89,13 @@ void addLogCommands(CLI::App& app, Handler& run) {
                 printJson(out);
                 return 0;
             }
-            std::printf("block %llu\n  hash        %s\n  previous    %s\n  content     %s (%s)\n"
+            std::printf("block %llu\n  hash        %s\n  previous    %s\n  content     %s (%s, footprint format %u)\n"
                         "  time        %s\n  message     %s\n  signature   %s\n"
                         "  contents    %llu files, %llu dirs, %llu symlinks, %llu bytes\n",
                         static_cast<unsigned long long>(height), header.hash().hex().c_str(),
                         header.previous.empty() ? "(genesis)" : header.previous.c_str(), header.contentRoot.c_str(),
-                        header.hashAlgorithm.c_str(), header.timestamp.c_str(), header.message.c_str(),
+                        header.hashAlgorithm.c_str(), header.footprintFormat, header.timestamp.c_str(),
+                        header.message.c_str(),
                         signatureOk ? "valid" : "INVALID",
                         static_cast<unsigned long long>(header.counts.files),
                         static_cast<unsigned long long>(header.counts.directories),
