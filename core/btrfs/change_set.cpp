@@ -151,16 +151,18 @@ void ChangeSet::add(const SendCommand& command) {
     }
 }
 
-bool ChangeSet::isUntouched(const std::string& path) const {
-    if (full || touched.count(path))
-        return false;
+bool ChangeSet::isReplacedOrBelow(const std::string& path) const {
     for (std::string p = path;;) {
         if (replaced.count(p))
-            return false;
-        if (p.empty())
             return true;
+        if (p.empty())
+            return false;
         p = parentOf(p);
     }
+}
+
+bool ChangeSet::isUntouched(const std::string& path) const {
+    return !full && !touched.count(path) && !isReplacedOrBelow(path);
 }
 
 bool ChangeSet::hasChangesBelow(const std::string& dir) const { return full || ancestors_.count(dir) > 0; }

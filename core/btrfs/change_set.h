@@ -41,6 +41,8 @@ struct ChangeSet {
     // Mark a path changed that no command named (another name of a changed hard-linked inode).
     void touchAlias(const std::string& path) { touch(path); }
     bool isUntouched(const std::string& path) const;
+    // `path` or a directory above it is in `replaced`: a new object, nothing of the parent's applies.
+    bool isReplacedOrBelow(const std::string& path) const;
     bool hasChangesBelow(const std::string& dir) const;
     std::vector<std::string> displayPaths() const; // without the kernel's temporary orphan names
 

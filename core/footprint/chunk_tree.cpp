@@ -16,10 +16,6 @@ namespace {
 constexpr std::uint8_t kLeafTag = 0x00;
 constexpr std::uint8_t kNodeTag = 0x01;
 
-std::uint64_t chunkCount(std::uint64_t size, std::uint64_t chunkSize) {
-    return size == 0 ? 1 : (size - 1) / chunkSize + 1;
-}
-
 std::uint64_t chunkLength(std::uint64_t index, std::uint64_t size, std::uint64_t chunkSize) {
     std::uint64_t start = index * chunkSize;
     return start >= size ? 0 : std::min(chunkSize, size - start);
@@ -140,6 +136,10 @@ void refreshChunk(int fd, Hasher& hasher, ChunkDigests& chunks, std::uint64_t in
 }
 
 } // namespace
+
+std::uint64_t chunkCount(std::uint64_t size, std::uint64_t chunkSize) {
+    return size == 0 ? 1 : (size - 1) / chunkSize + 1;
+}
 
 Digest chunkTreeRoot(HashAlgorithm algorithm, const ChunkDigests& chunks, std::uint64_t chunkSize) {
     return RootBuilder(algorithm, chunks, chunkSize).root();

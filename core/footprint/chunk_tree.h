@@ -36,6 +36,9 @@ struct ChunkReading {
     std::uint64_t bytesRead = 0;
 };
 
+// How many chunks a file of `size` bytes has: one, empty, when the size is 0.
+std::uint64_t chunkCount(std::uint64_t size, std::uint64_t chunkSize = kFootprintChunkSize);
+
 // The root over `chunks`; costs O(stored leaves * log(chunks)) hashes, whatever the size.
 Digest chunkTreeRoot(HashAlgorithm algorithm, const ChunkDigests& chunks, std::uint64_t chunkSize = kFootprintChunkSize);
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
+#include <functional>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <thread>
@@ -65,18 +66,26 @@ FileDescriptor openForHashing(const std::string& path) {
     return fd;
 }
 
-} // namespace
-
-Digest hashWholeFile(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
-                        const std::atomic<bool>* cancelled) {
-    FileDescriptor fd = openForHashing(path);
-    Hasher hasher(algorithm);
-    const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
-    const std::string failure = "cannot read " + displayPath(path);
-    while (true) {
+// Run before each read: stops a cancelled footprint, and slows hashing down for tests that need it long.
+std::function<void()> beforeEachRead(const std::atomic<bool>* cancelled) {
+    const bool slowly = faultActive("footprint-slowly");
+    return [slowly, cancelled] {
         if (slowly)
             std::this_thread::sleep_for(std::chrono::seconds(2));
         throwIfFootprintCancelled(cancelled);
+    };
+}
+
+} // namespace
+
+Digest hashWholeFile(const std::string& path, HashAlgorithm algorithm, std::vector<char>& buffer,
+                     const std::atomic<bool>* cancelled) {
+    FileDescriptor fd = openForHashing(path);
+    Hasher hasher(algorithm);
+    const std::function<void()> beforeRead = beforeEachRead(cancelled);
+    const std::string failure = "cannot read " + displayPath(path);
+    while (true) {
+        beforeRead();
         std::size_t n = readSome(fd.get(), buffer.data(), buffer.size(), failure);
         if (n == 0)
             break;
@@ -90,12 +99,7 @@ ChunkDigests hashFileChunksAt(const std::string& path, HashAlgorithm algorithm, 
                               const std::atomic<bool>* cancelled, std::uint64_t& bytesRead) {
     FileDescriptor fd = openForHashing(path);
     ChunkReading reading;
-    const bool slowly = faultActive("footprint-slowly"); // tests: hashing that takes long
-    reading.beforeChunk = [&] {
-        if (slowly)
-            std::this_thread::sleep_for(std::chrono::seconds(2));
-        throwIfFootprintCancelled(cancelled);
-    };
+    reading.beforeChunk = beforeEachRead(cancelled);
     ChunkDigests chunks = base ? rehashFileChunks(fd.get(), algorithm, *base, written, buffer, kFootprintChunkSize, &reading)
                                : hashFileChunks(fd.get(), algorithm, buffer, kFootprintChunkSize, &reading);
     bytesRead += reading.bytesRead;

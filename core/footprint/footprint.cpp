@@ -76,25 +76,19 @@ public:
     }
 
 private:
+    // The cache guard: `st` is still the object `entry` was computed from.
+    static bool guardHolds(const FootprintEntry& entry, const struct stat& st) {
+        return entry.type == typeOf(st.st_mode) && entry.inode == st.st_ino &&
+               entry.ctimeNs == nanoseconds(st.st_ctim) && entry.mtimeNs == nanoseconds(st.st_mtim) &&
+               entry.nlink == st.st_nlink &&
+               (entry.type != EntryType::File || entry.size == static_cast<std::uint64_t>(st.st_size));
+    }
+
     bool reusable(const std::string& path, const struct stat& st) const {
         if (!previous_ || !changes_ || !changes_->isUntouched(path) || changes_->hasChangesBelow(path))
             return false;
         const FootprintEntry* old = previous_->find(path);
-        return old && old->type == typeOf(st.st_mode) && old->inode == st.st_ino &&
-               old->ctimeNs == nanoseconds(st.st_ctim) && old->mtimeNs == nanoseconds(st.st_mtim) &&
-               old->nlink == st.st_nlink &&
-               (old->type != EntryType::File || old->size == static_cast<std::uint64_t>(st.st_size));
-    }
-
-    bool underReplaced(const std::string& path) const {
-        for (std::string p = path;;) {
-            if (changes_->replaced.count(p))
-                return true;
-            auto slash = p.rfind('/');
-            if (p.empty())
-                return false;
-            p = slash == std::string::npos ? std::string() : p.substr(0, slash);
-        }
+        return old && guardHolds(*old, st);
     }
 
     // Format 2: the parent's entry for a changed file whose unchanged chunks may be kept.
@@ -104,16 +98,13 @@ private:
     // parent's chunks describe the bytes the kernel's diff compared against.
     const FootprintEntry* chunkBase(const std::string& path, const struct stat& st) const {
         if (options_.format != kFootprintFormatChunked || parentRoot_.empty() || !previous_ || !changes_ ||
-            changes_->full || !S_ISREG(st.st_mode) || st.st_nlink != 1 || underReplaced(path))
+            changes_->full || !S_ISREG(st.st_mode) || st.st_nlink != 1 || changes_->isReplacedOrBelow(path))
             return nullptr;
         const FootprintEntry* old = previous_->find(path);
         if (!old || old->type != EntryType::File || !old->chunks || old->nlink != 1 || old->inode != st.st_ino)
             return nullptr;
         struct stat parent {};
-        if (::lstat((parentRoot_ + "/" + path).c_str(), &parent) != 0 || !S_ISREG(parent.st_mode) ||
-            parent.st_ino != old->inode || nanoseconds(parent.st_ctim) != old->ctimeNs ||
-            nanoseconds(parent.st_mtim) != old->mtimeNs || parent.st_nlink != 1 ||
-            static_cast<std::uint64_t>(parent.st_size) != old->size)
+        if (::lstat((parentRoot_ + "/" + path).c_str(), &parent) != 0 || !guardHolds(*old, parent))
             return nullptr;
         return old;
     }

@@ -126,12 +126,12 @@ std::shared_ptr<const ChunkDigests> readChunks(Reader& in, ReadDigest& readDiges
     auto chunks = std::make_shared<ChunkDigests>();
     chunks->size = in.integer(8);
     std::uint64_t count = in.integer(8);
-    const std::uint64_t chunkCount = chunks->size == 0 ? 1 : (chunks->size - 1) / kFootprintChunkSize + 1;
-    if (chunks->size != fileSize || count > chunkCount)
+    const std::uint64_t limit = chunkCount(chunks->size);
+    if (chunks->size != fileSize || count > limit)
         throw Error(in.file + " is malformed (chunk digests)");
     for (std::uint64_t i = 0; i < count; ++i) {
         std::uint64_t index = in.integer(8);
-        if (index >= chunkCount || (!chunks->leaves.empty() && index <= chunks->leaves.rbegin()->first))
+        if (index >= limit || (!chunks->leaves.empty() && index <= chunks->leaves.rbegin()->first))
             throw Error(in.file + " is malformed (chunk digests)");
         chunks->leaves.emplace_hint(chunks->leaves.end(), index, readDigest());
     }

@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/base/file_io.h"
 #include "core/base/hash.h"
+#include "core/ledger/block_header.h"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -48,6 +49,17 @@ void ChainIdentity::save(const std::string& file) const {
               {"public_key", publicKey},
               {"created", created}};
     writeFileAtomically(file, j.dump(2) + "\n");
+}
+
+std::string footprintSettingsMismatch(const BlockHeader& header, const ChainIdentity& chain) {
+    if (header.footprintFormat == chain.footprintFormat && header.hashAlgorithm == chain.hashAlgorithm &&
+        header.features == chain.features)
+        return {};
+    auto settings = [](std::uint32_t format, const std::string& algorithm, std::uint32_t features) {
+        return std::to_string(format) + " (" + algorithm + ", features " + std::to_string(features) + ")";
+    };
+    return "header declares footprint format " + settings(header.footprintFormat, header.hashAlgorithm, header.features) +
+           ", the chain's is " + settings(chain.footprintFormat, chain.hashAlgorithm, chain.features);
 }
 
 FootprintOptions footprintOptionsOf(const ChainIdentity& chain) {

@@ -27,4 +27,9 @@ struct ChainIdentity {
 // How this chain's footprints are computed: its hash algorithm and feature mask.
 FootprintOptions footprintOptionsOf(const ChainIdentity& chain);
 
+struct BlockHeader;
+// "" when `header` declares the chain's footprint format, hash algorithm and features;
+// else what it declares against what the chain uses.
+std::string footprintSettingsMismatch(const BlockHeader& header, const ChainIdentity& chain);
+
 } // namespace sc

@@ -105,11 +105,8 @@ ChainVerifyReport verifyChain(const Chain& chain, bool deep, const std::function
             problem("header belongs to chain " + header.chainId);
         if (header.height != height)
             problem("header says height " + std::to_string(header.height));
-        if (header.footprintFormat != identity.footprintFormat || header.hashAlgorithm != identity.hashAlgorithm ||
-            header.features != identity.features)
-            problem("header declares footprint format " + std::to_string(header.footprintFormat) + " (" +
-                    header.hashAlgorithm + "), the chain's is " + std::to_string(identity.footprintFormat) + " (" +
-                    identity.hashAlgorithm + ")");
+        if (std::string mismatch = footprintSettingsMismatch(header, identity); !mismatch.empty())
+            problem(mismatch);
         if (!header.signatureValid(identity.publicKey))
             problem("signature does not verify with the chain's public key");
         if (height == 0 ? !header.previous.empty() : (!previousHash.empty() && header.previous != previousHash))

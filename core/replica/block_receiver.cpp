@@ -129,13 +129,8 @@ void BlockReceiver::checkAnnounced() const {
             throw Error(where(block) + ": announced header belongs to chain " + header.chainId + ", not " + binding_.id);
         if (header.height != block.height)
             throw Error(where(block) + ": announced header is for height " + std::to_string(header.height));
-        if (header.footprintFormat != binding_.footprintFormat || header.hashAlgorithm != binding_.hashAlgorithm ||
-            header.features != binding_.features)
-            throw Error(where(block) + ": announced header declares footprint format " +
-                        std::to_string(header.footprintFormat) + " (" + header.hashAlgorithm + ", features " +
-                        std::to_string(header.features) + "), the chain's is " +
-                        std::to_string(binding_.footprintFormat) + " (" + binding_.hashAlgorithm + ", features " +
-                        std::to_string(binding_.features) + ")");
+        if (std::string mismatch = footprintSettingsMismatch(header, binding_); !mismatch.empty())
+            throw Error(where(block) + ": announced " + mismatch);
         if (!header.signatureValid(binding_.publicKey))
             throw Error(where(block) + ": announced header signature does not verify with the pinned key; refusing "
                                        "to receive");
