@@ -81,15 +81,6 @@ std::string span(std::uint64_t offset, std::uint64_t length) {
     return std::to_string(offset) + "+" + std::to_string(length);
 }
 
-// A write that leaves the modification time as it was: only ctime tells.
-void writeKeepingMtime(const std::string& path, std::uint64_t offset, const std::string& bytes) {
-    struct stat st {};
-    check(::stat(path.c_str(), &st) == 0, "cannot stat " + path);
-    OpenFile(path).write(offset, bytes);
-    const struct timespec times[2] = {st.st_atim, st.st_mtim};
-    check(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0, "cannot set the times of " + path);
-}
-
 void cloneRange(const std::string& dir, const std::string& file, std::uint64_t sourceOffset,
                 std::uint64_t length, std::uint64_t offset) {
     OpenFile(dir + "/" + file)
@@ -119,6 +110,14 @@ bool inside(const std::vector<sc::ByteRange>& merged, std::uint64_t begin, std::
 }
 
 } // namespace
+
+void writeKeepingMtime(const std::string& path, std::uint64_t offset, const std::string& bytes) {
+    struct stat st {};
+    check(::stat(path.c_str(), &st) == 0, "cannot stat " + path);
+    OpenFile(path).write(offset, bytes);
+    const struct timespec times[2] = {st.st_atim, st.st_mtim};
+    check(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0, "cannot set the times of " + path);
+}
 
 void makeFile(const std::string& path, std::uint64_t size, bool sparse, std::mt19937_64& rng) {
     OpenFile file(path, O_RDWR | O_CREAT | O_EXCL);

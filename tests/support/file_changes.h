@@ -13,6 +13,10 @@
 
 namespace sctest {
 
+// Writes `bytes` at `offset` in place, then puts the old atime and mtime back: only ctime
+// and the kernel's extent diff can tell the file changed.
+void writeKeepingMtime(const std::string& path, std::uint64_t offset, const std::string& bytes);
+
 // Random contents of `size` bytes; sparse: every fourth MiB from the second on is a hole.
 void makeFile(const std::string& path, std::uint64_t size, bool sparse, std::mt19937_64& rng);
 

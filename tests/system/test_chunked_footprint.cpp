@@ -4,6 +4,7 @@
 // block was altered after it was checked is not fooled by the chunks it kept.
 #include "core/btrfs/subvolumes.h"
 #include "tests/support/chain_fixture.h"
+#include "tests/support/file_changes.h"
 
 #include <fcntl.h>
 #include <filesystem>
@@ -16,20 +17,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint64_t kMiB = 1 << 20;
-
-// Overwrites `bytes` at `offset` in place, keeping the file's size and mtime: only the
-// kernel's extent diff can tell the file changed.
-void overwriteKeepingMtime(const std::string& file, std::uint64_t offset, const std::string& bytes) {
-    struct stat before {};
-    QVERIFY(::stat(file.c_str(), &before) == 0);
-    int fd = ::open(file.c_str(), O_WRONLY);
-    QVERIFY(fd >= 0);
-    QVERIFY(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
-            static_cast<ssize_t>(bytes.size()));
-    ::close(fd);
-    struct timespec times[2] = {before.st_atim, before.st_mtim};
-    QVERIFY(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
-}
 
 std::uint64_t bytesHashed(const nlohmann::json& commit) {
     return commit.at("footprint").at("bytes_hashed").get<std::uint64_t>();
@@ -53,7 +40,7 @@ private slots:
         QVERIFY2(sent.exitCode == 0, sent.err.c_str());
 
         // 4 KiB inside chunk 9, same size and mtime; then an append across a chunk boundary.
-        overwriteKeepingMtime(chain.data("big.bin"), 9 * kMiB + 12345, std::string(4096, 'x'));
+        writeKeepingMtime(chain.data("big.bin"), 9 * kMiB + 12345, std::string(4096, 'x'));
         nlohmann::json inPlace = chain.commit("4 KiB inside");
         QVERIFY2(bytesHashed(inPlace) <= 2 * kMiB, inPlace.dump().c_str());
         writeFile(chain.data("tail"), std::string(3 * kMiB / 2, 'y'));
@@ -88,10 +75,10 @@ private slots:
 
         const std::string parentBlock = replica + "/blocks/000000000001";
         sc::btrfs::setReadOnly(parentBlock, false);
-        overwriteKeepingMtime(parentBlock + "/big.bin", 2 * kMiB, "altered");
+        writeKeepingMtime(parentBlock + "/big.bin", 2 * kMiB, "altered");
         sc::btrfs::setReadOnly(parentBlock, true);
 
-        overwriteKeepingMtime(chain.data("big.bin"), 6 * kMiB, "changed");
+        writeKeepingMtime(chain.data("big.bin"), 6 * kMiB, "changed");
         chain.commit("change elsewhere");
         auto sent = cli({"send", chain.root(), "--to", replica});
         QVERIFY2(sent.exitCode != 0, sent.out.c_str());
@@ -107,7 +94,7 @@ private slots:
         writeFile(root + "/data/big.bin", mustRun({"head", "-c", std::to_string(3 * kMiB), "/dev/urandom"}));
         auto committed = cli({"commit", root, "-m", "whole-file hashing", "--json"});
         QVERIFY2(committed.exitCode == 0, committed.err.c_str());
-        overwriteKeepingMtime(root + "/data/big.bin", kMiB, "x");
+        writeKeepingMtime(root + "/data/big.bin", kMiB, "x");
         committed = cli({"commit", root, "-m", "again", "--json"});
         QVERIFY2(committed.exitCode == 0, committed.err.c_str());
         // Format 1 hashes a changed file whole.

@@ -4,6 +4,7 @@
 // by chunk (writes that keep size and mtime, appends, truncates, punched holes,
 // reflinked ranges), must carry the root the reference computes from scratch.
 #include "tests/support/chain_fixture.h"
+#include "tests/support/file_changes.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -31,18 +32,10 @@ private:
     int fd_;
 };
 
-void writeAt(const std::string& path, off_t offset, const std::string& bytes, bool keepMtime) {
-    struct stat before {};
-    ::stat(path.c_str(), &before);
-    {
-        File file(path, O_WRONLY | O_CREAT);
-        if (::pwrite(file.fd(), bytes.data(), bytes.size(), offset) != static_cast<ssize_t>(bytes.size()))
-            throw std::runtime_error("short write to " + path);
-    }
-    if (keepMtime) {
-        struct timespec times[2] = {before.st_atim, before.st_mtim};
-        ::utimensat(AT_FDCWD, path.c_str(), times, 0);
-    }
+void writeAt(const std::string& path, off_t offset, const std::string& bytes) {
+    File file(path, O_WRONLY | O_CREAT);
+    if (::pwrite(file.fd(), bytes.data(), bytes.size(), offset) != static_cast<ssize_t>(bytes.size()))
+        throw std::runtime_error("short write to " + path);
 }
 
 std::string randomBytes(std::size_t n) { return mustRun({"head", "-c", std::to_string(n), "/dev/urandom"}); }
@@ -78,13 +71,13 @@ private slots:
         writeFile(data + "/big.bin", randomBytes(5 * kMiB + 123));
         writeFile(data + "/exact.bin", randomBytes(2 * kMiB));
         writeFile(data + "/empty", "");
-        writeAt(data + "/sparse.bin", 7 * kMiB + 5, randomBytes(70000), false);
+        writeAt(data + "/sparse.bin", 7 * kMiB + 5, randomBytes(70000));
 
         std::vector<std::pair<std::string, std::function<void()>>> changes = {
             {"first", [] {}},
             {"4 KiB inside, same size and mtime",
-             [&] { writeAt(data + "/big.bin", 3 * kMiB - 2000, randomBytes(4096), true); }},
-            {"append across a chunk boundary", [&] { writeAt(data + "/exact.bin", 2 * kMiB, randomBytes(kMiB + 9), false); }},
+             [&] { writeKeepingMtime(data + "/big.bin", 3 * kMiB - 2000, randomBytes(4096)); }},
+            {"append across a chunk boundary", [&] { writeAt(data + "/exact.bin", 2 * kMiB, randomBytes(kMiB + 9)); }},
             {"truncate into a chunk", [&] { QVERIFY(::truncate((data + "/big.bin").c_str(), 4 * kMiB + 77) == 0); }},
             {"punch a whole chunk", [&] {
                  File file(data + "/exact.bin", O_WRONLY);
@@ -103,7 +96,7 @@ private slots:
             {"grow by truncate, then a byte in the new tail",
              [&] {
                  QVERIFY(::truncate((data + "/empty").c_str(), 3 * kMiB) == 0);
-                 writeAt(data + "/empty", 2 * kMiB + 1, "z", false);
+                 writeAt(data + "/empty", 2 * kMiB + 1, "z");
              }},
         };
         std::uint64_t height = 0;
