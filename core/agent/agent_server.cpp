@@ -236,18 +236,23 @@ private:
         FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding()), readBlockHeader(path).counts);
         options.cancelled = &senderGone_;
         PeerWatch watch(inputFd_, senderGone_);
-        FootprintTree tree;
+        // Only a tree asked for (to name the paths of a mismatch) is held; a root alone is streamed.
+        TreeSink kept;
+        DiscardingSink dropped;
+        FootprintResult result;
         try {
-            tree = computeFootprint(path, options);
+            result = walkFootprint(path, options, withTree ? static_cast<EntrySink&>(kept) : dropped);
         } catch (const UnhashableBlock& e) {
             // An answer, not a broken session: the sender reports this block as not matching.
             return writer_.sendJson(FrameType::Failure,
                                     {{"error", "block " + std::to_string(height) + ": " + e.what()}, {"unhashable", true}});
         }
-        writer_.sendJson(FrameType::Reply, {{"root", tree.root().hex()}, {"entries", tree.size()}});
+        const FootprintCounts& c = result.counts;
+        const std::uint64_t entries = c.files + c.directories + c.symlinks + c.others + 1; // and the root
+        writer_.sendJson(FrameType::Reply, {{"root", result.root.hex()}, {"entries", entries}});
         if (!withTree)
             return;
-        std::string bytes = tree.serialize();
+        std::string bytes = kept.finish(options.algorithm, options.features, options.format, result.root).serialize();
         constexpr std::size_t piece = 8u << 20;
         for (std::size_t at = 0; at < bytes.size(); at += piece)
             writer_.send(FrameType::Data, std::string_view(bytes).substr(at, piece));

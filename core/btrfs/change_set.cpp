@@ -87,8 +87,25 @@ const std::vector<ByteRange>* ChangeSet::writtenRanges(const std::string& path) 
     return found == written.end() ? nullptr : &found->second;
 }
 
+void ChangeSet::dropPaths() {
+    pathsDropped = true;
+    touched.clear();
+    replaced.clear();
+    written.clear();
+    ancestors_.clear();
+}
+
 void ChangeSet::add(const SendCommand& command) {
     ++commands;
+    if (pathsDropped) { // counting only
+        if (command.type == SendCommandType::Write)
+            dataBytes += command.dataLength;
+        else if (command.type == SendCommandType::UpdateExtent || command.type == SendCommandType::EncodedWrite)
+            dataBytes += command.size;
+        else if (command.type == SendCommandType::Subvol)
+            full = true;
+        return;
+    }
     switch (command.type) {
     case SendCommandType::Subvol:
         full = true;
@@ -162,10 +179,12 @@ bool ChangeSet::isReplacedOrBelow(const std::string& path) const {
 }
 
 bool ChangeSet::isUntouched(const std::string& path) const {
-    return !full && !touched.count(path) && !isReplacedOrBelow(path);
+    return !full && !pathsDropped && !touched.count(path) && !isReplacedOrBelow(path);
 }
 
-bool ChangeSet::hasChangesBelow(const std::string& dir) const { return full || ancestors_.count(dir) > 0; }
+bool ChangeSet::hasChangesBelow(const std::string& dir) const {
+    return full || pathsDropped || ancestors_.count(dir) > 0;
+}
 
 std::vector<std::string> ChangeSet::displayPaths() const {
     static const std::regex orphan("(^|/)o[0-9]+-[0-9]+-[0-9]+(/|$)");

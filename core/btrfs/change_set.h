@@ -25,6 +25,9 @@ struct ChangeSet {
     bool full = false;              // a full stream: everything is new
     std::uint64_t dataBytes = 0;    // file bytes a real stream carries (WRITE / UPDATE_EXTENT lengths)
     std::uint64_t commands = 0;
+    // The paths were let go to bound memory (see kernelDiff): nothing may be reused, and
+    // only commands and dataBytes still count.
+    bool pathsDropped = false;
     // Per path a command named: the byte ranges that WRITE, CLONE, UPDATE_EXTENT,
     // ENCODED_WRITE and FALLOCATE covered, in the order sent (mostly ascending, not
     // sorted), a range merged into the previous one where they overlap or touch; a
@@ -35,6 +38,7 @@ struct ChangeSet {
     std::map<std::string, std::vector<ByteRange>> written;
 
     void add(const SendCommand& command);
+    void dropPaths();
     // The ranges of `path` whose contents may differ from the parent's; null if no
     // content command named it (only metadata changed, or nothing).
     const std::vector<ByteRange>* writtenRanges(const std::string& path) const;

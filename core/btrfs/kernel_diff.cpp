@@ -7,7 +7,7 @@
 namespace sc {
 
 ChangeSet kernelDiff(const std::string& parentSnapshot, const std::string& childSnapshot,
-                     std::uint64_t* streamBytes, std::uint32_t protocol) {
+                     std::uint64_t* streamBytes, std::uint32_t protocol, std::size_t maxPaths) {
     ChangeSet changes;
     SendStreamParser parser([&changes](const SendCommand& command) { changes.add(command); });
     KernelSendOptions options;
@@ -21,6 +21,8 @@ ChangeSet kernelDiff(const std::string& parentSnapshot, const std::string& child
         if (streamBytes)
             *streamBytes += n;
         parser.feed(std::span<const std::uint8_t>(buffer, n));
+        if (!changes.pathsDropped && changes.touched.size() + changes.replaced.size() > maxPaths)
+            changes.dropPaths();
     }
     send.finish();
     parser.finish();

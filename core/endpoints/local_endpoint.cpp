@@ -65,14 +65,20 @@ std::string LocalEndpoint::headerText(std::uint64_t height) {
     return readBlockHeaderText(blockPath(height));
 }
 
-std::string LocalEndpoint::footprintRoot(std::uint64_t height) { return footprintTree(height).root().hex(); }
-
-FootprintTree LocalEndpoint::footprintTree(std::uint64_t height) {
+FootprintOptions LocalEndpoint::footprintOptionsFor(std::uint64_t height) const {
     std::optional<ChainIdentity> bound = replica_.binding();
     if (!bound)
         throw Error(label() + " is not bound to a chain");
-    return computeFootprint(blockPath(height),
-                            footprintOptionsBoundedBy(footprintOptionsOf(*bound), readBlockHeader(blockPath(height)).counts));
+    return footprintOptionsBoundedBy(footprintOptionsOf(*bound), readBlockHeader(blockPath(height)).counts);
+}
+
+std::string LocalEndpoint::footprintRoot(std::uint64_t height) {
+    DiscardingSink entries; // the root alone: nothing of the tree is held
+    return walkFootprint(blockPath(height), footprintOptionsFor(height), entries).root.hex();
+}
+
+FootprintTree LocalEndpoint::footprintTree(std::uint64_t height) {
+    return computeFootprint(blockPath(height), footprintOptionsFor(height));
 }
 
 std::unique_ptr<StreamSink> LocalEndpoint::openStream(const StreamAnnouncement& stream,

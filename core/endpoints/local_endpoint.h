@@ -21,6 +21,7 @@ public:
 
 private:
     std::string blockPath(std::uint64_t height) const;
+    FootprintOptions footprintOptionsFor(std::uint64_t height) const; // bounded by the block's header
     LocalReplica replica_;
     std::unique_ptr<ChainIdentity> binding_;
     std::unique_ptr<ChainLock> lock_;

@@ -3,35 +3,24 @@
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
 #include "core/footprint/file_contents.h"
+#include "core/footprint/hash_pool.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <dirent.h>
-#include <mutex>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace sc {
 
 namespace {
 
-struct Node {
-    std::string path;     // relative to the root, "" for the root
-    std::string absolute; // for system calls
-    struct stat st {};
-    EntryType type = EntryType::File;
-    std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name
-    std::string linkTarget;
-    std::vector<std::pair<std::string, std::size_t>> children; // sorted (name, node index)
-    bool reused = false;
-    const FootprintEntry* chunkBase = nullptr; // format 2: the parent's entry whose chunks still hold
-    std::shared_ptr<const ChunkDigests> chunks;
-    Digest content;
-    Digest digest;
-};
+// At most this many files are being hashed or waiting to be: the walk pauses beyond it.
+constexpr std::size_t kFilesInFlight = 4096;
 
 EntryType typeOf(mode_t mode) {
     switch (mode & S_IFMT) {
@@ -52,51 +41,127 @@ std::int64_t nanoseconds(const struct timespec& t) {
     return static_cast<std::int64_t>(wrapped);
 }
 
+// The cache guard: `st` is still the object `entry` was computed from.
+bool guardHolds(const FootprintEntry& entry, const struct stat& st) {
+    return entry.type == typeOf(st.st_mode) && entry.inode == st.st_ino &&
+           entry.ctimeNs == nanoseconds(st.st_ctim) && entry.mtimeNs == nanoseconds(st.st_mtim) &&
+           entry.nlink == st.st_nlink &&
+           (entry.type != EntryType::File || entry.size == static_cast<std::uint64_t>(st.st_size));
+}
+
+// What an entry's digest covers besides its payload.
+struct ObjectMeta {
+    struct stat st {};
+    EntryType type = EntryType::File;
+    std::vector<std::pair<std::string, std::string>> xattrs; // sorted by name
+};
+
+// The entry a walk records for an object; its digest (and chunks) may follow.
+FootprintEntry entryOf(const ObjectMeta& meta) {
+    FootprintEntry entry;
+    entry.type = meta.type;
+    entry.size = meta.type == EntryType::File ? static_cast<std::uint64_t>(meta.st.st_size) : 0;
+    entry.inode = meta.st.st_ino;
+    entry.ctimeNs = nanoseconds(meta.st.st_ctim);
+    entry.mtimeNs = nanoseconds(meta.st.st_mtim);
+    entry.nlink = static_cast<std::uint32_t>(meta.st.st_nlink);
+    return entry;
+}
+
+// An object's digest starts with its type and the metadata the chain's features cover;
+// the caller adds the payload (file content digest, link target or listing).
+Hasher startDigest(const FootprintOptions& options, const ObjectMeta& meta) {
+    const std::uint32_t f = options.features;
+    const struct stat& st = meta.st;
+    Hasher h(options.algorithm);
+    h.updateU8(static_cast<std::uint8_t>(meta.type));
+    if (f & FeatureMode)
+        h.updateU32(st.st_mode & 07777);
+    if (f & FeatureOwnership)
+        h.updateU32(st.st_uid).updateU32(st.st_gid);
+    if ((f & FeatureSize) && meta.type == EntryType::File)
+        h.updateU64(static_cast<std::uint64_t>(st.st_size));
+    if (f & FeatureMtime)
+        h.updateU64(static_cast<std::uint64_t>(st.st_mtim.tv_sec)).updateU32(static_cast<std::uint32_t>(st.st_mtim.tv_nsec));
+    if ((f & FeatureRdev) && (meta.type == EntryType::CharDevice || meta.type == EntryType::BlockDevice))
+        h.updateU64(st.st_rdev);
+    if (f & FeatureXattrs) {
+        h.updateU32(static_cast<std::uint32_t>(meta.xattrs.size()));
+        for (const auto& [name, value] : meta.xattrs)
+            h.updateSized(name).updateSized(value);
+    }
+    return h;
+}
+
+// A directory met by the walk whose digest is not known yet: it waits for its listing
+// to end and for every child's digest.
+struct DirectoryFrame {
+    ObjectMeta meta;
+    EntrySink::Slot slot = 0;
+    std::vector<std::pair<std::string, Digest>> children; // sorted by name
+    std::size_t pending = 0;                                // children without a digest yet
+    bool listed = false;
+    DirectoryFrame* parent = nullptr;
+    std::size_t indexInParent = 0;
+};
+
+// A regular file to hash on a worker.
+struct HashJob {
+    std::string absolute;
+    ObjectMeta meta;
+    EntrySink::Slot slot = 0;
+    DirectoryFrame* parent = nullptr;
+    std::size_t indexInParent = 0;
+    std::shared_ptr<const ChunkDigests> base;   // format 2: the parent block's chunks that still hold
+    const std::vector<ByteRange>* written = nullptr;
+    Digest content;                              // results
+    std::shared_ptr<const ChunkDigests> chunks;
+    std::uint64_t bytesRead = 0;
+    std::exception_ptr failure;
+};
+
 class Walker {
 public:
-    Walker(const FootprintOptions& options, const FootprintTree* previous, const ChangeSet* changes,
-           std::string parentRoot, FootprintTree& out, FootprintStats& stats)
-        : options_(options), previous_(previous), changes_(changes), parentRoot_(std::move(parentRoot)), out_(out),
+    Walker(const FootprintOptions& options, PreviousEntries* previous, const ChangeSet* changes,
+           std::string parentRoot, EntrySink& sink, FootprintStats& stats)
+        : options_(options), previous_(previous), changes_(changes), parentRoot_(std::move(parentRoot)), sink_(sink),
           stats_(stats) {}
+    ~Walker() { abort_ = true; } // the pool, destroyed next, joins its workers
 
-    void run(const std::string& root) {
+    FootprintResult run(const std::string& root) {
         struct stat st {};
         if (::lstat(root.c_str(), &st) != 0)
             throwSystemError("cannot stat " + root, errno);
         if (!S_ISDIR(st.st_mode))
             throw Error(root + " is not a directory");
-        visit("", root, st);
-        hashContents();
-        for (std::size_t i = nodes_.size(); i-- > 0;)
-            finishNode(nodes_[i]);
+        unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+        pool_ = std::make_unique<HashPool<HashJob>>(threads, kFilesInFlight,
+                                                   [this, buffer = std::vector<char>()](HashJob& job) mutable {
+                                                       hashFile(job, buffer);
+                                                   });
+        visitDirectory("", root, st, nullptr, 0);
+        while (pool_->inFlight() > 0)
+            collect(std::chrono::milliseconds(100));
         Hasher hasher(options_.algorithm);
         hasher.updateSized("streamchain-footprint").updateU32(options_.format).updateU32(options_.features);
-        hasher.updateDigest(nodes_[0].digest);
-        out_.setRoot(hasher.finish());
+        hasher.updateDigest(rootDigest_);
+        return {hasher.finish(), counts_};
     }
 
 private:
-    // The cache guard: `st` is still the object `entry` was computed from.
-    static bool guardHolds(const FootprintEntry& entry, const struct stat& st) {
-        return entry.type == typeOf(st.st_mode) && entry.inode == st.st_ino &&
-               entry.ctimeNs == nanoseconds(st.st_ctim) && entry.mtimeNs == nanoseconds(st.st_mtim) &&
-               entry.nlink == st.st_nlink &&
-               (entry.type != EntryType::File || entry.size == static_cast<std::uint64_t>(st.st_size));
-    }
-
-    bool reusable(const std::string& path, const struct stat& st) const {
+    bool reusable(const std::string& path, const struct stat& st) {
         if (!previous_ || !changes_ || !changes_->isUntouched(path) || changes_->hasChangesBelow(path))
             return false;
         const FootprintEntry* old = previous_->find(path);
         return old && guardHolds(*old, st);
     }
 
-    // Format 2: the parent's entry for a changed file whose unchanged chunks may be kept.
-    // Only when the path still names the same single-named inode (a rename or link
-    // destination is re-hashed whole, and a hard-linked inode's writes name one of its
-    // paths), and when the parent block's file still matches its entry's guard: then the
-    // parent's chunks describe the bytes the kernel's diff compared against.
-    const FootprintEntry* chunkBase(const std::string& path, const struct stat& st) const {
+    // Format 2: the parent's chunks of a changed file, when they may be kept. Only when the
+    // path still names the same single-named inode (a rename or link destination is
+    // re-hashed whole, and a hard-linked inode's writes name one of its paths), and when the
+    // parent block's file still matches its entry's guard: then the parent's chunks
+    // describe the bytes the kernel's diff compared against.
+    std::shared_ptr<const ChunkDigests> chunkBase(const std::string& path, const struct stat& st) {
         if (options_.format != kFootprintFormatChunked || parentRoot_.empty() || !previous_ || !changes_ ||
             changes_->full || !S_ISREG(st.st_mode) || st.st_nlink != 1 || changes_->isReplacedOrBelow(path))
             return nullptr;
@@ -106,38 +171,46 @@ private:
         struct stat parent {};
         if (::lstat((parentRoot_ + "/" + path).c_str(), &parent) != 0 || !guardHolds(*old, parent))
             return nullptr;
-        return old;
+        return old->chunks;
     }
 
-    std::size_t visit(const std::string& path, const std::string& absolute, const struct stat& st) {
-        std::size_t index = nodes_.size();
-        if (index >= options_.maxEntries)
-            throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxEntries) +
-                        " entries its header declares");
-        throwIfFootprintCancelled(options_.cancelled);
-        nodes_.emplace_back();
-        {
-            Node& node = nodes_.back();
-            node.path = path;
-            node.absolute = absolute;
-            node.st = st;
-            node.type = typeOf(st.st_mode);
-            node.chunkBase = chunkBase(path, st);
-            if (options_.features & FeatureXattrs)
-                node.xattrs = readXattrs(absolute);
-            if (node.type == EntryType::Symlink) {
-                std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
-                ssize_t n = ::readlink(absolute.c_str(), target.data(), target.size());
-                if (n < 0)
-                    throwSystemError("cannot read link " + displayPath(absolute), errno);
-                target.resize(static_cast<std::size_t>(n));
-                node.linkTarget = std::move(target);
-            }
+    void countEntry(const std::string& path, const FootprintEntry& entry) {
+        if (path.empty())
+            return;
+        switch (entry.type) {
+        case EntryType::File:
+            ++counts_.files;
+            counts_.bytes += entry.size;
+            break;
+        case EntryType::Directory: ++counts_.directories; break;
+        case EntryType::Symlink: ++counts_.symlinks; break;
+        default: ++counts_.others;
         }
-        if (nodes_[index].type != EntryType::Directory)
-            return index;
+    }
 
-        ++stats_.directoriesListed;
+    EntrySink::Slot record(const std::string& path, const FootprintEntry& entry) {
+        countEntry(path, entry);
+        return sink_.add(path, entry);
+    }
+
+    void countVisit() {
+        if (entriesSeen_ >= options_.maxEntries)
+            throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxEntries) +
+                                  " entries its header declares");
+        ++entriesSeen_;
+        throwIfFootprintCancelled(options_.cancelled);
+    }
+
+    ObjectMeta metaOf(const std::string& absolute, const struct stat& st) const {
+        ObjectMeta meta;
+        meta.st = st;
+        meta.type = typeOf(st.st_mode);
+        if (options_.features & FeatureXattrs)
+            meta.xattrs = readXattrs(absolute);
+        return meta;
+    }
+
+    std::vector<std::string> sortedNames(const std::string& path, const std::string& absolute) const {
         std::vector<std::string> names;
         DIR* dir = ::opendir(absolute.c_str());
         if (!dir)
@@ -153,103 +226,159 @@ private:
         }
         ::closedir(dir);
         std::sort(names.begin(), names.end());
+        return names;
+    }
 
-        std::vector<std::pair<std::string, std::size_t>> children;
-        for (const auto& name : names) {
+    void visitDirectory(const std::string& path, const std::string& absolute, const struct stat& st,
+                        DirectoryFrame* parent, std::size_t indexInParent) {
+        countVisit();
+        auto owned = std::make_unique<DirectoryFrame>();
+        DirectoryFrame* frame = owned.get();
+        frames_.emplace(frame, std::move(owned));
+        frame->meta = metaOf(absolute, st);
+        frame->parent = parent;
+        frame->indexInParent = indexInParent;
+        if (parent)
+            ++parent->pending;
+        frame->slot = record(path, entryOf(frame->meta));
+        ++stats_.directoriesListed;
+
+        std::vector<std::string> names = sortedNames(path, absolute);
+        frame->children.reserve(names.size());
+        for (auto& name : names) {
             std::string childPath = path.empty() ? name : path + "/" + name;
             std::string childAbsolute = absolute + "/" + name;
+            const std::size_t index = frame->children.size();
+            frame->children.emplace_back(std::move(name), Digest{});
             struct stat childSt {};
             if (::lstat(childAbsolute.c_str(), &childSt) != 0)
                 throwSystemError("cannot stat " + displayPath(childAbsolute), errno);
             if (reusable(childPath, childSt)) {
-                std::size_t reused = nodes_.size();
-                nodes_.emplace_back();
-                nodes_.back().path = childPath;
-                nodes_.back().reused = true;
-                nodes_.back().digest = previous_->find(childPath)->digest;
-                out_.copySubtree(*previous_, childPath);
+                ++entriesSeen_;
                 ++stats_.entriesReused;
-                children.emplace_back(name, reused);
+                frame->children[index].second = previous_->find(childPath)->digest;
+                previous_->copySubtree(childPath, [&](const std::string& p, const FootprintEntry& e) { record(p, e); });
+            } else if (S_ISDIR(childSt.st_mode)) {
+                visitDirectory(childPath, childAbsolute, childSt, frame, index);
             } else {
-                children.emplace_back(name, visit(childPath, childAbsolute, childSt));
+                visitLeaf(childPath, childAbsolute, childSt, *frame, index);
             }
         }
-        nodes_[index].children = std::move(children);
-        return index;
+        frame->listed = true;
+        finishIfDone(frame);
+        collect(std::chrono::milliseconds(0));
     }
 
-    void hashContents() {
-        std::vector<std::size_t> files;
-        std::uint64_t toHash = 0;
-        for (std::size_t i = 0; i < nodes_.size(); ++i) {
-            Node& node = nodes_[i];
-            if (node.reused || node.type != EntryType::File)
-                continue;
-            if (static_cast<std::uint64_t>(node.st.st_size) > options_.maxFileBytes) {
-                node.content = oversized(static_cast<std::uint64_t>(node.st.st_size));
-                continue;
-            }
-            files.push_back(i);
-            toHash += static_cast<std::uint64_t>(node.st.st_size);
+    void visitLeaf(const std::string& path, const std::string& absolute, const struct stat& st, DirectoryFrame& parent,
+                   std::size_t index) {
+        countVisit();
+        ObjectMeta meta = metaOf(absolute, st);
+        FootprintEntry entry = entryOf(meta);
+        if (meta.type == EntryType::File && static_cast<std::uint64_t>(st.st_size) <= options_.maxFileBytes) {
+            hashLater(path, absolute, std::move(meta), entry, parent, index);
+            return;
         }
-        if (toHash > options_.maxHashBytes)
-            throw UnhashableBlock("the tree holds " + std::to_string(toHash) + " bytes of files to hash, more than the " +
-                        std::to_string(options_.maxHashBytes) + " its header declares");
-        // Largest first: a big file hashed last would leave the other threads idle.
-        std::stable_sort(files.begin(), files.end(),
-                         [&](std::size_t a, std::size_t b) { return nodes_[a].st.st_size > nodes_[b].st.st_size; });
-        unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-        threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, files.size())));
-        std::atomic<std::size_t> next{0};
-        std::atomic<std::uint64_t> bytes{0};
-        std::exception_ptr failure;
-        std::mutex failureMutex;
-        auto work = [&] {
-            std::vector<char> buffer(1 << 20);
-            try {
-                for (std::size_t k; (k = next.fetch_add(1)) < files.size();) {
-                    Node& node = nodes_[files[k]];
-                    if (options_.format == kFootprintFormatChunked) {
-                        bytes += hashChunks(node, buffer);
-                    } else {
-                        node.content = hashWholeFile(node.absolute, options_.algorithm, buffer, options_.cancelled);
-                        bytes += static_cast<std::uint64_t>(node.st.st_size);
-                    }
-                }
-            } catch (...) {
-                std::lock_guard lock(failureMutex);
-                failure = std::current_exception();
-                next = files.size();
-            }
-        };
-        std::vector<std::thread> pool;
-        for (unsigned t = 1; t < threads; ++t)
-            pool.emplace_back(work);
-        work();
-        for (auto& thread : pool)
-            thread.join();
-        if (failure)
-            std::rethrow_exception(failure);
-        stats_.filesHashed += files.size();
-        stats_.bytesHashed += bytes;
+        Hasher h = startDigest(options_, meta);
+        if (meta.type == EntryType::File) {
+            h.updateDigest(oversized(entry.size));
+        } else if (meta.type == EntryType::Symlink) {
+            std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+            ssize_t n = ::readlink(absolute.c_str(), target.data(), target.size());
+            if (n < 0)
+                throwSystemError("cannot read link " + displayPath(absolute), errno);
+            target.resize(static_cast<std::size_t>(n));
+            h.updateSized(target);
+        }
+        entry.digest = h.finish();
+        record(path, entry);
+        parent.children[index].second = entry.digest;
     }
 
-    // Format 2: the chunk tree's root, from the chunks the diff names (and the size change)
-    // when the parent's entry may be built on, else from every chunk that holds data.
-    // Returns the bytes read.
-    std::uint64_t hashChunks(Node& node, std::vector<char>& buffer) const {
-        static const std::vector<ByteRange> none;
-        const std::vector<ByteRange>* written = node.chunkBase ? changes_->writtenRanges(node.path) : nullptr;
-        std::uint64_t bytesRead = 0;
-        ChunkDigests chunks = hashFileChunksAt(node.absolute, options_.algorithm,
-                                               node.chunkBase ? node.chunkBase->chunks.get() : nullptr,
-                                               written ? *written : none, buffer, options_.cancelled, bytesRead);
-        if (chunks.size != static_cast<std::uint64_t>(node.st.st_size))
-            throw Error(displayPath(node.absolute) + " changed size while it was hashed");
-        node.content = chunkTreeRoot(options_.algorithm, chunks);
-        if (chunks.size > kFootprintChunkSize)
-            node.chunks = std::make_shared<const ChunkDigests>(std::move(chunks));
-        return bytesRead;
+    void hashLater(const std::string& path, const std::string& absolute, ObjectMeta meta, const FootprintEntry& entry,
+                   DirectoryFrame& parent, std::size_t index) {
+        toHash_ += entry.size;
+        if (toHash_ > options_.maxHashBytes)
+            throw UnhashableBlock("the tree holds more than the " + std::to_string(options_.maxHashBytes) +
+                                  " bytes of files to hash its header declares");
+        auto job = std::make_unique<HashJob>();
+        job->absolute = absolute;
+        job->base = chunkBase(path, meta.st);
+        if (job->base)
+            job->written = changes_->writtenRanges(path);
+        job->meta = std::move(meta);
+        job->parent = &parent;
+        job->indexInParent = index;
+        job->slot = record(path, entry);
+        ++parent.pending;
+        pool_->submit(std::move(job), entry.size);
+        while (pool_->full())
+            collect(std::chrono::milliseconds(100));
+    }
+
+    // On a worker: the file's content digest, whole (format 1) or over its chunks (format 2).
+    void hashFile(HashJob& job, std::vector<char>& buffer) const {
+        try {
+            if (buffer.empty())
+                buffer.resize(std::size_t{1} << 20);
+            const auto size = static_cast<std::uint64_t>(job.meta.st.st_size);
+            if (options_.format != kFootprintFormatChunked) {
+                job.content = hashWholeFile(job.absolute, options_.algorithm, buffer, &abort_);
+                job.bytesRead = size;
+                return;
+            }
+            static const std::vector<ByteRange> none;
+            ChunkDigests chunks = hashFileChunksAt(job.absolute, options_.algorithm, job.base.get(),
+                                                   job.written ? *job.written : none, buffer, &abort_, job.bytesRead);
+            if (chunks.size != size)
+                throw Error(displayPath(job.absolute) + " changed size while it was hashed");
+            job.content = chunkTreeRoot(options_.algorithm, chunks);
+            if (chunks.size > kFootprintChunkSize)
+                job.chunks = std::make_shared<const ChunkDigests>(std::move(chunks));
+        } catch (...) {
+            job.failure = std::current_exception();
+        }
+    }
+
+    // Takes the files hashed so far, waiting up to `patience` for one.
+    void collect(std::chrono::milliseconds patience) {
+        throwIfFootprintCancelled(options_.cancelled);
+        for (auto& job : pool_->takeFinished(patience)) {
+            if (job->failure)
+                std::rethrow_exception(job->failure);
+            Hasher h = startDigest(options_, job->meta);
+            h.updateDigest(job->content);
+            Digest digest = h.finish();
+            sink_.complete(job->slot, digest, std::move(job->chunks));
+            ++stats_.filesHashed;
+            stats_.bytesHashed += job->bytesRead;
+            childDone(job->parent, job->indexInParent, digest);
+        }
+    }
+
+    void childDone(DirectoryFrame* parent, std::size_t index, const Digest& digest) {
+        parent->children[index].second = digest;
+        --parent->pending;
+        finishIfDone(parent);
+    }
+
+    // A directory whose listing ended and whose children all have digests gets its own,
+    // and may complete its parent in turn.
+    void finishIfDone(DirectoryFrame* frame) {
+        if (!frame->listed || frame->pending > 0)
+            return;
+        Hasher h = startDigest(options_, frame->meta);
+        h.updateU32(static_cast<std::uint32_t>(frame->children.size()));
+        for (const auto& [name, digest] : frame->children)
+            h.updateSized(name).updateDigest(digest);
+        Digest digest = h.finish();
+        sink_.complete(frame->slot, digest, nullptr);
+        DirectoryFrame* parent = frame->parent;
+        std::size_t index = frame->indexInParent;
+        frames_.erase(frame);
+        if (parent)
+            childDone(parent, index, digest);
+        else
+            rootDigest_ = digest;
     }
 
     // What stands for a file too large to belong to the block: domain-separated, so no
@@ -260,115 +389,100 @@ private:
         return h.finish();
     }
 
-    void finishNode(Node& node) {
-        if (node.reused)
-            return;
-        const std::uint32_t f = options_.features;
-        Hasher h(options_.algorithm);
-        h.updateU8(static_cast<std::uint8_t>(node.type));
-        if (f & FeatureMode)
-            h.updateU32(node.st.st_mode & 07777);
-        if (f & FeatureOwnership)
-            h.updateU32(node.st.st_uid).updateU32(node.st.st_gid);
-        if ((f & FeatureSize) && node.type == EntryType::File)
-            h.updateU64(static_cast<std::uint64_t>(node.st.st_size));
-        if (f & FeatureMtime)
-            h.updateU64(static_cast<std::uint64_t>(node.st.st_mtim.tv_sec))
-                .updateU32(static_cast<std::uint32_t>(node.st.st_mtim.tv_nsec));
-        if ((f & FeatureRdev) && (node.type == EntryType::CharDevice || node.type == EntryType::BlockDevice))
-            h.updateU64(node.st.st_rdev);
-        if (f & FeatureXattrs) {
-            h.updateU32(static_cast<std::uint32_t>(node.xattrs.size()));
-            for (const auto& [name, value] : node.xattrs)
-                h.updateSized(name).updateSized(value);
-        }
-        switch (node.type) {
-        case EntryType::File:
-            h.updateDigest(node.content);
-            break;
-        case EntryType::Symlink:
-            h.updateSized(node.linkTarget);
-            break;
-        case EntryType::Directory: {
-            h.updateU32(static_cast<std::uint32_t>(node.children.size()));
-            for (const auto& [name, child] : node.children)
-                h.updateSized(name).updateDigest(nodes_[child].digest);
-            break;
-        }
-        default:
-            break;
-        }
-        node.digest = h.finish();
-        FootprintEntry entry;
-        entry.type = node.type;
-        entry.digest = node.digest;
-        entry.size = node.type == EntryType::File ? static_cast<std::uint64_t>(node.st.st_size) : 0;
-        entry.inode = node.st.st_ino;
-        entry.ctimeNs = nanoseconds(node.st.st_ctim);
-        entry.mtimeNs = nanoseconds(node.st.st_mtim);
-        entry.nlink = static_cast<std::uint32_t>(node.st.st_nlink);
-        entry.chunks = std::move(node.chunks);
-        out_.put(node.path, entry);
-    }
-
     const FootprintOptions& options_;
-    const FootprintTree* previous_;
+    PreviousEntries* previous_;
     const ChangeSet* changes_;
     const std::string parentRoot_; // the parent block, where the kernel's diff started
-    FootprintTree& out_;
+    EntrySink& sink_;
     FootprintStats& stats_;
-    std::vector<Node> nodes_;
+    std::unordered_map<DirectoryFrame*, std::unique_ptr<DirectoryFrame>> frames_;
+    FootprintCounts counts_;
+    Digest rootDigest_;
+    std::uint64_t entriesSeen_ = 0, toHash_ = 0;
+    std::atomic<bool> abort_{false};
+    std::unique_ptr<HashPool<HashJob>> pool_; // last: its workers go before what they use
 };
+
+bool sameSettings(const EntryStreamInfo& info, const FootprintOptions& options) {
+    return info.algorithm == options.algorithm && info.features == options.features && info.format == options.format;
+}
 
 } // namespace
 
-FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
-    FootprintStats local;
-    FootprintTree tree(options.algorithm, options.features, options.format);
-    Walker(options, nullptr, nullptr, {}, tree, stats ? *stats : local).run(root);
-    return tree;
+EntryStreamInfo recordSettingsOf(const FootprintOptions& options) {
+    EntryStreamInfo settings;
+    settings.algorithm = options.algorithm;
+    settings.features = options.features;
+    settings.format = options.format;
+    return settings;
 }
 
-ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
+FootprintResult walkFootprint(const std::string& root, const FootprintOptions& options, EntrySink& sink,
+                              FootprintStats* stats) {
+    FootprintStats local;
+    return Walker(options, nullptr, nullptr, {}, sink, stats ? *stats : local).run(root);
+}
+
+ChangeSet withEveryNameOfChangedInodes(const std::string& root, const OpenEntries& previous,
                                        const ChangeSet& changes) {
     // Test builds can still make the footprints of streamchain 0.1, to show how they are found.
     if (changes.full || faultActive("footprint-one-name-per-inode"))
         return changes;
     // Inodes with several names that the diff touched, under any of their names, as they
-    // were in the parent or are now.
+    // were in the parent (one pass over its entries) or are now.
     std::set<std::uint64_t> linked;
-    auto consider = [&](const std::string& path) {
-        if (const FootprintEntry* old = previous.find(path); old && old->type == EntryType::File && old->nlink > 1)
-            linked.insert(old->inode);
+    auto named = [&](const std::string& path) { return changes.touched.count(path) || changes.replaced.count(path); };
+    std::string path;
+    FootprintEntry entry;
+    for (auto source = previous(); source->next(path, entry);)
+        if (entry.type == EntryType::File && entry.nlink > 1 && named(path))
+            linked.insert(entry.inode);
+    auto linkedNow = [&](const std::string& changed) {
         struct stat st {};
-        if (::lstat((path.empty() ? root : root + "/" + path).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        if (::lstat((changed.empty() ? root : root + "/" + changed).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
             st.st_nlink > 1)
             linked.insert(st.st_ino);
     };
-    for (const auto& path : changes.touched)
-        consider(path);
-    for (const auto& path : changes.replaced)
-        consider(path);
+    for (const auto& changed : changes.touched)
+        linkedNow(changed);
+    for (const auto& changed : changes.replaced)
+        linkedNow(changed);
     if (linked.empty())
         return changes;
-    // Names the parent had are found in its tree; names added since were named by the diff.
+    // Names the parent had are found in its entries; names added since were named by the diff.
     ChangeSet expanded = changes;
-    for (const auto& [path, entry] : previous.entries())
+    for (auto source = previous(); source->next(path, entry);)
         if (entry.type == EntryType::File && linked.count(entry.inode))
             expanded.touchAlias(path);
     return expanded;
 }
 
+FootprintResult walkFootprintUpdate(const std::string& root, const std::string& parentRoot,
+                                    const OpenEntries& previous, const ChangeSet& changes,
+                                    const FootprintOptions& options, EntrySink& sink, FootprintStats* stats) {
+    if (changes.pathsDropped) // a change too large to keep in memory: the whole tree is walked
+        return walkFootprint(root, options, sink, stats);
+    std::unique_ptr<EntrySource> source = previous();
+    if (!sameSettings(source->info(), options))
+        return walkFootprint(root, options, sink, stats);
+    ChangeSet complete = withEveryNameOfChangedInodes(root, previous, changes);
+    FootprintStats local;
+    PreviousEntries entries(*source);
+    return Walker(options, &entries, &complete, parentRoot, sink, stats ? *stats : local).run(root);
+}
+
+FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options, FootprintStats* stats) {
+    TreeSink sink;
+    FootprintResult result = walkFootprint(root, options, sink, stats);
+    return sink.finish(options.algorithm, options.features, options.format, result.root);
+}
+
 FootprintTree updateFootprint(const std::string& root, const std::string& parentRoot, const FootprintTree& previous,
                               const ChangeSet& changes, const FootprintOptions& options, FootprintStats* stats) {
-    if (previous.algorithm() != options.algorithm || previous.features() != options.features ||
-        previous.format() != options.format)
-        return computeFootprint(root, options, stats);
-    FootprintStats local;
-    FootprintTree tree(options.algorithm, options.features, options.format);
-    ChangeSet complete = withEveryNameOfChangedInodes(root, previous, changes);
-    Walker(options, &previous, &complete, parentRoot, tree, stats ? *stats : local).run(root);
-    return tree;
+    TreeSink sink;
+    OpenEntries open = [&previous] { return std::make_unique<TreeSource>(previous); };
+    FootprintResult result = walkFootprintUpdate(root, parentRoot, open, changes, options, sink, stats);
+    return sink.finish(options.algorithm, options.features, options.format, result.root);
 }
 
 } // namespace sc

@@ -6,11 +6,14 @@
 // inode numbers, UUIDs, generations, atime or nlink.
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/base/error.h"
 #include "core/btrfs/change_set.h"
+#include "core/footprint/footprint_entries.h"
 #include "core/footprint/footprint_tree.h"
 
 namespace sc {
@@ -42,21 +45,45 @@ struct FootprintStats {
     std::uint64_t filesHashed = 0, bytesHashed = 0, entriesReused = 0, directoriesListed = 0;
 };
 
+// What a walk yields besides its entries: the root digest a header signs, and the counts
+// it declares.
+struct FootprintResult {
+    Digest root;
+    FootprintCounts counts;
+};
 
-FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options,
-                               FootprintStats* stats = nullptr);
+// The settings a record of a footprint made with `options` carries.
+EntryStreamInfo recordSettingsOf(const FootprintOptions& options);
+
+// Opens the previous block's entries in walk order; called once per pass over them.
+using OpenEntries = std::function<std::unique_ptr<EntrySource>()>;
+
+// The footprint of the tree at `root`, every entry handed to `sink` in walk order as it is
+// met (digests follow once hashed). Memory stays in proportion to the largest directory
+// and the files hashed at once, not to the tree.
+FootprintResult walkFootprint(const std::string& root, const FootprintOptions& options, EntrySink& sink,
+                              FootprintStats* stats = nullptr);
 
 // Recompute only what `changes` names (plus every other name of a hard-linked inode it
 // names: the kernel's diff names an inode once); reuse the rest from `previous` when its
 // cache guard (type, inode, ctime, mtime, size, link count) still holds. `changes` must
 // come from the disk (the kernel's diff of `previous`'s snapshot and `root`), never from
-// a sender's claim. Same result as computeFootprint on the same tree.
+// a sender's claim. Same result as walkFootprint on the same tree. `parentRoot` is the
+// snapshot `previous` describes and the diff started from; a format-2 file the diff names
+// keeps its parent's unchanged chunks (only if the parent's file still matches its
+// guard). "" re-hashes changed files whole. `previous` is read front to back, never held.
+FootprintResult walkFootprintUpdate(const std::string& root, const std::string& parentRoot,
+                                    const OpenEntries& previous, const ChangeSet& changes,
+                                    const FootprintOptions& options, EntrySink& sink,
+                                    FootprintStats* stats = nullptr);
+
 // `changes` plus the other names, in `previous`, of every hard-linked inode it touches.
-ChangeSet withEveryNameOfChangedInodes(const std::string& root, const FootprintTree& previous,
+ChangeSet withEveryNameOfChangedInodes(const std::string& root, const OpenEntries& previous,
                                        const ChangeSet& changes);
-// `parentRoot` is the snapshot `previous` describes and the diff started from; a format-2
-// file the diff names keeps its parent's unchanged chunks (only if the parent's file still
-// matches its guard). "" re-hashes changed files whole.
+
+// The same, with the trees held in memory (small trees and tests).
+FootprintTree computeFootprint(const std::string& root, const FootprintOptions& options,
+                               FootprintStats* stats = nullptr);
 FootprintTree updateFootprint(const std::string& root, const std::string& parentRoot, const FootprintTree& previous,
                               const ChangeSet& changes, const FootprintOptions& options,
                               FootprintStats* stats = nullptr);

@@ -88,6 +88,7 @@ void Chain::cleanStaging() const {
     for (const auto& entry : fs::directory_iterator(paths_.blocks, ec))
         if (entry.path().filename().string().rfind(kStagingPrefix, 0) == 0)
             btrfs::removeTree(entry.path().string());
+    footprintRecords().removeUnfinished();
 }
 
 namespace {

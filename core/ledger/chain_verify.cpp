@@ -115,11 +115,14 @@ ChainVerifyReport verifyChain(const Chain& chain, bool deep, const std::function
         previousHash = header.hash().hex();
 
         if (deep) {
+            // The root alone is kept; only a block that fails is walked again, into memory, to name paths.
             FootprintStats stats;
-            FootprintTree tree = computeFootprint(path, chain.footprintOptions(), &stats);
+            DiscardingSink entries;
+            FootprintResult result = walkFootprint(path, chain.footprintOptions(), entries, &stats);
             report.bytesHashed += stats.bytesHashed;
-            if (tree.root().hex() != header.contentRoot)
-                report.findings.push_back(contentFinding(chain, height, header, tree));
+            if (result.root.hex() != header.contentRoot)
+                report.findings.push_back(
+                    contentFinding(chain, height, header, computeFootprint(path, chain.footprintOptions())));
         }
     }
     return report;

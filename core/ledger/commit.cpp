@@ -103,32 +103,45 @@ BlockHeader draftHeader(const Chain& chain, const CommitRequest& request, std::o
 }
 
 struct StagedFootprint {
-    FootprintTree tree;
-    std::optional<FootprintTree> previous; // the tip's, when the new one was derived from it
+    FootprintResult result;
+    std::unique_ptr<RecordFileWriter> record; // finished, kept once the block is published
+    bool derivedFromTip = false;              // built on the tip's record (so a delta against it)
     FootprintStats stats;
     std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
 };
 
 // The staged snapshot's footprint: from the tip's record and the kernel's diff when both
-// are usable, else hashed in full.
+// are usable, else hashed in full. Its record is written as the walk goes.
 StagedFootprint footprintOf(const Chain& chain, const FootprintRecords& records, const std::string& staged,
-                            std::optional<std::uint64_t> tip) {
-    StagedFootprint result;
+                            std::uint64_t height, std::optional<std::uint64_t> tip) {
+    StagedFootprint footprint;
     const FootprintOptions options = chain.footprintOptions();
-    result.previous = tip ? records.loadReusable(*tip) : std::nullopt;
-    if (result.previous) {
+    if (tip && records.openReusable(*tip)) {
         try {
             std::uint64_t metadataBytes = 0;
-            ChangeSet changes = kernelDiff(chain.paths().block(*tip), staged, &metadataBytes);
-            result.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
-            result.tree = updateFootprint(staged, chain.paths().block(*tip), *result.previous, changes, options, &result.stats);
-            return result;
+            ChangeSet changes =
+                kernelDiff(chain.paths().block(*tip), staged, &metadataBytes, 2, kDiffPathsWorthKeeping);
+            footprint.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
+            footprint.record = records.startRecord(height, recordSettingsOf(options));
+            OpenEntries previous = [&] {
+                std::unique_ptr<EntrySource> source = records.openReusable(*tip);
+                if (!source)
+                    throw Error("the tip's footprint record went away");
+                return source;
+            };
+            footprint.result = walkFootprintUpdate(staged, chain.paths().block(*tip), previous, changes, options,
+                                                   *footprint.record, &footprint.stats);
+            footprint.record->finish(footprint.result.root);
+            footprint.derivedFromTip = true;
+            return footprint;
         } catch (const Error&) {
-            result.previous.reset(); // an unusable diff costs a full hash, never a wrong root
+            footprint = StagedFootprint{}; // an unusable diff or record costs a full hash, never a wrong root
         }
     }
-    result.tree = computeFootprint(staged, options, &result.stats);
-    return result;
+    footprint.record = records.startRecord(height, recordSettingsOf(options));
+    footprint.result = walkFootprint(staged, options, *footprint.record, &footprint.stats);
+    footprint.record->finish(footprint.result.root);
+    return footprint;
 }
 
 } // namespace
@@ -157,10 +170,10 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     faultPoint("commit-after-snapshot");
 
     FootprintRecords records = chain.footprintRecords();
-    StagedFootprint footprint = footprintOf(chain, records, staged.path, tip);
+    StagedFootprint footprint = footprintOf(chain, records, staged.path, height, tip);
     faultPoint("commit-after-footprint");
-    header.contentRoot = footprint.tree.root().hex();
-    header.counts = footprint.tree.counts();
+    header.contentRoot = footprint.result.root.hex();
+    header.counts = footprint.result.counts;
     header.timestamp = utcTimestampNow();
     header.sign(key);
 
@@ -178,7 +191,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     // The record names paths for deep verification and speeds up the next commit;
     // losing it costs a full hash, not correctness.
     try {
-        records.save(height, footprint.tree, footprint.previous ? &*footprint.previous : nullptr);
+        records.keep(height, *footprint.record, footprint.derivedFromTip);
         if (footprint.streamBytes)
             recordStreamBytes(chain, height, *footprint.streamBytes);
     } catch (const Error&) {
@@ -186,7 +199,7 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
 
     CommitResult result;
     result.header = header;
-    result.incrementalFootprint = footprint.previous.has_value();
+    result.incrementalFootprint = footprint.derivedFromTip;
     result.filesHashed = footprint.stats.filesHashed;
     result.bytesHashed = footprint.stats.bytesHashed;
     result.entriesReused = footprint.stats.entriesReused;

@@ -50,7 +50,8 @@ std::uint64_t estimateStreamBytes(const Chain& chain, std::uint64_t height, std:
     }
     // The no-data stream of the same pair: its own bytes plus the file data it leaves out.
     std::uint64_t metadataBytes = 0;
-    ChangeSet changes = kernelDiff(chain.paths().block(*parent), chain.paths().block(height), &metadataBytes, protocol);
+    ChangeSet changes = kernelDiff(chain.paths().block(*parent), chain.paths().block(height), &metadataBytes, protocol,
+                                   /*maxPaths=*/0); // counts only
     return metadataBytes + changes.dataBytes;
 }
 

@@ -350,9 +350,9 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     if (readBlockHeader(staged).hash() != block.header.hash())
         throw Error(what + ": the header inside the block differs from the announced one");
     restoreSetIdBitsChownCleared(block, index, staged);
-    FootprintTree tree = footprintOf(block, index, staged);
-    if (tree.root().hex() != block.header.contentRoot)
-        throw Error(what + ": content footprint " + tree.root().hex().substr(0, 16) +
+    StagedFootprint footprint = footprintOf(block, index, staged);
+    if (footprint.result.root.hex() != block.header.contentRoot)
+        throw Error(what + ": content footprint " + footprint.result.root.hex().substr(0, 16) +
                     "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
 
     std::string finalPath = replica_.blockPath(block.height);
@@ -370,9 +370,8 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     btrfs::setReadOnly(finalPath, true);
     if (btrfs::subvolumeInfo(finalPath).receivedUuid != block.uuid)
         throw Error(what + ": received UUID was lost while publishing");
-    fs::create_directories(replica_.footprintsDir());
-    bool consecutive = block.parent && *block.parent + 1 == block.height && parentTree_;
-    FootprintRecords(replica_.footprintsDir()).save(block.height, tree, consecutive ? &*parentTree_ : nullptr);
+    bool consecutive = block.parent && *block.parent + 1 == block.height && footprint.derivedFromParent;
+    FootprintRecords(replica_.footprintsDir()).keep(block.height, *footprint.record, consecutive);
 }
 
 // btrfs send leaves out the chmod when an inode keeps its parent's mode, but receive's
@@ -390,12 +389,14 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
         if (::lstat((staged + "/" + path).c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
             wanted.emplace(st.st_ino, path);
     }
-    std::optional<FootprintTree> parentTree = FootprintRecords(replica_.footprintsDir()).load(*block.parent);
-    if (wanted.empty() || !parentTree)
+    std::unique_ptr<EntrySource> parentEntries = FootprintRecords(replica_.footprintsDir()).open(*block.parent);
+    if (wanted.empty() || !parentEntries)
         return;
     const std::string parentBlock = replica_.blockPath(*block.parent);
     std::vector<std::pair<std::string, mode_t>> fixes;
-    for (const auto& [path, entry] : parentTree->entries()) {
+    std::string path;
+    FootprintEntry entry;
+    while (parentEntries->next(path, entry)) {
         auto it = wanted.find(entry.inode);
         if (it == wanted.end())
             continue;
@@ -411,9 +412,9 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
     if (fixes.empty())
         return;
     btrfs::setReadOnly(staged, false); // the raw ioctl: received_uuid stays
-    for (const auto& [path, mode] : fixes)
-        if (::fchmodat(AT_FDCWD, (staged + "/" + path).c_str(), mode, 0) != 0)
-            throwSystemError(where(block) + ": cannot restore the mode of " + displayPath(path), errno);
+    for (const auto& [fixPath, mode] : fixes)
+        if (::fchmodat(AT_FDCWD, (staged + "/" + fixPath).c_str(), mode, 0) != 0)
+            throwSystemError(where(block) + ": cannot restore the mode of " + displayPath(fixPath), errno);
     btrfs::setReadOnly(staged, true);
 }
 
@@ -421,28 +422,44 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
 // incrementally from this replica's own record of the parent, guided by the kernel's
 // diff of the two subvolumes, when the block changed little; else from scratch. The
 // signed header bounds the work either way.
-FootprintTree BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged) {
+BlockReceiver::StagedFootprint BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index,
+                                                          const std::string& staged) {
     const FootprintCounts& counts = block.header.counts;
     const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
     FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding_), counts);
     options.cancelled = limits_.senderGone;
-    parentTree_.reset();
-    if (block.parent)
-        parentTree_ = FootprintRecords(replica_.footprintsDir()).loadReusable(*block.parent);
+    fs::create_directories(replica_.footprintsDir());
+    const FootprintRecords records(replica_.footprintsDir());
+    StagedFootprint footprint;
     // The kernel's diff costs what changed in metadata; when the stream touched most of the
     // block's entries (a first big block on a tiny parent, say), hashing it whole costs less.
     // (Every block's own header directory takes a dozen commands, whatever else changed.)
     bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
-    if (parentTree_ && smallChange) {
+    if (block.parent && smallChange && records.openReusable(*block.parent)) {
         try {
             const std::string parentBlock = replica_.blockPath(*block.parent);
-            ChangeSet changes = kernelDiff(parentBlock, staged);
-            return updateFootprint(staged, parentBlock, *parentTree_, changes, options);
+            ChangeSet changes = kernelDiff(parentBlock, staged, nullptr, 2, kDiffPathsWorthKeeping);
+            OpenEntries previous = [&] {
+                std::unique_ptr<EntrySource> source = records.openReusable(*block.parent);
+                if (!source)
+                    throw Error("the parent's footprint record went away");
+                return source;
+            };
+            footprint.record = records.startRecord(block.height, recordSettingsOf(options));
+            footprint.result = walkFootprintUpdate(staged, parentBlock, previous, changes, options, *footprint.record);
+            footprint.record->finish(footprint.result.root);
+            footprint.derivedFromParent = true;
+            return footprint;
+        } catch (const UnhashableBlock&) {
+            throw; // a bound broken stays broken: hashing whole would break it too
         } catch (const Error&) {
-            // an unusable diff costs a full hash, never a wrong root; a bound broken stays broken below
+            footprint = StagedFootprint{}; // an unusable diff costs a full hash, never a wrong root
         }
     }
-    return computeFootprint(staged, options);
+    footprint.record = records.startRecord(block.height, recordSettingsOf(options));
+    footprint.result = walkFootprint(staged, options, *footprint.record);
+    footprint.record->finish(footprint.result.root);
+    return footprint;
 }
 
 void BlockReceiver::abort(bool keepSpool) noexcept {

@@ -19,7 +19,8 @@
 #include "core/base/hash.h"
 #include "core/base/process.h"
 #include "core/btrfs/subvolumes.h"
-#include "core/footprint/footprint_tree.h"
+#include "core/footprint/footprint.h"
+#include "core/footprint/footprint_record_file.h"
 #include "core/ledger/block_header.h"
 #include "core/ledger/chain_identity.h"
 #include "core/replica/receive_watchdog.h"
@@ -84,7 +85,12 @@ private:
     std::optional<std::string> cloneFromParent(std::size_t index);
     void waitForSubvolume(const std::string& path) const;
     void checkStagingHoldsOnlyTheBlocks() const;
-    FootprintTree footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
+    struct StagedFootprint {
+        FootprintResult result;
+        std::unique_ptr<RecordFileWriter> record; // finished, kept once the block is published
+        bool derivedFromParent = false;           // built on the parent's record (so a delta against it)
+    };
+    StagedFootprint footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void restoreSetIdBitsChownCleared(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void spool(std::span<const std::uint8_t> raw);
     void feed(std::shared_ptr<const std::string> raw);
@@ -95,7 +101,6 @@ private:
     ChainIdentity binding_;
     std::vector<IncomingBlock> blocks_;
     std::vector<std::optional<ParentCopy>> parents_; // per block; written by the gate's hooks
-    std::optional<FootprintTree> parentTree_;         // the record the last footprint was built on
     SpoolOptions spool_;
     FileDescriptor spoolFd_;
     bool spooling_ = false;

@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/base/file_io.h"
 #include "core/base/height_names.h"
+#include "core/footprint/footprint_records.h"
 #include "core/footprint/footprint_tree.h"
 #include "core/ledger/block_header.h"
 #include "core/ledger/chain_identity.h"
@@ -169,6 +170,7 @@ void LocalReplica::cleanStaging() const {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(stagingDir(), ec))
         btrfs::removeTree(entry.path().string());
+    FootprintRecords(footprintsDir()).removeUnfinished();
     // A publish interrupted between its rename and re-sealing left a checked block writable.
     for (const auto& block : blocks())
         if (!block.readOnly && !btrfs::isNullUuid(block.receivedUuid))

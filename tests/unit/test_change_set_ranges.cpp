@@ -4,6 +4,7 @@
 #include "tests/support/send_stream_writer.h"
 
 #include <QTest>
+#include <span>
 
 using namespace sc;
 
@@ -62,6 +63,24 @@ class TestChangeSetRanges : public QObject {
                 QCOMPARE(rangesOf(c, "e"), (std::vector<ByteRange>{{262144, 131072}}));
         }
     }
+    void droppedPathsReuseNothingAndStillCountData() {
+        SendStreamWriter w(2);
+        w.write("a", 0, std::string(100, 'x')).updateExtent("b", 0, 4096).chmod("c", 0600).end();
+        const std::string& bytes = w.bytes();
+        ChangeSet c;
+        SendStreamParser parser([&c](const SendCommand& command) { c.add(command); });
+        std::span<const std::uint8_t> all(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+        const std::size_t half = bytes.size() / 2;
+        parser.feed(all.first(half));
+        c.dropPaths();
+        parser.feed(all.subspan(half));
+        parser.finish();
+        QVERIFY(c.pathsDropped && c.touched.empty() && c.written.empty());
+        QCOMPARE(c.dataBytes, changesOf(w).dataBytes); // counted before and after the drop
+        for (const char* path : {"a", "b", "c", "untouched", ""}) // nothing may be taken from the parent
+            QVERIFY(!c.isUntouched(path) && c.hasChangesBelow(path));
+    }
+
     void aCloneOfThePathOntoItselfAddsNoRange() {
         // Where a change splits an extent, the kernel re-sends the rest as such a clone.
         sctest::SendUuid sent{}, parent{}, other{};

@@ -266,7 +266,7 @@ private slots:
             if (h == 20)
                 fs::remove_all(d + "/sub");
             trees.push_back(computeFootprint(d, {}));
-            records.save(h, trees.back(), h ? &trees[h - 1] : nullptr);
+            records.save(h, trees.back(), /*againstParent=*/h > 0);
         }
         for (std::uint64_t h : {0u, 1u, 19u, 20u, 31u, 32u, 39u}) {
             auto loaded = records.load(h);
