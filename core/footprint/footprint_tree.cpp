@@ -45,26 +45,23 @@ std::vector<std::string> FootprintTree::children(const std::string& dir) const {
     return result;
 }
 
+void countEntry(FootprintCounts& counts, const FootprintEntry& entry) {
+    switch (entry.type) {
+    case EntryType::File:
+        ++counts.files;
+        counts.bytes += entry.size;
+        break;
+    case EntryType::Directory: ++counts.directories; break;
+    case EntryType::Symlink: ++counts.symlinks; break;
+    default: ++counts.others;
+    }
+}
+
 FootprintCounts FootprintTree::counts() const {
     FootprintCounts c;
-    for (const auto& [path, entry] : entries_) {
-        if (path.empty())
-            continue;
-        switch (entry.type) {
-        case EntryType::File:
-            ++c.files;
-            c.bytes += entry.size;
-            break;
-        case EntryType::Directory:
-            ++c.directories;
-            break;
-        case EntryType::Symlink:
-            ++c.symlinks;
-            break;
-        default:
-            ++c.others;
-        }
-    }
+    for (const auto& [path, entry] : entries_)
+        if (!path.empty())
+            countEntry(c, entry);
     return c;
 }
 

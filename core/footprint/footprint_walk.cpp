@@ -102,22 +102,10 @@ private:
         return old->chunks;
     }
 
-    void countEntry(const std::string& path, const FootprintEntry& entry) {
-        if (path.empty())
-            return;
-        switch (entry.type) {
-        case EntryType::File:
-            ++counts_.files;
-            counts_.bytes += entry.size;
-            break;
-        case EntryType::Directory: ++counts_.directories; break;
-        case EntryType::Symlink: ++counts_.symlinks; break;
-        default: ++counts_.others;
-        }
-    }
 
     EntrySink::Slot record(const std::string& path, const FootprintEntry& entry) {
-        countEntry(path, entry);
+        if (!path.empty()) // the root is not counted
+            countEntry(counts_, entry);
         return sink_.add(path, entry);
     }
 
