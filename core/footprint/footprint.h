@@ -55,9 +55,6 @@ struct FootprintResult {
 // The settings a record of a footprint made with `options` carries.
 EntryStreamInfo recordSettingsOf(const FootprintOptions& options);
 
-// Opens the previous block's entries in walk order; called once per pass over them.
-using OpenEntries = std::function<std::unique_ptr<EntrySource>()>;
-
 // The footprint of the tree at `root`, every entry handed to `sink` in walk order as it is
 // met (digests follow once hashed). Memory stays in proportion to the largest directory
 // and the files hashed at once, not to the tree.

@@ -4,6 +4,7 @@
 // directory's listing, not to the tree: sources hand entries out one at a time, sinks
 // take them in as a walk meets them (a digest may follow once its hashing is done).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ public:
     virtual Slot add(const std::string& path, const FootprintEntry& entry) = 0;
     virtual void complete(Slot slot, const Digest& digest, std::shared_ptr<const ChunkDigests> chunks) = 0;
 };
+
+// Opens a tree's entries in walk order; called once per pass over them.
+using OpenEntries = std::function<std::unique_ptr<EntrySource>()>;
 
 // The entries of a tree held in memory, in walk order.
 class TreeSource : public EntrySource {

@@ -121,6 +121,18 @@ std::unique_ptr<EntrySource> FootprintRecords::openReusable(std::uint64_t height
     return source;
 }
 
+OpenEntries FootprintRecords::reopening(std::uint64_t height, std::unique_ptr<EntrySource> opened) const {
+    auto first = std::make_shared<std::unique_ptr<EntrySource>>(std::move(opened));
+    return [this, height, first]() -> std::unique_ptr<EntrySource> {
+        if (*first)
+            return std::move(*first);
+        std::unique_ptr<EntrySource> source = openReusable(height);
+        if (!source)
+            throw Error("the footprint record of block " + std::to_string(height) + " went away");
+        return source;
+    };
+}
+
 std::optional<FootprintTree> FootprintRecords::load(std::uint64_t height) const {
     try {
         std::unique_ptr<EntrySource> source = open(height);

@@ -32,6 +32,9 @@ public:
     std::unique_ptr<EntrySource> open(std::uint64_t height) const;
     // The same, only if it is fit to build the next footprint on (see FootprintTree::reusable).
     std::unique_ptr<EntrySource> openReusable(std::uint64_t height) const;
+    // Opens `height`'s reusable entries for each pass of a walk, handing out `opened` (the
+    // first, already open) first; throws sc::Error if the records went away meanwhile.
+    OpenEntries reopening(std::uint64_t height, std::unique_ptr<EntrySource> opened) const;
     // The whole tree, for naming the paths of a mismatch.
     std::optional<FootprintTree> load(std::uint64_t height) const;
     // Removes what a writer killed before keep() left (call with the chain or replica locked).

@@ -116,20 +116,15 @@ StagedFootprint footprintOf(const Chain& chain, const FootprintRecords& records,
                             std::uint64_t height, std::optional<std::uint64_t> tip) {
     StagedFootprint footprint;
     const FootprintOptions options = chain.footprintOptions();
-    if (tip && records.openReusable(*tip)) {
+    if (std::unique_ptr<EntrySource> tipEntries = tip ? records.openReusable(*tip) : nullptr) {
         try {
             std::uint64_t metadataBytes = 0;
             ChangeSet changes =
                 kernelDiff(chain.paths().block(*tip), staged, &metadataBytes, 2, kDiffPathsWorthKeeping);
             footprint.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
             footprint.record = records.startRecord(height, recordSettingsOf(options));
-            OpenEntries previous = [&] {
-                std::unique_ptr<EntrySource> source = records.openReusable(*tip);
-                if (!source)
-                    throw Error("the tip's footprint record went away");
-                return source;
-            };
-            footprint.result = walkFootprintUpdate(staged, chain.paths().block(*tip), previous, changes, options,
+            footprint.result = walkFootprintUpdate(staged, chain.paths().block(*tip),
+                                                   records.reopening(*tip, std::move(tipEntries)), changes, options,
                                                    *footprint.record, &footprint.stats);
             footprint.record->finish(footprint.result.root);
             footprint.derivedFromTip = true;

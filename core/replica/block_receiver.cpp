@@ -435,18 +435,16 @@ BlockReceiver::StagedFootprint BlockReceiver::footprintOf(const IncomingBlock& b
     // block's entries (a first big block on a tiny parent, say), hashing it whole costs less.
     // (Every block's own header directory takes a dozen commands, whatever else changed.)
     bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
-    if (block.parent && smallChange && records.openReusable(*block.parent)) {
+    std::unique_ptr<EntrySource> parentEntries =
+        block.parent && smallChange ? records.openReusable(*block.parent) : nullptr;
+    if (parentEntries) {
         try {
             const std::string parentBlock = replica_.blockPath(*block.parent);
             ChangeSet changes = kernelDiff(parentBlock, staged, nullptr, 2, kDiffPathsWorthKeeping);
-            OpenEntries previous = [&] {
-                std::unique_ptr<EntrySource> source = records.openReusable(*block.parent);
-                if (!source)
-                    throw Error("the parent's footprint record went away");
-                return source;
-            };
             footprint.record = records.startRecord(block.height, recordSettingsOf(options));
-            footprint.result = walkFootprintUpdate(staged, parentBlock, previous, changes, options, *footprint.record);
+            footprint.result = walkFootprintUpdate(staged, parentBlock,
+                                                   records.reopening(*block.parent, std::move(parentEntries)), changes,
+                                                   options, *footprint.record);
             footprint.record->finish(footprint.result.root);
             footprint.derivedFromParent = true;
             return footprint;
