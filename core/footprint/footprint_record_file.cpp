@@ -1,6 +1,7 @@
 #include "core/footprint/footprint_record_file.h"
 
 #include "core/base/error.h"
+#include "core/base/fault_injection.h"
 
 #include <atomic>
 #include <cstring>
@@ -67,13 +68,17 @@ std::string uniqueSuffix() {
 RecordFileWriter::RecordFileWriter(std::string path, const EntryStreamInfo& settings)
     : path_(std::move(path)), temporary_(path_ + uniqueSuffix()), settings_(settings),
       digestSize_(digestSizeOf(settings.algorithm)) {
-    file_.reset(::open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!file_)
-        throwSystemError("cannot create " + temporary_, errno);
-    std::string directory = std::filesystem::path(path_).parent_path().string();
-    chunkSection_.reset(::open(directory.empty() ? "." : directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (!chunkSection_)
-        throwSystemError("cannot create a temporary file in " + directory, errno);
+    try {
+        file_.reset(::open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!file_)
+            throwSystemError("cannot create " + temporary_, errno);
+        std::string directory = std::filesystem::path(path_).parent_path().string();
+        chunkSection_.reset(::open(directory.empty() ? "." : directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (!chunkSection_)
+            throwSystemError("cannot create a temporary file in " + directory, errno);
+    } catch (const Error& e) {
+        fail(e);
+    }
     buffer_.append(kMagic, sizeof kMagic);
     putInt(buffer_, kStreamedVersion, 4);
     putInt(buffer_, settings_.format, 4);
@@ -87,9 +92,18 @@ RecordFileWriter::~RecordFileWriter() {
         ::unlink(temporary_.c_str());
 }
 
+void RecordFileWriter::fail(const std::exception& e) {
+    if (error_.empty())
+        error_ = e.what();
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+}
+
 EntrySink::Slot RecordFileWriter::add(const std::string& path, const FootprintEntry& entry) {
     if (finished_)
         throw Error("footprint record " + path_ + " is already finished");
+    if (!error_.empty())
+        return 0;
     buffer_.push_back(1);
     putInt(buffer_, path.size(), 4);
     buffer_ += path;
@@ -114,6 +128,16 @@ EntrySink::Slot RecordFileWriter::add(const std::string& path, const FootprintEn
 }
 
 void RecordFileWriter::complete(Slot slot, const Digest& digest, std::shared_ptr<const ChunkDigests> chunks) {
+    if (!error_.empty())
+        return;
+    try {
+        completeOrThrow(slot, digest, chunks);
+    } catch (const Error& e) {
+        fail(e);
+    }
+}
+
+void RecordFileWriter::completeOrThrow(Slot slot, const Digest& digest, const std::shared_ptr<const ChunkDigests>& chunks) {
     std::string bytes;
     putDigest(bytes, digest, digestSize_);
     patch(slot, bytes);
@@ -140,14 +164,35 @@ void RecordFileWriter::patch(std::uint64_t offset, const std::string& bytes) {
 }
 
 void RecordFileWriter::flush() {
-    writeAll(file_.get(), buffer_.data(), buffer_.size(), "cannot write " + temporary_);
+    if (!error_.empty())
+        return;
+    try {
+        faultActive("footprint-record-unwritable") ? throw Error("cannot write " + temporary_ + ": injected fault")
+                                                    : writeAll(file_.get(), buffer_.data(), buffer_.size(),
+                                                               "cannot write " + temporary_);
+    } catch (const Error& e) {
+        fail(e);
+        return;
+    }
     bufferAt_ += buffer_.size();
     buffer_.clear();
 }
 
 void RecordFileWriter::finish(const Digest& root) {
+    if (error_.empty()) {
+        try {
+            seal(root);
+        } catch (const Error& e) {
+            fail(e);
+        }
+    }
+    finished_ = true;
+}
+
+void RecordFileWriter::seal(const Digest& root) {
     buffer_.push_back(0);
     flush();
+    throwIfFailed();
     const std::uint64_t chunkStart = bufferAt_;
     std::vector<char> copy(kIoBytes);
     for (std::uint64_t at = 0; at < chunkBytes_;) {
@@ -163,16 +208,22 @@ void RecordFileWriter::finish(const Digest& root) {
     putInt(buffer_, entries_, 8);
     putInt(buffer_, chunkStart, 8);
     flush();
+    throwIfFailed();
     Digest checksum = checksumOf(file_.get(), bufferAt_, temporary_);
     writeAll(file_.get(), checksum.bytes.data(), checksum.size, "cannot write " + temporary_);
     if (::fsync(file_.get()) != 0 || !file_.close())
         throwSystemError("cannot write " + temporary_, errno);
-    finished_ = true;
+}
+
+void RecordFileWriter::throwIfFailed() const {
+    if (!error_.empty())
+        throw Error(error_);
 }
 
 void RecordFileWriter::keep() {
     if (!finished_)
         throw Error("footprint record " + path_ + " is not finished");
+    throwIfFailed();
     if (::rename(temporary_.c_str(), path_.c_str()) != 0)
         throwSystemError("cannot keep " + path_, errno);
     kept_ = true;

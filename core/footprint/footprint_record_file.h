@@ -21,7 +21,9 @@
 namespace sc {
 
 // Writes a record to a temporary file beside `path`; keep() puts it in place. A writer
-// dropped before keep() leaves nothing behind.
+// dropped before keep() leaves nothing behind. A record is a cache: a write that fails
+// (no space, an I/O error) does not stop the walk feeding it; the writer keeps nothing
+// from then on, and keep() throws the first error.
 class RecordFileWriter : public EntrySink {
 public:
     RecordFileWriter(std::string path, const EntryStreamInfo& settings);
@@ -33,12 +35,16 @@ public:
     void complete(Slot slot, const Digest& digest, std::shared_ptr<const ChunkDigests> chunks) override;
     // Seals the record (every slot completed) under its temporary name, synced to disk.
     void finish(const Digest& root);
+    void throwIfFailed() const; // sc::Error with the first write that failed
     const std::string& temporaryPath() const { return temporary_; }
-    void keep(); // renames the finished record to its path
+    void keep(); // renames the finished record to its path; throws if any write failed
 
 private:
+    void seal(const Digest& root);
     void flush();
     void patch(std::uint64_t offset, const std::string& bytes);
+    void completeOrThrow(Slot slot, const Digest& digest, const std::shared_ptr<const ChunkDigests>& chunks);
+    void fail(const std::exception& e); // keeps the first error, drops what is buffered
     std::string path_, temporary_;
     EntryStreamInfo settings_;
     std::uint8_t digestSize_;
@@ -48,6 +54,7 @@ private:
     std::uint64_t chunkBytes_ = 0;  // written to chunkSection_ so far
     std::uint64_t entries_ = 0;
     bool finished_ = false, kept_ = false;
+    std::string error_; // the first write that failed
 };
 
 // Reads a record of any version; throws sc::Error if it is missing, damaged (its checksum

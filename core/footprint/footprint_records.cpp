@@ -58,6 +58,7 @@ std::unique_ptr<RecordFileWriter> FootprintRecords::startRecord(std::uint64_t he
 }
 
 void FootprintRecords::keep(std::uint64_t height, RecordFileWriter& finished, bool againstParent) const {
+    finished.throwIfFailed();
     std::unique_ptr<EntrySource> parent;
     if (againstParent && height > 0 && height % kCheckpointInterval != 0)
         parent = open(height - 1);

@@ -371,7 +371,11 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     if (btrfs::subvolumeInfo(finalPath).receivedUuid != block.uuid)
         throw Error(what + ": received UUID was lost while publishing");
     bool consecutive = block.parent && *block.parent + 1 == block.height && footprint.derivedFromParent;
-    FootprintRecords(replica_.footprintsDir()).keep(block.height, *footprint.record, consecutive);
+    try {
+        FootprintRecords(replica_.footprintsDir()).keep(block.height, *footprint.record, consecutive);
+    } catch (const Error&) {
+        // The block is checked and published; a lost record costs the next block a full hash.
+    }
 }
 
 // btrfs send leaves out the chmod when an inode keeps its parent's mode, but receive's

@@ -179,9 +179,32 @@ private slots:
             auto next = chain.commit(std::string("after a crash at ") + point);
             QCOMPARE(next["height"].get<std::size_t>(), blocks++);
             QVERIFY2(chain.stagingEntries().empty(), point);
+            for (const auto& name : namesIn(chain.root() + "/.streamchain/footprints")) // no unfinished record left
+                QVERIFY2(!contains(name, ".tmp-"), (std::string(point) + ": " + name).c_str());
             deep = cli({"verify", chain.root(), "--deep"});
             QVERIFY2(deep.exitCode == 0, (std::string(point) + ", next commit: " + deep.out).c_str());
         }
+    }
+
+    // A footprint record is a cache: when it cannot be written the commit still succeeds,
+    // and the next one hashes in full instead of building on it.
+    void anUnwritableRecordCostsAFullHashNotTheCommit() {
+        ChainFixture chain;
+        writeFile(chain.data("f"), "1");
+        chain.commit("base");
+        writeFile(chain.data("g"), "2");
+        auto unrecorded = cli({"commit", chain.root(), "-m", "no record", "--json"},
+                              {"STREAMCHAIN_FAULT=footprint-record-unwritable"});
+        QVERIFY2(unrecorded.exitCode == 0, unrecorded.err.c_str());
+        writeFile(chain.data("h"), "3");
+        nlohmann::json next = chain.commit("after");
+        QVERIFY2(!next.at("footprint").at("incremental").get<bool>(), next.dump().c_str());
+        for (const auto& name : namesIn(chain.root() + "/.streamchain/footprints"))
+            QVERIFY2(!contains(name, ".tmp-"), name.c_str());
+        auto deep = cli({"verify", chain.root(), "--deep"});
+        QVERIFY2(deep.exitCode == 0, deep.out.c_str());
+        nlohmann::json last = chain.commit("and on");
+        QVERIFY2(last.at("footprint").at("incremental").get<bool>(), last.dump().c_str());
     }
 
     // A full filesystem at any step of a commit fails it with a clear error and leaves the

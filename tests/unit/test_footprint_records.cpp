@@ -235,6 +235,17 @@ private slots:
         QVERIFY(fs::is_empty(t.path()));
     }
 
+    void aWriterThatCannotWriteStillTakesEverythingAndKeepsNothing() {
+        TempDir t("fp-unwritable");
+        RecordFileWriter writer(t.path() + "/missing-directory/1.fp", EntryStreamInfo{});
+        EntrySink::Slot slot = writer.add("", FootprintEntry{}); // the walk feeding it goes on
+        writer.complete(slot, hashBytes(HashAlgorithm::Sha256, "x"), nullptr);
+        writer.finish(hashBytes(HashAlgorithm::Sha256, "root"));
+        QVERIFY_THROWS_EXCEPTION(Error, writer.throwIfFailed());
+        QVERIFY_THROWS_EXCEPTION(Error, writer.keep());
+        QVERIFY(fs::is_empty(t.path()));
+    }
+
     void checkpointsAndDeltasReplayEveryHeight() {
         const std::uint64_t seed = seedFromEnvironment(20261205);
         std::mt19937_64 random(seed);
