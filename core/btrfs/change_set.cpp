@@ -95,20 +95,25 @@ void ChangeSet::dropPaths() {
     ancestors_.clear();
 }
 
+// The file bytes a real (not metadata-only) stream carries for this command.
+static std::uint64_t dataBytesOf(const SendCommand& command) {
+    switch (command.type) {
+    case SendCommandType::Write: return command.dataLength;
+    case SendCommandType::UpdateExtent:
+    case SendCommandType::EncodedWrite: return command.size; // the unencoded length: at least the range written
+    default: return 0;
+    }
+}
+
 void ChangeSet::add(const SendCommand& command) {
     ++commands;
-    if (pathsDropped) { // counting only
-        if (command.type == SendCommandType::Write)
-            dataBytes += command.dataLength;
-        else if (command.type == SendCommandType::UpdateExtent || command.type == SendCommandType::EncodedWrite)
-            dataBytes += command.size;
-        else if (command.type == SendCommandType::Subvol)
-            full = true;
+    dataBytes += dataBytesOf(command);
+    if (command.type == SendCommandType::Subvol)
+        full = true;
+    if (pathsDropped) // counting only
         return;
-    }
     switch (command.type) {
     case SendCommandType::Subvol:
-        full = true;
         sentUuid_ = command.uuid;
         break;
     case SendCommandType::Snapshot:
@@ -139,13 +144,11 @@ void ChangeSet::add(const SendCommand& command) {
         touchWithParent(command.path);
         break;
     case SendCommandType::Write:
-        dataBytes += command.dataLength;
         touch(command.path);
         addWritten(command.path, command.fileOffset, command.dataLength);
         break;
     case SendCommandType::UpdateExtent:
-    case SendCommandType::EncodedWrite: // size is the unencoded length: at least the file range written
-        dataBytes += command.size;
+    case SendCommandType::EncodedWrite:
         touch(command.path);
         addWritten(command.path, command.fileOffset, command.size);
         break;
