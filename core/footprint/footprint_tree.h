@@ -1,7 +1,8 @@
 #pragma once
 // The footprint of a snapshot as a tree of digests, one entry per object, keyed by
-// path. Its root digest goes into the block header; the whole tree is cached so
-// the next block's footprint only re-hashes what changed.
+// path, held whole in memory: for small trees, tests, the agent's tree transfer and
+// naming the paths of a mismatch. Commits, replicas and deep verification stream
+// entries instead (footprint_entries.h), so no tree is ever held whole there.
 #include <cstdint>
 #include <map>
 #include <memory>
