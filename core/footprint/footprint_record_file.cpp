@@ -186,8 +186,6 @@ void RecordFileWriter::seal(const Digest& root) {
     throwIfFailed();
     Digest checksum = checksumOf(file_.get(), bufferAt_, temporary_);
     writeAll(file_.get(), checksum.bytes.data(), checksum.size, "cannot write " + temporary_);
-    if (::fsync(file_.get()) != 0 || !file_.close())
-        throwSystemError("cannot write " + temporary_, errno);
 }
 
 void RecordFileWriter::throwIfFailed() const {
@@ -199,6 +197,9 @@ void RecordFileWriter::keep() {
     if (!finished_)
         throw Error("footprint record " + path_ + " is not finished");
     throwIfFailed();
+    // Synced only here: a record that becomes a delta and goes is never worth an fsync.
+    if (::fsync(file_.get()) != 0 || !file_.close())
+        throwSystemError("cannot write " + temporary_, errno);
     if (::rename(temporary_.c_str(), path_.c_str()) != 0)
         throwSystemError("cannot keep " + path_, errno);
     kept_ = true;

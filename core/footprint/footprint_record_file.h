@@ -33,11 +33,11 @@ public:
 
     Slot add(const std::string& path, const FootprintEntry& entry) override;
     void complete(Slot slot, const Digest& digest, std::shared_ptr<const ChunkDigests> chunks) override;
-    // Seals the record (every slot completed) under its temporary name, synced to disk.
+    // Seals the record (every slot completed) under its temporary name; it can be read there.
     void finish(const Digest& root);
     void throwIfFailed() const; // sc::Error with the first write that failed
     const std::string& temporaryPath() const { return temporary_; }
-    void keep(); // renames the finished record to its path; throws if any write failed
+    void keep(); // syncs the finished record and renames it to its path; throws if any write failed
 
 private:
     void seal(const Digest& root);
