@@ -247,8 +247,7 @@ private:
             return writer_.sendJson(FrameType::Failure,
                                     {{"error", "block " + std::to_string(height) + ": " + e.what()}, {"unhashable", true}});
         }
-        const FootprintCounts& c = result.counts;
-        const std::uint64_t entries = c.files + c.directories + c.symlinks + c.others + 1; // and the root
+        const std::uint64_t entries = result.counts.entries() + 1; // and the root
         writer_.sendJson(FrameType::Reply, {{"root", result.root.hex()}, {"entries", entries}});
         if (!withTree)
             return;

@@ -55,6 +55,7 @@ struct FootprintEntry {
 struct FootprintCounts {
     std::uint64_t files = 0, directories = 0, symlinks = 0, others = 0;
     std::uint64_t bytes = 0; // total size of regular files
+    std::uint64_t entries() const { return files + directories + symlinks + others; } // the root not counted
 };
 void countEntry(FootprintCounts& counts, const FootprintEntry& entry); // adds one entry (never the root)
 

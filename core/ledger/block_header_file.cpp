@@ -106,7 +106,7 @@ BlockHeader readBlockHeader(const std::string& snapshotPath) {
 // Twice what is declared, and some: room to name what a tampered copy added, while the
 // work stays proportional to the block's own size.
 FootprintOptions footprintOptionsBoundedBy(FootprintOptions options, const FootprintCounts& declared) {
-    const std::uint64_t entries = declared.files + declared.directories + declared.symlinks + declared.others + 1;
+    const std::uint64_t entries = declared.entries() + 1; // and the root
     options.maxEntries = 2 * entries + 1024;
     options.maxFileBytes = declared.bytes;
     options.maxHashBytes = 2 * declared.bytes + (64u << 20);

@@ -2,9 +2,8 @@
 
 #include "core/base/error.h"
 #include "core/base/fault_injection.h"
-#include "core/btrfs/kernel_diff.h"
 #include "core/btrfs/subvolumes.h"
-#include "core/footprint/footprint.h"
+#include "core/footprint/recorded_footprint.h"
 #include "core/ledger/chain.h"
 #include "core/ledger/chain_lock.h"
 #include "core/ledger/signing_key.h"
@@ -102,43 +101,6 @@ BlockHeader draftHeader(const Chain& chain, const CommitRequest& request, std::o
     return header;
 }
 
-struct StagedFootprint {
-    FootprintResult result;
-    std::unique_ptr<RecordFileWriter> record; // finished, kept once the block is published
-    bool derivedFromTip = false;              // built on the tip's record (so a delta against it)
-    FootprintStats stats;
-    std::optional<std::uint64_t> streamBytes; // of the send stream from the parent, for senders' planning
-};
-
-// The staged snapshot's footprint: from the tip's record and the kernel's diff when both
-// are usable, else hashed in full. Its record is written as the walk goes.
-StagedFootprint footprintOf(const Chain& chain, const FootprintRecords& records, const std::string& staged,
-                            std::uint64_t height, std::optional<std::uint64_t> tip) {
-    StagedFootprint footprint;
-    const FootprintOptions options = chain.footprintOptions();
-    if (std::unique_ptr<EntrySource> tipEntries = tip ? records.openReusable(*tip) : nullptr) {
-        try {
-            std::uint64_t metadataBytes = 0;
-            ChangeSet changes =
-                kernelDiff(chain.paths().block(*tip), staged, &metadataBytes, 2, kDiffPathsWorthKeeping);
-            footprint.streamBytes = metadataBytes + changes.dataBytes + kHeaderStreamBytes;
-            footprint.record = records.startRecord(height, recordSettingsOf(options));
-            footprint.result = walkFootprintUpdate(staged, chain.paths().block(*tip),
-                                                   records.reopening(*tip, std::move(tipEntries)), changes, options,
-                                                   *footprint.record, &footprint.stats);
-            footprint.record->finish(footprint.result.root);
-            footprint.derivedFromTip = true;
-            return footprint;
-        } catch (const Error&) {
-            footprint = StagedFootprint{}; // an unusable diff or record costs a full hash, never a wrong root
-        }
-    }
-    footprint.record = records.startRecord(height, recordSettingsOf(options));
-    footprint.result = walkFootprint(staged, options, *footprint.record, &footprint.stats);
-    footprint.record->finish(footprint.result.root);
-    return footprint;
-}
-
 } // namespace
 
 // staged snapshot -> footprint -> signed header written into it -> read-only -> renamed
@@ -165,7 +127,11 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     faultPoint("commit-after-snapshot");
 
     FootprintRecords records = chain.footprintRecords();
-    StagedFootprint footprint = footprintOf(chain, records, staged.path, height, tip);
+    // Built on the tip's record and the kernel's diff when both are usable, else hashed whole.
+    FootprintStats stats;
+    RecordedFootprint footprint = recordFootprint(records, height, staged.path, tip,
+                                                  tip ? paths.block(*tip) : std::string(), chain.footprintOptions(),
+                                                  &stats);
     faultPoint("commit-after-footprint");
     header.contentRoot = footprint.result.root.hex();
     header.counts = footprint.result.counts;
@@ -186,18 +152,18 @@ CommitResult commitBlock(const Chain& chain, const CommitRequest& request) {
     // The record names paths for deep verification and speeds up the next commit;
     // losing it costs a full hash, not correctness.
     try {
-        records.keep(height, *footprint.record, footprint.derivedFromTip);
-        if (footprint.streamBytes)
-            recordStreamBytes(chain, height, *footprint.streamBytes);
+        records.keep(height, *footprint.record, footprint.derivedFromParent);
+        if (footprint.diffStreamBytes) // what senders plan with: the block's stream from its parent
+            recordStreamBytes(chain, height, *footprint.diffStreamBytes + kHeaderStreamBytes);
     } catch (const Error&) {
     }
 
     CommitResult result;
     result.header = header;
-    result.incrementalFootprint = footprint.derivedFromTip;
-    result.filesHashed = footprint.stats.filesHashed;
-    result.bytesHashed = footprint.stats.bytesHashed;
-    result.entriesReused = footprint.stats.entriesReused;
+    result.incrementalFootprint = footprint.derivedFromParent;
+    result.filesHashed = stats.filesHashed;
+    result.bytesHashed = stats.bytesHashed;
+    result.entriesReused = stats.entriesReused;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
 }

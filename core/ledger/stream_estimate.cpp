@@ -45,7 +45,7 @@ std::uint64_t estimateStreamBytes(const Chain& chain, std::uint64_t height, std:
             return *recorded;
     if (!parent) {
         FootprintCounts counts = chain.header(height).counts;
-        std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others + 1;
+        std::uint64_t entries = counts.entries() + 1; // and the root
         return counts.bytes + entries * kMetadataBytesPerEntry;
     }
     // The no-data stream of the same pair: its own bytes plus the file data it leaves out.

@@ -5,7 +5,6 @@
 #include "core/base/file_io.h"
 #include "core/base/hash.h"
 #include "core/base/height_names.h"
-#include "core/btrfs/kernel_diff.h"
 #include "core/footprint/footprint.h"
 #include "core/footprint/footprint_records.h"
 #include "core/ledger/chain.h"
@@ -156,7 +155,7 @@ std::vector<GatedBlock> BlockReceiver::gatedBlocks() {
     for (std::size_t i = 0; i < blocks_.size(); ++i) {
         const IncomingBlock& block = blocks_[i];
         const FootprintCounts& counts = block.header.counts;
-        const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
+        const std::uint64_t entries = counts.entries();
         GatedBlock g;
         g.height = block.height;
         g.uuid = block.uuid;
@@ -350,7 +349,7 @@ void BlockReceiver::checkAndPublish(const IncomingBlock& block, std::size_t inde
     if (readBlockHeader(staged).hash() != block.header.hash())
         throw Error(what + ": the header inside the block differs from the announced one");
     restoreSetIdBitsChownCleared(block, index, staged);
-    StagedFootprint footprint = footprintOf(block, index, staged);
+    RecordedFootprint footprint = footprintOf(block, index, staged);
     if (footprint.result.root.hex() != block.header.contentRoot)
         throw Error(what + ": content footprint " + footprint.result.root.hex().substr(0, 16) +
                     "… does not match the signed header's " + block.header.contentRoot.substr(0, 16) + "…");
@@ -426,42 +425,18 @@ void BlockReceiver::restoreSetIdBitsChownCleared(const IncomingBlock& block, std
 // incrementally from this replica's own record of the parent, guided by the kernel's
 // diff of the two subvolumes, when the block changed little; else from scratch. The
 // signed header bounds the work either way.
-BlockReceiver::StagedFootprint BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index,
-                                                          const std::string& staged) {
+RecordedFootprint BlockReceiver::footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged) {
     const FootprintCounts& counts = block.header.counts;
-    const std::uint64_t entries = counts.files + counts.directories + counts.symlinks + counts.others;
     FootprintOptions options = footprintOptionsBoundedBy(footprintOptionsOf(binding_), counts);
     options.cancelled = limits_.senderGone;
     fs::create_directories(replica_.footprintsDir());
-    const FootprintRecords records(replica_.footprintsDir());
-    StagedFootprint footprint;
     // The kernel's diff costs what changed in metadata; when the stream touched most of the
     // block's entries (a first big block on a tiny parent, say), hashing it whole costs less.
     // (Every block's own header directory takes a dozen commands, whatever else changed.)
-    bool smallChange = input_->tallies().at(index).metadataCommands < 2 * entries + 64;
-    std::unique_ptr<EntrySource> parentEntries =
-        block.parent && smallChange ? records.openReusable(*block.parent) : nullptr;
-    if (parentEntries) {
-        try {
-            const std::string parentBlock = replica_.blockPath(*block.parent);
-            ChangeSet changes = kernelDiff(parentBlock, staged, nullptr, 2, kDiffPathsWorthKeeping);
-            footprint.record = records.startRecord(block.height, recordSettingsOf(options));
-            footprint.result = walkFootprintUpdate(staged, parentBlock,
-                                                   records.reopening(*block.parent, std::move(parentEntries)), changes,
-                                                   options, *footprint.record);
-            footprint.record->finish(footprint.result.root);
-            footprint.derivedFromParent = true;
-            return footprint;
-        } catch (const UnhashableBlock&) {
-            throw; // a bound broken stays broken: hashing whole would break it too
-        } catch (const Error&) {
-            footprint = StagedFootprint{}; // an unusable diff costs a full hash, never a wrong root
-        }
-    }
-    footprint.record = records.startRecord(block.height, recordSettingsOf(options));
-    footprint.result = walkFootprint(staged, options, *footprint.record);
-    footprint.record->finish(footprint.result.root);
-    return footprint;
+    bool smallChange = input_->tallies().at(index).metadataCommands < 2 * counts.entries() + 64;
+    std::optional<std::uint64_t> parent = smallChange ? block.parent : std::nullopt;
+    return recordFootprint(FootprintRecords(replica_.footprintsDir()), block.height, staged, parent,
+                           parent ? replica_.blockPath(*parent) : std::string(), options);
 }
 
 void BlockReceiver::abort(bool keepSpool) noexcept {

@@ -19,8 +19,7 @@
 #include "core/base/hash.h"
 #include "core/base/process.h"
 #include "core/btrfs/subvolumes.h"
-#include "core/footprint/footprint.h"
-#include "core/footprint/footprint_record_file.h"
+#include "core/footprint/recorded_footprint.h"
 #include "core/ledger/block_header.h"
 #include "core/ledger/chain_identity.h"
 #include "core/replica/receive_watchdog.h"
@@ -85,12 +84,7 @@ private:
     std::optional<std::string> cloneFromParent(std::size_t index);
     void waitForSubvolume(const std::string& path) const;
     void checkStagingHoldsOnlyTheBlocks() const;
-    struct StagedFootprint {
-        FootprintResult result;
-        std::unique_ptr<RecordFileWriter> record; // finished, kept once the block is published
-        bool derivedFromParent = false;           // built on the parent's record (so a delta against it)
-    };
-    StagedFootprint footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
+    RecordedFootprint footprintOf(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void restoreSetIdBitsChownCleared(const IncomingBlock& block, std::size_t index, const std::string& staged);
     void spool(std::span<const std::uint8_t> raw);
     void feed(std::shared_ptr<const std::string> raw);
