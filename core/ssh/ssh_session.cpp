@@ -1,6 +1,7 @@
 #include "core/ssh/ssh_session.h"
 
 #include "core/base/file_io.h"
+#include "core/ssh/cipher_preference.h"
 #include "core/base/hash.h"
 
 #include <cerrno>
@@ -149,6 +150,9 @@ SshSession::SshSession(const SshEndpoint& endpoint, const SshConnectOptions& opt
     ssh_options_set(session_, SSH_OPTIONS_KNOWNHOSTS, options.knownHostsFile.c_str());
     ssh_options_set(session_, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, options.knownHostsFile.c_str());
     ssh_options_set(session_, SSH_OPTIONS_COMPRESSION, "no");
+    static const std::string ciphers = sshCipherPreference(cpuHasAesGcmInstructions());
+    ssh_options_set(session_, SSH_OPTIONS_CIPHERS_C_S, ciphers.c_str());
+    ssh_options_set(session_, SSH_OPTIONS_CIPHERS_S_C, ciphers.c_str());
     try {
         if (ssh_connect(session_) != SSH_OK)
             throw Error("ssh " + endpoint_.label() + ": cannot connect: " + ssh_get_error(session_));
@@ -171,6 +175,11 @@ SshSession::~SshSession() {
 }
 
 bool SshSession::alive() const { return session_ && ssh_is_connected(session_); }
+
+std::string SshSession::cipher() const {
+    const char* name = session_ ? ssh_get_cipher_out(session_) : nullptr;
+    return name ? name : "";
+}
 
 void SshSession::checkHostKey(const SshConnectOptions& options) {
     ssh_key key = nullptr;

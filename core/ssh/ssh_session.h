@@ -87,6 +87,8 @@ public:
     const std::string& hostKeyFingerprint() const { return fingerprint_; }
     const std::string& hostKeyType() const { return keyType_; }
     bool alive() const;
+    // The cipher negotiated for what this end sends (see cipher_preference.h).
+    std::string cipher() const;
     // The known_hosts line of a key accepted but not recorded (see recordAcceptedKey).
     const std::string& acceptedKnownHostsLine() const { return acceptedLine_; }
 

@@ -2,6 +2,8 @@
 // pinned host keys, the agent's checks, fan-out mixing local and remote targets,
 // many blocks in one stream, corruption in transit, broken links and resuming.
 #include "core/btrfs/subvolumes.h"
+#include "core/ssh/cipher_preference.h"
+#include "core/ssh/ssh_session.h"
 #include "tests/support/chain_fixture.h"
 #include "tests/support/ssh_hosts.h"
 
@@ -125,6 +127,19 @@ private slots:
         QVERIFY2(contains(override.err, "HOST KEY CHANGED"), override.err.c_str());
     }
 
+    void sessionsPreferAesGcmWhereTheCpuHasIt() {
+        // sshd offers OpenSSH's default list, chacha20-poly1305 first; our order decides.
+        SshLab lab(1);
+        TempDir dir;
+        sc::SshConnectOptions options;
+        options.knownHostsFile = dir.path() + "/known_hosts";
+        options.identityFile = lab.clientKey();
+        options.acceptHostKey = lab.hostKeyFingerprint(0);
+        options.recordAcceptedKey = false;
+        sc::SshSession session({"root", lab.host(0).address, 22}, options);
+        QCOMPARE(session.cipher(),
+                 std::string(sc::cpuHasAesGcmInstructions() ? "aes256-gcm@openssh.com" : "chacha20-poly1305@openssh.com"));
+    }
     void fanOutMixesLocalAndRemoteTargetsCompressed() {
         SshLab lab(2);
         ChainFixture chain;
