@@ -77,8 +77,9 @@ void addSendCommand(CLI::App& app, Handler& run) {
     cmd->add_option("--spool-min", options->spoolMin,
                     "Remote replicas spool streams of at least this size (e.g. 64M) so a broken transfer resumes");
     cmd->add_option("--spool-max-rate", options->spoolMaxRate,
-                    "Replicas stop spooling once a stream arrives faster than this many bytes/s (default 50M, about "
-                    "400 Mbit/s; 0: always spool): a fast link sends the rest again sooner than spooling costs");
+                    "Replicas stop spooling at the first 32 MiB the link delivers faster than this many bytes/s "
+                    "(default 50M, about 400 Mbit/s; 0: always spool): a fast link sends the rest again sooner "
+                    "than spooling costs");
     addReachOptions(cmd, options->reach);
     cmd->add_flag("--json", options->json, "JSON events on stdout instead of a progress line");
     cmd->callback([&run, options] {

@@ -45,14 +45,13 @@ std::string receiveFailure(ProcessResult result) {
     return result.describe();
 }
 constexpr std::size_t kFeedQueueChunks = 16; // chunks of up to 1 MiB between the network and receive
-constexpr std::uint64_t kSpoolRateProbeBytes = 32u << 20; // the arrival rate is judged after this much
 } // namespace
 
 BlockReceiver::BlockReceiver(const LocalReplica& replica, const ChainIdentity& binding,
                              std::vector<IncomingBlock> blocks, SpoolOptions spool,
                              std::optional<TransferChecksum> checksum, ReceiveLimits limits)
-    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)), checksum_(checksum),
-      limits_(limits) {
+    : replica_(replica), binding_(binding), blocks_(std::move(blocks)), spool_(std::move(spool)),
+      spoolWindow_(spool_.stopAboveBytesPerSecond), checksum_(checksum), limits_(limits) {
     if (blocks_.empty())
         throw Error(replica_.label() + ": a receive must announce at least one block");
     checkAnnounced();
@@ -243,13 +242,7 @@ void BlockReceiver::feed(std::shared_ptr<const std::string> raw) {
 void BlockReceiver::spool(std::span<const std::uint8_t> raw) {
     if (!spooling_)
         return;
-    auto now = std::chrono::steady_clock::now();
-    if (liveBytes_ == 0)
-        liveStart_ = now;
-    liveBytes_ += raw.size();
-    double seconds = std::chrono::duration<double>(now - liveStart_).count();
-    if (spool_.stopAboveBytesPerSecond > 0 && liveBytes_ >= kSpoolRateProbeBytes &&
-        static_cast<double>(liveBytes_) > spool_.stopAboveBytesPerSecond * seconds) {
+    if (!spoolWindow_.keepSpooling(raw.size(), SpoolWindow::Clock::now())) {
         spooling_ = false; // the prefix written so far stays usable for a resume
         return;
     }
@@ -267,8 +260,10 @@ void BlockReceiver::write(std::string&& raw) {
     if (raw.size() > maxStreamBytes_ - bytes_)
         throw Error(where(blocks_.front()) + ": the stream is larger than its announced blocks can be (over " +
                     std::to_string(maxStreamBytes_) + " bytes); refusing the rest");
+    auto arrived = SpoolWindow::Clock::now();
     spool(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
     feed(std::make_shared<const std::string>(std::move(raw)));
+    spoolWindow_.heldUp(SpoolWindow::Clock::now() - arrived);
 }
 
 std::vector<std::uint64_t> BlockReceiver::finish(std::optional<std::uint64_t> rawBytes,

@@ -24,6 +24,7 @@
 #include "core/ledger/chain_identity.h"
 #include "core/replica/receive_watchdog.h"
 #include "core/replica/replica_target.h"
+#include "core/replica/spool_window.h"
 #include "core/replica/stream_gate.h"
 
 namespace sc {
@@ -41,8 +42,8 @@ struct IncomingBlock {
 struct SpoolOptions {
     std::string file;            // empty: no spool
     std::uint64_t resumeFrom = 0; // bytes of `file` already trusted; replayed before live data
-    // Spooling stops (keeping the prefix it has) once the stream has arrived faster than
-    // this on average (bytes/s; 0: spool at any rate).
+    // Spooling stops (keeping the prefix it has) at the first 32 MiB of the stream that
+    // arrive faster than this (bytes/s; 0: spool at any rate; see spool_window.h).
     double stopAboveBytesPerSecond = 0;
 };
 
@@ -98,8 +99,7 @@ private:
     SpoolOptions spool_;
     FileDescriptor spoolFd_;
     bool spooling_ = false;
-    std::uint64_t liveBytes_ = 0; // arrived in this session (not replayed) while spooling
-    std::chrono::steady_clock::time_point liveStart_;
+    SpoolWindow spoolWindow_;      // live (not replayed) arrivals: when spooling stops
     std::string stagingDir_;
     std::unique_ptr<Subprocess> receive_;
     std::unique_ptr<ReceiveFeed> input_; // receive's stdin, the transfer checksum and the gate
