@@ -85,6 +85,17 @@ PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines) 
     return result;
 }
 
+void dropPageCache() {
+    ::sync();
+    int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "3", 1) != 1) {
+        if (fd >= 0)
+            ::close(fd);
+        throw std::runtime_error("cannot drop the page cache: " + std::string(std::strerror(errno)));
+    }
+    ::close(fd);
+}
+
 Argv sshClient(const std::string& key, const std::string& knownHosts) {
     return {"ssh", "-i", key, "-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o",
             "BatchMode=yes"};
@@ -112,15 +123,20 @@ static PipelineResult medianOf(std::vector<PipelineResult> runs) {
 }
 
 PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)>& ours,
-                       const std::function<PipelineResult(int round)>& peer) {
+                       const std::function<PipelineResult(int round)>& peer, const std::function<void()>& beforeEach) {
     std::vector<PipelineResult> oursRuns, peerRuns;
+    auto run = [&](const std::function<PipelineResult(int)>& contender, std::vector<PipelineResult>& runs, int round) {
+        if (beforeEach)
+            beforeEach();
+        runs.push_back(contender(round));
+    };
     for (int round = 0; round < rounds; ++round) {
         if (round % 2 == 0) {
-            oursRuns.push_back(ours(round));
-            peerRuns.push_back(peer(round));
+            run(ours, oursRuns, round);
+            run(peer, peerRuns, round);
         } else {
-            peerRuns.push_back(peer(round));
-            oursRuns.push_back(ours(round));
+            run(peer, peerRuns, round);
+            run(ours, oursRuns, round);
         }
     }
     return {medianOf(oursRuns), medianOf(peerRuns)};

@@ -21,13 +21,18 @@ PipelineResult runPipeline(const std::vector<Argv>& stages);
 PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines);
 
 // `ours` and `peer` run `rounds` times each in ABBA order (ours, peer, peer, ours, ...), so a
-// drift in the machine's state (page cache, writeback, a noisy neighbour) hits both alike;
-// each figure is the median of its runs. `round` counts from 0.
+// drift in the machine's state (writeback, a noisy neighbour) hits both alike; each figure is
+// the median of its runs. `round` counts from 0. `beforeEach` (untimed) puts the machine in
+// the same state before every run.
 struct PairedResult {
     PipelineResult ours, peer;
 };
 PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)>& ours,
-                       const std::function<PipelineResult(int round)>& peer);
+                       const std::function<PipelineResult(int round)>& peer,
+                       const std::function<void()>& beforeEach = {});
+
+// sync, then drop the clean page cache, dentries and inodes (all of the machine's).
+void dropPageCache();
 
 // OpenSSH as every peer uses it: the lab's client key, our pinned host keys, no prompts.
 Argv sshClient(const std::string& key, const std::string& knownHosts);

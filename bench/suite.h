@@ -38,6 +38,8 @@ private:
     using Scenario = std::pair<std::string, std::function<void(Suite&)>>;
     static const std::vector<Scenario>& scenarios();
     void prepare();
+    // Before every paired run: the page cache holds the dataset block and nothing else.
+    void samePageCache();
     void localFull();
     void sshFull();
     void sshIncremental(double fraction, const std::string& label);
