@@ -3,6 +3,7 @@
 #include "core/ssh/ssh_session.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -85,6 +86,21 @@ PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines) 
     return result;
 }
 
+std::string PairedResult::runsNote() const {
+    auto list = [](const std::vector<double>& seconds) {
+        std::string text;
+        for (double s : seconds) {
+            char figure[32];
+            std::snprintf(figure, sizeof figure, "%s%.3g", text.empty() ? "" : "/", s);
+            text += figure;
+        }
+        return text;
+    };
+    return "median of " + std::to_string(oursSeconds.size()) +
+           " runs each, alternating ours and the peer (ABBA), each from the same page cache; runs: ours " +
+           list(oursSeconds) + " s, peer " + list(peerSeconds) + " s";
+}
+
 void dropPageCache() {
     ::sync();
     int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
@@ -139,7 +155,12 @@ PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)
             run(ours, oursRuns, round);
         }
     }
-    return {medianOf(oursRuns), medianOf(peerRuns)};
+    PairedResult paired{medianOf(oursRuns), medianOf(peerRuns), {}, {}};
+    for (const auto& r : oursRuns)
+        paired.oursSeconds.push_back(r.seconds);
+    for (const auto& r : peerRuns)
+        paired.peerSeconds.push_back(r.seconds);
+    return paired;
 }
 
 } // namespace bench

@@ -25,7 +25,9 @@ PipelineResult runConcurrently(const std::vector<std::vector<Argv>>& pipelines);
 // the median of its runs. `round` counts from 0. `beforeEach` (untimed) puts the machine in
 // the same state before every run.
 struct PairedResult {
-    PipelineResult ours, peer;
+    PipelineResult ours, peer;                         // the medians
+    std::vector<double> oursSeconds, peerSeconds;      // every run, in the order run
+    std::string runsNote() const; // "median of 3 runs each, ...; runs: ours 14.2/15.9/14.7 s, peer ..."
 };
 PairedResult runPaired(int rounds, const std::function<PipelineResult(int round)>& ours,
                        const std::function<PipelineResult(int round)>& peer,
