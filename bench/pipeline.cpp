@@ -3,8 +3,8 @@
 #include "core/ssh/ssh_session.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>

@@ -42,8 +42,8 @@ struct IncomingBlock {
 struct SpoolOptions {
     std::string file;            // empty: no spool
     std::uint64_t resumeFrom = 0; // bytes of `file` already trusted; replayed before live data
-    // Spooling stops (keeping the prefix it has) at the first 32 MiB of the stream that
-    // arrive faster than this (bytes/s; 0: spool at any rate; see spool_window.h).
+    // Spooling stops (keeping the prefix it has) at the first 32 MiB of the stream that the
+    // link delivers faster than this (bytes/s; 0: spool at any rate; see spool_window.h).
     double stopAboveBytesPerSecond = 0;
 };
 

@@ -10,6 +10,18 @@
 
 using namespace sc;
 
+namespace {
+std::vector<std::string> namesOf(const std::string& list) {
+    std::vector<std::string> names;
+    for (std::size_t at = 0; at <= list.size();) {
+        std::size_t comma = std::min(list.find(',', at), list.size());
+        names.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return names;
+}
+} // namespace
+
 class TestSshCiphers : public QObject {
     Q_OBJECT
 private slots:
@@ -18,13 +30,8 @@ private slots:
         QVERIFY(sshCipherPreference(false).starts_with("chacha20-poly1305@openssh.com,"));
     }
     void bothOrdersOfferTheSameCiphers() {
-        auto sorted = [](std::string list) {
-            std::vector<std::string> names;
-            for (std::size_t at = 0; at <= list.size();) {
-                std::size_t comma = std::min(list.find(',', at), list.size());
-                names.push_back(list.substr(at, comma - at));
-                at = comma + 1;
-            }
+        auto sorted = [](const std::string& list) {
+            std::vector<std::string> names = namesOf(list);
             std::sort(names.begin(), names.end());
             return names;
         };
@@ -34,16 +41,12 @@ private slots:
     void libsshAcceptsEveryName() {
         for (bool aes : {true, false}) {
             // libssh drops names it does not know; setting a list of one name at a time shows each.
-            std::string list = sshCipherPreference(aes);
-            for (std::size_t at = 0; at < list.size();) {
-                std::size_t comma = std::min(list.find(',', at), list.size());
-                std::string name = list.substr(at, comma - at);
+            for (const std::string& name : namesOf(sshCipherPreference(aes))) {
                 ssh_session session = ssh_new();
                 QVERIFY(session);
                 int rc = ssh_options_set(session, SSH_OPTIONS_CIPHERS_C_S, name.c_str());
                 ssh_free(session);
                 QVERIFY2(rc == SSH_OK, name.c_str());
-                at = comma + 1;
             }
         }
     }
